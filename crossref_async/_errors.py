@@ -6,6 +6,7 @@ CrossrefError
 │   └── InvalidDOIError                 not a DOI (10.<digits>/<suffix>)
 ├── APIError                            the server answered with an error status
 │   ├── BadRequest         400          validation-failure bodies, parsed into `messages`
+│   ├── Unauthorized       401          the Plus token was refused
 │   ├── Forbidden          403          the client is blocked
 │   ├── NotFound           404          no such record or route (plain-text bodies too)
 │   ├── RateLimited        429          carries `retry_after` (seconds) when the server said
@@ -40,10 +41,12 @@ __all__ = [
     "Forbidden",
     "InvalidDOIError",
     "NotFound",
+    "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
     "ServerError",
     "TransportError",
+    "Unauthorized",
     "UnexpectedStatus",
     "ValidationError",
 ]
@@ -131,6 +134,10 @@ class BadRequest(APIError):
     """400: Crossref rejected the request (a ``validation-failure`` body)."""
 
 
+class Unauthorized(APIError):
+    """401: the Metadata Plus token was refused (wrong, expired or revoked)."""
+
+
 class Forbidden(APIError):
     """403: Crossref blocked this client. Crossref asks blocked clients to stop and get in touch."""
 
@@ -202,3 +209,7 @@ class CircuitOpenError(CrossrefError):
     Crossref asks clients to stop at an error rate of 10% or more. Work already done is kept;
     a harvest can be resumed later.
     """
+
+
+class PublicPoolWarning(UserWarning):
+    """No ``mailto`` was given: requests go to Crossref's public pool (5 req/s, 1 at a time)."""

@@ -1,0 +1,79 @@
+"""crossref-async: an asyncio client for the Crossref REST API, built for harvesting.
+
+>>> from crossref_async import Crossref
+>>> cr = Crossref(mailto="you@example.org")
+>>> cr.works.query("renear ontologies").filter(type="journal-article").rows(5).to_params()
+[('query', 'renear ontologies'), ('filter', 'type:journal-article'), ('rows', '5')]
+"""
+
+from ._client import Crossref
+from ._errors import (
+    APIError,
+    BadRequest,
+    CircuitOpenError,
+    ConnectionFailed,
+    CrossrefError,
+    DecodeError,
+    ErrorDetail,
+    Forbidden,
+    InvalidDOIError,
+    NotFound,
+    PublicPoolWarning,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    UnexpectedStatus,
+    ValidationError,
+)
+from ._params import doi_key, normalize_doi
+from ._query import ListQuery, WorksQuery
+from ._version import __version__
+from .models import (
+    Agency,
+    Funder,
+    Journal,
+    LicenseEntry,
+    Member,
+    Page,
+    Prefix,
+    Type,
+    Work,
+)
+
+__all__ = [
+    "APIError",
+    "Agency",
+    "BadRequest",
+    "CircuitOpenError",
+    "ConnectionFailed",
+    "Crossref",
+    "CrossrefError",
+    "DecodeError",
+    "ErrorDetail",
+    "Forbidden",
+    "Funder",
+    "InvalidDOIError",
+    "Journal",
+    "LicenseEntry",
+    "ListQuery",
+    "Member",
+    "NotFound",
+    "Page",
+    "Prefix",
+    "PublicPoolWarning",
+    "RateLimited",
+    "RequestTimeout",
+    "ServerError",
+    "TransportError",
+    "Type",
+    "Unauthorized",
+    "UnexpectedStatus",
+    "ValidationError",
+    "Work",
+    "WorksQuery",
+    "__version__",
+    "doi_key",
+    "normalize_doi",
+]

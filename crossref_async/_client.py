@@ -1,0 +1,421 @@
+"""The ``Crossref`` client: lifecycle, the one request pipeline, and the route entry points."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar, cast
+
+import httpx
+import msgspec
+
+from . import _params as P
+from ._errors import (
+    ConnectionFailed,
+    DecodeError,
+    NotFound,
+    PublicPoolWarning,
+    RequestTimeout,
+    UnexpectedStatus,
+    ValidationError,
+    excerpt,
+)
+from ._query import ListQuery, Route, WorksQuery
+from ._responses import error_for
+from ._version import __version__
+from .models import (
+    Agency,
+    Funder,
+    Journal,
+    LicenseEntry,
+    Member,
+    Page,
+    Prefix,
+    Type,
+    Work,
+    decode_message,
+    decode_page,
+    decode_raw_page,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "Crossref"]
+
+logger = logging.getLogger("crossref_async")
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.crossref.org"
+#: Crossref answers most requests in well under a second, but deep facets and large pages
+#: can take tens of seconds; the read timeout leaves room for those.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+PROJECT_URL = "https://github.com/crossref-async/crossref-async"
+PLUS_HEADER = "Crossref-Plus-API-Token"
+MAX_REDIRECTS = 5
+
+RequestKind = Literal["single", "list"]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAILTO = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """The URL as it may appear in logs and errors: no user-info (credentials)."""
+    parsed = httpx.URL(url)
+    if parsed.userinfo:
+        parsed = parsed.copy_with(username=None, password=None)
+    return str(parsed)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful HTTP answer, read in full."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # redacted
+
+
+class Crossref:
+    """An asyncio client for the Crossref REST API.
+
+    Use it as an async context manager (or call :meth:`aclose`). One shared
+    :class:`httpx.AsyncClient` carries every request; a client passed in as ``http_client`` is
+    used as is and left open.
+
+    Args:
+        mailto: your contact address; it puts requests in Crossref's polite pool and goes in
+            the ``mailto`` parameter and the User-Agent of every request.
+        plus_token: a Metadata Plus token, sent as ``Crossref-Plus-API-Token: Bearer ...``,
+            never logged, shown, or sent to another host on a redirect.
+        base_url: the API root (a simulator on loopback, a proxy, ...).
+        timeout: seconds, or an :class:`httpx.Timeout`.
+        transport: an httpx transport (such as :class:`httpx.ASGITransport` for tests).
+        http_client: an :class:`httpx.AsyncClient` to use instead of creating one.
+        user_agent: your tool's name and version, put in front of the library's agent.
+
+    >>> import asyncio
+    >>> from crossref_async import Crossref
+    >>> from crossref_async.testing import FakeCrossref
+    >>> fake = FakeCrossref(works=50)
+    >>> async def main() -> str | None:
+    ...     async with Crossref(mailto="me@example.org", transport=fake.transport()) as cr:
+    ...         work = await cr.work("10.5555/12345678")
+    ...         return work.DOI
+    >>> asyncio.run(main())
+    '10.5555/12345678'
+    """
+
+    def __init__(
+        self,
+        *,
+        mailto: str | None = None,
+        plus_token: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        if mailto is not None and (not isinstance(mailto, str) or not _MAILTO.match(mailto)):
+            raise ValidationError(
+                mailto, "mailto must be an e-mail address such as you@example.org"
+            )
+        if plus_token is not None and (not isinstance(plus_token, str) or not plus_token.strip()):
+            raise ValidationError("<plus token>", "plus_token must be non-empty text")
+        if http_client is not None and transport is not None:
+            raise ValidationError("transport", "give either transport or http_client, not both")
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValidationError(
+                base_url, "base_url must be an http(s) URL such as https://api.crossref.org"
+            )
+        self.mailto = mailto
+        self.base_url = str(url).rstrip("/")
+        self._plus_token = (
+            plus_token.strip().removeprefix("Bearer ").strip() if plus_token else None
+        )
+        self.user_agent = _user_agent(user_agent, mailto)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=timeout, transport=transport, follow_redirects=False
+        )
+        self._closed = False
+        if mailto is None and self._plus_token is None:
+            warnings.warn(
+                "no mailto given: requests go to Crossref's public pool (5 requests/s, one at a "
+                "time); pass Crossref(mailto='you@example.org') for the polite pool",
+                PublicPoolWarning,
+                stacklevel=2,
+            )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Crossref:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_http:
+                await self._http.aclose()
+
+    def __repr__(self) -> str:
+        plus = ", plus_token=<redacted>" if self._plus_token else ""
+        return f"Crossref(base_url={self.base_url!r}, mailto={self.mailto!r}{plus})"
+
+    # -- the request pipeline ---------------------------------------------------------------
+
+    def _headers(self, *, with_token: bool) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if with_token and self._plus_token:
+            headers[PLUS_HEADER] = f"Bearer {self._plus_token}"
+        return headers
+
+    def _url(self, path: str, params: list[tuple[str, str]]) -> httpx.URL:
+        query = list(params)
+        if self.mailto:
+            query.append(("mailto", self.mailto))
+        return httpx.URL(self.base_url + path, params=query)
+
+    async def _send(
+        self, method: str, path: str, params: list[tuple[str, str]], kind: RequestKind
+    ) -> Answer:
+        """Send one request, follow redirects safely, and raise typed errors for failures."""
+        if self._closed:
+            raise RuntimeError("this Crossref client is closed")
+        url = self._url(path, params)
+        with_token = True
+        for _ in range(MAX_REDIRECTS + 1):
+            shown = redact_url(url)
+            request = self._http.build_request(
+                method, url, headers=self._headers(with_token=with_token)
+            )
+            logger.debug("%s %s (%s)", method, shown, kind)
+            try:
+                response = await self._http.send(request)
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
+            except httpx.TimeoutException as exc:
+                raise RequestTimeout(f"timed out: {type(exc).__name__}", url=shown) from exc
+            except httpx.DecodingError as exc:
+                raise DecodeError(str(exc), message_type="response body", url=shown) from exc
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise ConnectionFailed(f"{type(exc).__name__}: {exc}", url=shown) from exc
+            status = response.status_code
+            if status in _REDIRECTS and "location" in response.headers:
+                target = url.join(response.headers["location"])
+                # The Plus token goes only to the host it was given for, and never in clear text.
+                with_token = (
+                    with_token
+                    and target.host == url.host
+                    and not (url.scheme == "https" and target.scheme != "https")
+                )
+                url = target
+                if status == 303:
+                    method = "GET"
+                continue
+            if status >= 300:
+                raise error_for(status, content, response.headers, shown)
+            return Answer(status, response.headers, content, shown)
+        raise UnexpectedStatus(
+            f"more than {MAX_REDIRECTS} redirects",
+            status=status,
+            url=shown,
+            body_excerpt=excerpt(content),
+        )
+
+    async def _message(self, path: str, model: type[T], message_type: str) -> T:
+        answer = await self._send("GET", path, [], "single")
+        return decode_message(answer.content, model, message_type=message_type, url=answer.url)
+
+    async def _list(self, route: Route, params: list[tuple[str, str]], item: type[T]) -> Page[T]:
+        answer = await self._send("GET", route.path, params, "list")
+        kind = route.message_type
+        if item is msgspec.Raw:
+            # T is msgspec.Raw here; Page[Raw] is Page[T].
+            return cast("Page[T]", decode_raw_page(answer.content, message_type=kind, url=answer.url))
+        return decode_page(answer.content, item, message_type=kind, url=answer.url)
+
+    # -- singletons -------------------------------------------------------------------------
+
+    async def work(self, doi: str) -> Work:
+        """The work with this DOI (``https://doi.org/...`` and ``doi:`` forms accepted).
+
+        Raises :class:`NotFound` when Crossref does not know it (see :meth:`agency`).
+        """
+        return await self._message(_work_path(doi), Work, "work")
+
+    async def agency(self, doi: str) -> Agency:
+        """The registration agency of a DOI (``crossref``, ``datacite``, ``medra``, ...)."""
+        return await self._message(_work_path(doi) + "/agency", Agency, "work-agency")
+
+    async def member(self, member_id: int | str) -> Member:
+        """A Crossref member (a publisher or other depositor), by its numeric id."""
+        return await self._message(_member_path(member_id), Member, "member")
+
+    async def journal(self, issn: str) -> Journal:
+        """A journal by one of its ISSNs (``NNNN-NNNN``)."""
+        return await self._message(_journal_path(issn), Journal, "journal")
+
+    async def funder(self, funder_id: int | str) -> Funder:
+        """A funder, by id (``100000001``) or DOI (``10.13039/100000001``)."""
+        return await self._message(_funder_path(funder_id), Funder, "funder")
+
+    async def prefix(self, prefix: str) -> Prefix:
+        """A DOI prefix (``10.1016``) and the member that owns it."""
+        return await self._message(_prefix_path(prefix), Prefix, "prefix")
+
+    async def type(self, type_id: str) -> Type:
+        """A work type (``journal-article``, ``book-chapter``, ...)."""
+        return await self._message(_type_path(type_id), Type, "type")
+
+    async def exists(
+        self,
+        doi: str | None = None,
+        *,
+        member: int | str | None = None,
+        journal: str | None = None,
+        funder: int | str | None = None,
+        prefix: str | None = None,
+        type: str | None = None,
+    ) -> bool:
+        """Whether one singleton exists, by a HEAD request (no body is transferred).
+
+        Give exactly one of: a DOI, ``member=``, ``journal=`` (ISSN), ``funder=``,
+        ``prefix=``, ``type=``.
+        """
+        given = {
+            "doi": doi,
+            "member": member,
+            "journal": journal,
+            "funder": funder,
+            "prefix": prefix,
+            "type": type,
+        }
+        chosen = {k: v for k, v in given.items() if v is not None}
+        if len(chosen) != 1:
+            raise ValidationError(
+                sorted(chosen),
+                "exists() takes exactly one of doi, member, journal, funder, prefix, type",
+            )
+        ((what, value),) = chosen.items()
+        path = _SINGLETON_PATHS[what](value)
+        try:
+            await self._send("HEAD", path, [], "single")
+        except NotFound:
+            return False
+        return True
+
+    # -- list routes ------------------------------------------------------------------------
+
+    @property
+    def works(self) -> WorksQuery[Work]:
+        """All works: ``cr.works.query(...).filter(...).select(...)``."""
+        return WorksQuery(self, Route("/works", "work-list", P.WORK_FILTERS, works=True), Work)
+
+    @property
+    def members(self) -> ListQuery[Member]:
+        """All members (``query`` and the member filters)."""
+        return ListQuery(self, Route("/members", "member-list", P.MEMBER_FILTERS), Member)
+
+    @property
+    def funders(self) -> ListQuery[Funder]:
+        """All funders of the Funder Registry (``query`` and the ``location`` filter)."""
+        return ListQuery(self, Route("/funders", "funder-list", P.FUNDER_FILTERS), Funder)
+
+    @property
+    def journals(self) -> ListQuery[Journal]:
+        """All journals (``query``; Crossref offers no filters here)."""
+        return ListQuery(self, Route("/journals", "journal-list", None), Journal)
+
+    @property
+    def licenses(self) -> ListQuery[LicenseEntry]:
+        """License URLs used by works, with counts (``query`` and the works filters)."""
+        return ListQuery(self, Route("/licenses", "license-list", P.WORK_FILTERS), LicenseEntry)
+
+    @property
+    def types(self) -> ListQuery[Type]:
+        """All work types (paging only)."""
+        return ListQuery(self, Route("/types", "type-list", None, text_query=False), Type)
+
+    def member_works(self, member_id: int | str) -> WorksQuery[Work]:
+        """Works deposited by one member."""
+        return self._works_of(_member_path(member_id))
+
+    def journal_works(self, issn: str) -> WorksQuery[Work]:
+        """Works in one journal."""
+        return self._works_of(_journal_path(issn))
+
+    def funder_works(self, funder_id: int | str) -> WorksQuery[Work]:
+        """Works funded by one funder (and, as Crossref does, its sub-organizations)."""
+        return self._works_of(_funder_path(funder_id))
+
+    def prefix_works(self, prefix: str) -> WorksQuery[Work]:
+        """Works under one DOI prefix."""
+        return self._works_of(_prefix_path(prefix))
+
+    def type_works(self, type_id: str) -> WorksQuery[Work]:
+        """Works of one type."""
+        return self._works_of(_type_path(type_id))
+
+    def _works_of(self, path: str) -> WorksQuery[Work]:
+        return WorksQuery(
+            self, Route(path + "/works", "work-list", P.WORK_FILTERS, works=True), Work
+        )
+
+
+def _user_agent(prefix: str | None, mailto: str | None) -> str:
+    if prefix is not None and (not isinstance(prefix, str) or not prefix.strip() or "\n" in prefix):
+        raise ValidationError(prefix, "user_agent must be one line of text, such as 'MyTool/1.2'")
+    contact = f"; mailto:{mailto}" if mailto else ""
+    agent = f"crossref-async/{__version__} ({PROJECT_URL}{contact})"
+    return f"{prefix.strip()} {agent}" if prefix else agent
+
+
+def _work_path(doi: str) -> str:
+    return "/works/" + P.encode_segment(P.normalize_doi(doi))
+
+
+def _member_path(member_id: int | str) -> str:
+    return "/members/" + P.normalize_member(member_id)
+
+
+def _journal_path(issn: str) -> str:
+    return "/journals/" + P.normalize_issn(issn)
+
+
+def _funder_path(funder_id: int | str) -> str:
+    return "/funders/" + P.normalize_funder(funder_id)
+
+
+def _prefix_path(prefix: str) -> str:
+    return "/prefixes/" + P.encode_segment(P.normalize_prefix(prefix))
+
+
+def _type_path(type_id: str) -> str:
+    return "/types/" + P.normalize_type(type_id)
+
+
+_SINGLETON_PATHS: Mapping[str, Any] = {
+    "doi": _work_path,
+    "member": _member_path,
+    "journal": _journal_path,
+    "funder": _funder_path,
+    "prefix": _prefix_path,
+    "type": _type_path,
+}

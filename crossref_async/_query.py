@@ -1,0 +1,340 @@
+"""Immutable list-query builders: every call returns a new query; ``to_params()`` is pure.
+
+A query reads like the URL it builds::
+
+    cr.works.query("renear ontologies").filter(type="journal-article").select("DOI", "title")
+
+Every name and value is checked when the builder method is called, and combinations (such as
+``offset + rows``) again in :meth:`ListQuery.to_params`, so a bad query raises
+:class:`~crossref_async.ValidationError` before any request is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from . import _params as P
+from ._errors import ValidationError
+from .models import Page
+
+if TYPE_CHECKING:
+    from ._client import Crossref
+
+T = TypeVar("T")
+Q = TypeVar("Q", bound="ListQuery[Any]")
+W = TypeVar("W", bound="WorksQuery[Any]")
+
+DEFAULT_ROWS = 20
+Params = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one list route accepts. ``path`` is already percent-encoded."""
+
+    path: str
+    message_type: str
+    filters: Mapping[str, P.Kind] | None
+    text_query: bool = True
+    works: bool = False  # field queries, select, sort, facet, sample and cursors
+
+    @property
+    def label(self) -> str:
+        return self.path
+
+
+def _check_rows(rows: int) -> int:
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= P.MAX_ROWS:
+        raise ValidationError(rows, f"rows must be between 0 and {P.MAX_ROWS}")
+    return rows
+
+
+def _check_offset(offset: int) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError(offset, "offset must be a whole number (0 or more)")
+    return offset
+
+
+def _check_window(rows: int | None, offset: int | None) -> None:
+    if (
+        offset is not None
+        and offset + (DEFAULT_ROWS if rows is None else rows) > P.MAX_OFFSET_WINDOW
+    ):
+        raise ValidationError(
+            offset,
+            f"offset + rows must not exceed {P.MAX_OFFSET_WINDOW:,} "
+            f"(offset {offset} + rows {DEFAULT_ROWS if rows is None else rows}); "
+            "use stream() or pages(), which page with cursors",
+        )
+
+
+def _check_text(text: object, what: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError(text, f"{what} needs at least one non-blank word")
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class ListQuery(Generic[T]):
+    """A query on a list route (``/members``, ``/journals``, ...). Build it from the client.
+
+    >>> import asyncio
+    >>> from crossref_async import Crossref
+    >>> cr = Crossref(mailto="me@example.org")
+    >>> cr.members.query("hindawi").rows(5).to_params()
+    [('query', 'hindawi'), ('rows', '5')]
+    """
+
+    _client: Crossref = dataclasses.field(repr=False, compare=False)
+    _route: Route
+    _item: type[T] = dataclasses.field(repr=False)
+    _text: str | None = None
+    _filters: tuple[tuple[str, str], ...] = ()
+    _rows: int | None = None
+    _offset: int | None = None
+
+    # -- builders ---------------------------------------------------------------------------
+
+    def query(self: Q, text: str, /) -> Q:
+        """Free-text query (``query=``); the words are ORed and ranked by relevance."""
+        if not self._route.text_query:
+            raise ValidationError("query", f"{self._route.label} does not support query")
+        return dataclasses.replace(self, _text=_check_text(text, "query"))
+
+    def filter(self: Q, filters: Mapping[str, object] | None = None, /, **kwargs: object) -> Q:
+        """Add filters: ``filter(type="journal-article", from_pub_date="2024-01")``.
+
+        Keyword names are the Crossref names with ``_`` for ``-``; dotted or any other raw
+        names go in a mapping (``filter({"award.number": "CBET-0756451"})``). A list, tuple or
+        set value means OR, and so does naming the same filter again. Dates take ``date``
+        objects or ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``; yes/no filters take booleans.
+        """
+        items = [*(filters or {}).items(), *((P.kebab(k), v) for k, v in kwargs.items())]
+        if not items:
+            raise ValidationError(filters, "filter() needs at least one name=value")
+        if self._route.filters is None:
+            raise ValidationError("filter", f"{self._route.label} does not support filters")
+        added = P.encode_filters(self._route.filters, self._route.label, items)
+        return dataclasses.replace(self, _filters=self._filters + added)
+
+    def rows(self: Q, rows: int) -> Q:
+        """Items per page, 0 to 1000 (0 returns only the counts and facets)."""
+        _check_rows(rows)
+        _check_window(rows, self._offset)
+        return dataclasses.replace(self, _rows=rows)
+
+    def offset(self: Q, offset: int) -> Q:
+        """Skip ``offset`` items; ``offset + rows`` may not exceed 10,000 (use cursors beyond)."""
+        _check_offset(offset)
+        _check_window(self._rows, offset)
+        return dataclasses.replace(self, _offset=offset)
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def _own_params(self) -> Params:
+        """Parameters particular to the route (field queries, select, ...), in URL order."""
+        return []
+
+    def _check_combination(self, rows: int | None, offset: int | None, cursor: str | None) -> None:
+        if cursor is not None:
+            if not self._route.works:
+                raise ValidationError(
+                    "cursor", f"{self._route.label} does not support cursors (only works routes do)"
+                )
+            if offset is not None:
+                raise ValidationError(offset, "offset cannot be combined with a cursor")
+        _check_window(rows, offset)
+
+    def to_params(
+        self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> Params:
+        """The query string as ordered ``(name, value)`` pairs; pure, and checked.
+
+        ``rows``, ``offset`` and ``cursor`` override what the query holds, for one request.
+        """
+        rows = self._rows if rows is None else _check_rows(rows)
+        offset = self._offset if offset is None else _check_offset(offset)
+        self._check_combination(rows, offset, cursor)
+        params: Params = []
+        if self._text is not None:
+            params.append(("query", self._text))
+        params.extend(self._own_params())
+        if self._filters:
+            params.append(("filter", P.join_filters(self._filters)))
+        if rows is not None:
+            params.append(("rows", str(rows)))
+        if offset is not None:
+            params.append(("offset", str(offset)))
+        if cursor is not None:
+            params.append(("cursor", cursor))
+        return params
+
+    @property
+    def path(self) -> str:
+        """The route's path, percent-encoded (``/members/311/works``)."""
+        return self._route.path
+
+    # -- execution --------------------------------------------------------------------------
+
+    async def page(
+        self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> Page[T]:
+        """Fetch one page: items, ``total_results``, ``facets`` and ``next_cursor``."""
+        params = self.to_params(rows=rows, offset=offset, cursor=cursor)
+        return await self._client._list(self._route, params, self._item)
+
+    async def raw_page(
+        self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> Page[msgspec.Raw]:
+        """Like :meth:`page`, but items stay :class:`msgspec.Raw` (each record's own bytes)."""
+        params = self.to_params(rows=rows, offset=offset, cursor=cursor)
+        return await self._client._list(self._route, params, msgspec.Raw)
+
+    async def count(self) -> int:
+        """How many items match (one request with ``rows=0``)."""
+        page = await self._client._list(self._route, self.to_params(rows=0), msgspec.Raw)
+        return page.total_results or 0
+
+
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class WorksQuery(ListQuery[T]):
+    """A query on a works route: ``/works`` or the works of one member, journal, funder,
+    prefix or type. Adds field queries, ``select``, ``sort``/``order``, ``facet``, ``sample``.
+
+    >>> from crossref_async import Crossref
+    >>> cr = Crossref(mailto="me@example.org")
+    >>> q = (cr.works.query("renear ontologies", author="renear")
+    ...        .filter(type="journal-article", from_pub_date="2024-01")
+    ...        .select("DOI", "title").sort("published", "asc").rows(50))
+    >>> q.to_params()  # doctest: +NORMALIZE_WHITESPACE
+    [('query', 'renear ontologies'), ('query.author', 'renear'), ('select', 'DOI,title'),
+     ('sort', 'published'), ('order', 'asc'),
+     ('filter', 'type:journal-article,from-pub-date:2024-01'), ('rows', '50')]
+    """
+
+    _fields: tuple[tuple[str, str], ...] = ()
+    _select: tuple[str, ...] = ()
+    _sort: str | None = None
+    _order: Order | None = None
+    _facets: tuple[tuple[str, str], ...] = ()
+    _sample: int | None = None
+
+    def query(self: W, text: str | None = None, /, **fields: str) -> W:
+        """Free text and field queries: ``query("josiah carberry", author="carberry")``.
+
+        Field names are the ``query.<field>`` names with ``_`` for ``-`` (``container_title``,
+        ``bibliographic``, ``funder_name``, ...); all given parts are ANDed by Crossref.
+        A field query given again replaces the earlier one.
+        """
+        if text is None and not fields:
+            raise ValidationError(text, "query() needs text or at least one field query")
+        out = self if text is None else ListQuery.query(self, text)
+        added: dict[str, str] = {}
+        for key, value in fields.items():
+            name = P.check_name(P.kebab(key), P.FIELD_QUERIES, "field query")
+            added[name] = _check_text(value, f"query.{name}")
+        kept = tuple(f for f in out._fields if f[0] not in added)
+        return dataclasses.replace(out, _fields=kept + tuple(added.items()))
+
+    def select(self: W, *fields: str) -> W:
+        """Return only these elements (``select("DOI", "title")``; ``"DOI,title"`` works too)."""
+        names = [n.strip() for f in fields for n in str(f).split(",") if n.strip()]
+        if not names:
+            raise ValidationError(fields, "select() needs at least one field name")
+        chosen = list(self._select)
+        for name in names:
+            P.check_name(name, P.SELECT_FIELDS, "select field")
+            if name not in chosen:
+                chosen.append(name)
+        return dataclasses.replace(self, _select=tuple(chosen))
+
+    def sort(self: W, field: str, order: Order | None = None) -> W:
+        """Sort by ``field`` (``published``, ``score``, ``is-referenced-by-count``, ...)."""
+        P.check_name(field, P.SORT_FIELDS, "sort field")
+        out = dataclasses.replace(self, _sort=field)
+        return out.order(order) if order is not None else out
+
+    def order(self: W, order: Order) -> W:
+        """``asc`` or ``desc`` (Crossref's default) for the chosen sort."""
+        P.check_name(order, P.ORDERS, "order")
+        return dataclasses.replace(self, _order=order)
+
+    def facet(self: W, *names: str, **counts: int | str) -> W:
+        """Ask for facet counts: ``facet("type-name")`` (all values) or ``facet(issn=10)``.
+
+        A bare name asks for all values (``*``), or for the most allowed (100) where Crossref
+        caps the facet (``container-title``, ``issn``, ``orcid``). Keyword names take ``_``
+        for ``-``.
+        """
+        wanted: list[tuple[str, int | str | None]] = [(n, None) for n in names]
+        wanted += [(P.kebab(k), v) for k, v in counts.items()]
+        if not wanted:
+            raise ValidationError(names, "facet() needs at least one facet name")
+        facets = dict(self._facets)
+        for name, count in wanted:
+            facets[name] = _facet_value(name, count)
+        return dataclasses.replace(self, _facets=tuple(facets.items()))
+
+    def sample(self: W, n: int) -> W:
+        """``n`` random items (1 to 100); not combinable with rows, offset or cursors."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= P.MAX_SAMPLE:
+            raise ValidationError(n, f"sample must be between 1 and {P.MAX_SAMPLE}")
+        return dataclasses.replace(self, _sample=n)
+
+    def _own_params(self) -> Params:
+        params: Params = [(f"query.{name}", value) for name, value in self._fields]
+        if self._select:
+            params.append(("select", ",".join(self._select)))
+        if self._sort is not None:
+            params.append(("sort", self._sort))
+        if self._order is not None:
+            params.append(("order", self._order))
+        if self._facets:
+            params.append(("facet", ",".join(f"{n}:{c}" for n, c in self._facets)))
+        return params
+
+    def _check_combination(self, rows: int | None, offset: int | None, cursor: str | None) -> None:
+        super()._check_combination(rows, offset, cursor)
+        if self._order is not None and self._sort is None:
+            raise ValidationError(self._order, "order applies only together with sort")
+        if self._sample is not None:
+            if cursor is not None:
+                raise ValidationError(self._sample, "sample cannot be combined with a cursor")
+            if offset is not None:
+                raise ValidationError(self._sample, "sample cannot be combined with offset")
+            if rows not in (None, 0):
+                raise ValidationError(
+                    self._sample, "sample cannot be combined with rows (it sets the count itself)"
+                )
+
+    def to_params(
+        self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> Params:
+        params = super().to_params(rows=rows, offset=offset, cursor=cursor)
+        if self._sample is not None and not any(k == "rows" for k, _ in params):
+            params.append(("sample", str(self._sample)))
+        return params
+
+
+def _facet_value(name: str, count: int | str | None) -> str:
+    P.check_name(name, P.FACETS, "facet")
+    cap = P.FACETS[name]
+    if count is None:
+        return "*" if cap is None else str(cap)
+    if count == "*":
+        if cap is not None:
+            raise ValidationError(count, f"facet {name!r} does not accept '*' (at most {cap})")
+        return "*"
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError(count, f"facet {name!r} takes a positive count or '*'")
+    if cap is not None and count > cap:
+        raise ValidationError(count, f"facet {name!r} returns at most {cap} values")
+    return str(count)
