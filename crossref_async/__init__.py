@@ -27,8 +27,10 @@ from ._errors import (
     UnexpectedStatus,
     ValidationError,
 )
+from ._governor import Breaker, PoolStats
 from ._params import doi_key, normalize_doi
 from ._query import ListQuery, WorksQuery
+from ._retry import RetryPolicy
 from ._version import __version__
 from .models import (
     Agency,
@@ -46,6 +48,7 @@ __all__ = [
     "APIError",
     "Agency",
     "BadRequest",
+    "Breaker",
     "CircuitOpenError",
     "ConnectionFailed",
     "Crossref",
@@ -61,10 +64,12 @@ __all__ = [
     "Member",
     "NotFound",
     "Page",
+    "PoolStats",
     "Prefix",
     "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
+    "RetryPolicy",
     "ServerError",
     "TransportError",
     "Type",

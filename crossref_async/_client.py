@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
+import anyio
 import httpx
 import msgspec
 
@@ -24,8 +25,10 @@ from ._errors import (
     ValidationError,
     excerpt,
 )
+from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
 from ._query import ListQuery, Route, WorksQuery
-from ._responses import error_for
+from ._responses import error_for, parse_retry_after
+from ._retry import Outcome, Retrier, RetryPolicy
 from ._version import __version__
 from .models import (
     Agency,
@@ -56,7 +59,6 @@ PROJECT_URL = "https://github.com/crossref-async/crossref-async"
 PLUS_HEADER = "Crossref-Plus-API-Token"
 MAX_REDIRECTS = 5
 
-RequestKind = Literal["single", "list"]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAILTO = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 
@@ -96,6 +98,11 @@ class Crossref:
         transport: an httpx transport (such as :class:`httpx.ASGITransport` for tests).
         http_client: an :class:`httpx.AsyncClient` to use instead of creating one.
         user_agent: your tool's name and version, put in front of the library's agent.
+        retry: how failed requests are retried (:class:`RetryPolicy`; ``RetryPolicy.off()``
+            for none).
+        limits: False turns the governor off (no pacing, no concurrency window, no breaker):
+            for tests against mocks only; never against Crossref.
+        breaker: the circuit breaker's settings (:class:`Breaker`).
 
     >>> import asyncio
     >>> from crossref_async import Crossref
@@ -119,6 +126,9 @@ class Crossref:
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         user_agent: str | None = None,
+        retry: RetryPolicy | None = None,
+        limits: bool = True,
+        breaker: Breaker | None = None,
     ) -> None:
         if mailto is not None and (not isinstance(mailto, str) or not _MAILTO.match(mailto)):
             raise ValidationError(
@@ -144,6 +154,10 @@ class Crossref:
             timeout=timeout, transport=transport, follow_redirects=False
         )
         self._closed = False
+        self.retry_policy = retry or RetryPolicy()
+        self._retrier = Retrier(self.retry_policy)
+        identity: Identity = "plus" if self._plus_token else "polite" if mailto else "public"
+        self.governor: Governor | None = Governor(identity, breaker=breaker) if limits else None
         if mailto is None and self._plus_token is None:
             warnings.warn(
                 "no mailto given: requests go to Crossref's public pool (5 requests/s, one at a "
@@ -191,18 +205,66 @@ class Crossref:
         return httpx.URL(self.base_url + path, params=query)
 
     async def _send(
-        self, method: str, path: str, params: list[tuple[str, str]], kind: RequestKind
-    ) -> Answer:
-        """Send one request, follow redirects safely, and raise typed errors for failures."""
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        kind: RequestKind,
+        decode: Callable[[Answer], T],
+        outcome: Outcome | None = None,
+    ) -> T:
+        """Send one request through the governor and the retry policy, and decode the answer.
+
+        Decoding runs inside the retry loop, so a body cut short in transit is fetched again.
+        ``outcome`` (if given) learns how many attempts were made and whether one of them
+        failed after possibly reaching the server (which matters for cursors).
+        """
         if self._closed:
             raise RuntimeError("this Crossref client is closed")
         url = self._url(path, params)
+
+        async def attempt() -> T:
+            return decode(await self._attempt(method, url, kind))
+
+        def count_retry(exc: BaseException) -> None:
+            if self.governor is not None:
+                self.governor.pool(kind).retries += 1
+
+        return await self._retrier.run(attempt, outcome or Outcome(), on_retry=count_retry)
+
+    async def _attempt(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
+        """One try: wait for the budget, exchange, account, then classify the answer."""
+        budget = await self.governor.acquire(kind) if self.governor else None
+        started = anyio.current_time()
+        answer: Answer | None = None
+        try:
+            answer = await self._exchange(method, url, kind)
+        finally:
+            if budget is not None and self.governor is not None:
+                retry_after = (
+                    parse_retry_after(answer.headers)
+                    if answer is not None and answer.status == 429
+                    else None
+                )
+                self.governor.release(
+                    kind,
+                    budget,
+                    status=answer.status if answer is not None else None,
+                    latency=anyio.current_time() - started,
+                    headers=answer.headers if answer is not None else None,
+                    retry_after=retry_after,
+                )
+        if answer.status >= 300:
+            raise error_for(answer.status, answer.content, answer.headers, answer.url)
+        return answer
+
+    async def _exchange(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
+        """Send, following redirects without leaking the token; errors become ours."""
         with_token = True
         for _ in range(MAX_REDIRECTS + 1):
             shown = redact_url(url)
-            request = self._http.build_request(
-                method, url, headers=self._headers(with_token=with_token)
-            )
+            headers = self._headers(with_token=with_token)
+            request = self._http.build_request(method, url, headers=headers)
             logger.debug("%s %s (%s)", method, shown, kind)
             try:
                 response = await self._http.send(request)
@@ -217,21 +279,18 @@ class Crossref:
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise ConnectionFailed(f"{type(exc).__name__}: {exc}", url=shown) from exc
             status = response.status_code
-            if status in _REDIRECTS and "location" in response.headers:
-                target = url.join(response.headers["location"])
-                # The Plus token goes only to the host it was given for, and never in clear text.
-                with_token = (
-                    with_token
-                    and target.host == url.host
-                    and not (url.scheme == "https" and target.scheme != "https")
-                )
-                url = target
-                if status == 303:
-                    method = "GET"
-                continue
-            if status >= 300:
-                raise error_for(status, content, response.headers, shown)
-            return Answer(status, response.headers, content, shown)
+            if status not in _REDIRECTS or "location" not in response.headers:
+                return Answer(status, response.headers, content, shown)
+            target = url.join(response.headers["location"])
+            # The Plus token goes only to the host it was given for, and never in clear text.
+            with_token = (
+                with_token
+                and target.host == url.host
+                and not (url.scheme == "https" and target.scheme != "https")
+            )
+            if status == 303:
+                method = "GET"
+            url = target
         raise UnexpectedStatus(
             f"more than {MAX_REDIRECTS} redirects",
             status=status,
@@ -240,16 +299,29 @@ class Crossref:
         )
 
     async def _message(self, path: str, model: type[T], message_type: str) -> T:
-        answer = await self._send("GET", path, [], "single")
-        return decode_message(answer.content, model, message_type=message_type, url=answer.url)
+        def decode(answer: Answer) -> T:
+            return decode_message(answer.content, model, message_type=message_type, url=answer.url)
+
+        return await self._send("GET", path, [], "single", decode)
 
     async def _list(self, route: Route, params: list[tuple[str, str]], item: type[T]) -> Page[T]:
-        answer = await self._send("GET", route.path, params, "list")
-        kind = route.message_type
-        if item is msgspec.Raw:
-            # T is msgspec.Raw here; Page[Raw] is Page[T].
-            return cast("Page[T]", decode_raw_page(answer.content, message_type=kind, url=answer.url))
-        return decode_page(answer.content, item, message_type=kind, url=answer.url)
+        def decode(answer: Answer) -> Page[T]:
+            kind = route.message_type
+            if item is msgspec.Raw:
+                # T is msgspec.Raw here; Page[Raw] is Page[T].
+                raw = decode_raw_page(answer.content, message_type=kind, url=answer.url)
+                return cast("Page[T]", raw)
+            return decode_page(answer.content, item, message_type=kind, url=answer.url)
+
+        return await self._send("GET", route.path, params, "list", decode)
+
+    def stats(self) -> dict[str, PoolStats]:
+        """Per-pool budgets and traffic so far (empty when limits are off).
+
+        Each :class:`PoolStats` holds the advertised and current rate and concurrency,
+        requests, retries, 429s, server and transport errors, and smoothed latency.
+        """
+        return self.governor.stats() if self.governor else {}
 
     # -- singletons -------------------------------------------------------------------------
 
@@ -316,7 +388,7 @@ class Crossref:
         ((what, value),) = chosen.items()
         path = _SINGLETON_PATHS[what](value)
         try:
-            await self._send("HEAD", path, [], "single")
+            await self._send("HEAD", path, [], "single", lambda answer: answer)
         except NotFound:
             return False
         return True

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import respx
 
-from crossref_async import Crossref
+from crossref_async import Crossref, RetryPolicy
 
 BASE = "https://api.crossref.org"
 MAILTO = "tests@example.org"
+
+
+def unit_client(**kwargs: Any) -> Crossref:
+    """A client for unit tests against mocks: polite identity, no pacing, no retries."""
+    kwargs.setdefault("mailto", MAILTO)
+    kwargs.setdefault("limits", False)
+    kwargs.setdefault("retry", RetryPolicy.off())
+    return Crossref(**kwargs)
 
 
 @pytest.fixture
@@ -23,5 +32,5 @@ def router() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 async def cr(router: respx.MockRouter) -> AsyncIterator[Crossref]:
     """A polite client talking to the respx routes."""
-    async with Crossref(mailto=MAILTO) as client:
+    async with unit_client() as client:
         yield client

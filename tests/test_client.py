@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 from _corpus import corpus_dir
-from conftest import BASE, MAILTO
+from conftest import BASE, MAILTO, unit_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -167,7 +167,7 @@ async def test_any_doi_reaches_its_own_record(suffix: str) -> None:
         )
 
     transport = httpx.MockTransport(server)
-    async with Crossref(mailto=MAILTO, transport=transport) as client:
+    async with unit_client(transport=transport) as client:
         work = await client.work(doi)
     assert seen == [doi]
     assert doi == work.DOI
@@ -334,7 +334,7 @@ async def test_exists_needs_exactly_one(cr: Crossref) -> None:
 
 async def test_user_agent_and_mailto(router: respx.MockRouter) -> None:
     rec = answer(router, body("habanero/test_types__00_types.json"))
-    async with Crossref(mailto=MAILTO, user_agent="MyTool/1.2") as client:
+    async with unit_client(user_agent="MyTool/1.2") as client:
         await client.types.page()
     agent = rec.last.headers["user-agent"]
     assert agent.startswith("MyTool/1.2 crossref-async/")
@@ -363,9 +363,9 @@ def test_bad_mailto(bad: str) -> None:
 
 def test_bad_base_url_and_agent() -> None:
     with pytest.raises(ValidationError, match="base_url"):
-        Crossref(mailto=MAILTO, base_url="ftp://x")
+        unit_client(base_url="ftp://x")
     with pytest.raises(ValidationError, match="user_agent"):
-        Crossref(mailto=MAILTO, user_agent="two\nlines")
+        unit_client(user_agent="two\nlines")
 
 
 # -- the Plus token -------------------------------------------------------------------------
@@ -376,7 +376,7 @@ async def test_plus_token_header_and_redaction(
 ) -> None:
     rec = answer(router, b"<html><body>boom</body></html>", status=500, content_type="text/html")
     caplog.set_level(logging.DEBUG, logger="crossref_async")
-    async with Crossref(mailto=MAILTO, plus_token=TOKEN) as client:
+    async with unit_client(plus_token=TOKEN) as client:
         assert TOKEN not in repr(client) and "redacted" in repr(client)
         with pytest.raises(ServerError) as info:
             await client.work("10.5555/1")
@@ -428,7 +428,7 @@ async def test_too_many_redirects() -> None:
     def server(request: httpx.Request) -> httpx.Response:
         return httpx.Response(302, headers={"location": "/works/loop"})
 
-    async with Crossref(mailto=MAILTO, transport=httpx.MockTransport(server)) as client:
+    async with unit_client(transport=httpx.MockTransport(server)) as client:
         with pytest.raises(UnexpectedStatus, match="redirects"):
             await client.work("10.5555/1")
 
@@ -438,11 +438,11 @@ async def test_too_many_redirects() -> None:
 
 async def test_closes_only_what_it_created() -> None:
     own = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
-    async with Crossref(mailto=MAILTO, http_client=own):
+    async with unit_client(http_client=own):
         pass
     assert not own.is_closed
     await own.aclose()
-    client = Crossref(mailto=MAILTO)
+    client = unit_client()
     await client.aclose()
     await client.aclose()
     assert client._http.is_closed

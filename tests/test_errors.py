@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 from _corpus import Recording, recordings
-from conftest import MAILTO
+from conftest import unit_client
 
 from crossref_async import (
     APIError,
@@ -48,9 +48,9 @@ async def test_every_recorded_error_body_maps_to_its_error(
     router.route().mock(
         return_value=httpx.Response(rec.status or 0, content=rec.body, headers=headers)
     )
-    async with Crossref(mailto=MAILTO) as cr:
+    async with unit_client() as cr:
         with pytest.raises(APIError) as info:
-            await cr._send("GET", "/works", [], "list")
+            await cr._send("GET", "/works", [], "list", lambda answer: answer)
     err = info.value
     assert type(err) is EXPECTED[rec.status or 0]
     assert err.status == rec.status
@@ -249,8 +249,7 @@ async def test_url_credentials_never_appear() -> None:
     def server(request: httpx.Request) -> httpx.Response:
         return httpx.Response(500, text="boom")
 
-    async with Crossref(
-        mailto=MAILTO,
+    async with unit_client(
         base_url="https://user:hunter2@proxy.example.org",
         transport=httpx.MockTransport(server),
     ) as cr:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import respx
+from conftest import unit_client
 
 from crossref_async import Crossref, ValidationError
 from crossref_async import _params as P
@@ -15,7 +16,7 @@ from crossref_async import _params as P
 @pytest.fixture
 def client() -> Crossref:
     # Never entered: building queries needs no connection.
-    return Crossref(mailto="tests@example.org")
+    return unit_client()
 
 
 def params(q: Any, **kw: Any) -> dict[str, str]:
@@ -253,7 +254,7 @@ def test_route_capabilities(client: Crossref) -> None:
 
 
 async def test_a_bad_query_sends_nothing() -> None:
-    async with Crossref(mailto="tests@example.org") as client:
+    async with unit_client() as client:
         with respx.mock(base_url="https://api.crossref.org", assert_all_called=False) as mock:
             route = mock.route()
             with pytest.raises(ValidationError):

@@ -1,0 +1,487 @@
+"""The governor: spend exactly the request budget Crossref grants, per pool, and no more.
+
+Crossref splits traffic into pools (``public``; ``polite-single`` for one-record requests and
+``polite-array`` for lists; Plus pools) and advertises each pool's budget on every response:
+``x-rate-limit-limit`` requests per ``x-rate-limit-interval`` and ``x-concurrency-limit``
+requests in flight. The governor keeps one :class:`PoolBudget` per pool and, for every
+request, waits for (1) a free slot in the concurrency window and (2) a start time that keeps
+the rate within the budget, then learns from the answer:
+
+* every response re-rates its pool from the headers (both spellings, any interval);
+* a 429 pauses the pool for ``Retry-After`` (or a growing backoff) and cuts the rate by half,
+  once per episode; the rate then recovers step by step while no 429 comes;
+* rising latency shrinks the concurrency window (multiplicative decrease) and healthy latency
+  grows it back one slot at a time (additive increase), never above the advertised limit;
+* a circuit breaker stops all sending when 10% or more of recent requests failed, as Crossref
+  asks, raising :class:`~crossref_async.CircuitOpenError`.
+
+Why not aiolimiter's ``AsyncLimiter``: its bucket holds ``max_rate`` tokens, so it lets a whole
+interval's budget go at once (a burst above the limit in the first second), its rate is fixed
+at construction (re-rating would mean swapping instances and losing the pacing state, which
+bursts at the swap), it cannot be paused for ``Retry-After``, and it is asyncio-only while this
+library runs on anyio. The pacing here is a small GCRA-style scheduler plus a sliding-window
+log, which together guarantee that no window of one interval ever holds more starts than the
+limit, including the first interval and the one after a re-rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import anyio
+
+from ._errors import CircuitOpenError
+
+__all__ = ["Breaker", "Governor", "PoolBudget", "PoolStats"]
+
+logger = logging.getLogger("crossref_async")
+
+RequestKind = Literal["single", "list"]
+Identity = Literal["public", "polite", "plus"]
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_interval(text: str) -> float | None:
+    """``1s`` -> 1.0, ``60s`` -> 60.0, ``500ms`` -> 0.5, ``1`` -> 1.0; None if unreadable."""
+    match = _INTERVAL.match(text)
+    if not match:
+        return None
+    seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    return seconds if seconds > 0 else None
+
+
+def _header(headers: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Advertised:
+    """A budget as Crossref states it: ``rate`` requests per ``interval`` s, ``concurrency``."""
+
+    rate: float
+    interval: float
+    concurrency: int
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], current: Advertised) -> Advertised:
+        """The budget the headers state, falling back to ``current`` for anything missing."""
+        rate_text = _header(headers, "x-rate-limit-limit", "x-ratelimit-limit")
+        interval_text = _header(headers, "x-rate-limit-interval", "x-ratelimit-interval")
+        concurrency_text = headers.get("x-concurrency-limit")
+        rate, interval, concurrency = current.rate, current.interval, current.concurrency
+        try:
+            if rate_text is not None and float(rate_text) > 0:
+                rate = float(rate_text)
+        except ValueError:
+            pass
+        if interval_text is not None:
+            interval = parse_interval(interval_text) or interval
+        if concurrency_text is not None and concurrency_text.strip().isdigit():
+            concurrency = max(1, int(concurrency_text.strip()))
+        return cls(rate, interval, concurrency)
+
+
+#: Starting budgets until the first response states the real ones (Crossref, 2026).
+DEFAULTS: dict[Identity, dict[RequestKind, tuple[str, Advertised]]] = {
+    "public": {
+        "single": ("public", Advertised(5, 1.0, 1)),
+        "list": ("public", Advertised(5, 1.0, 1)),
+    },
+    "polite": {
+        "single": ("polite-single", Advertised(10, 1.0, 3)),
+        "list": ("polite-array", Advertised(3, 1.0, 3)),
+    },
+    "plus": {
+        "single": ("plus-single", Advertised(20, 1.0, 5)),
+        "list": ("plus-array", Advertised(10, 1.0, 5)),
+    },
+}
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of one pool's budget and traffic."""
+
+    name: str
+    advertised_rate: float
+    interval: float
+    advertised_concurrency: int
+    rate: float  # requests per second the governor allows now
+    concurrency: int  # requests in flight the governor allows now
+    in_flight: int
+    max_in_flight: int
+    requests: int
+    rate_limited: int
+    server_errors: int
+    transport_errors: int
+    retries: int
+    latency: float | None  # smoothed, seconds
+    paused_for: float  # seconds left of a 429 pause
+
+
+@dataclass
+class Breaker:
+    """Stops sending when too many recent requests failed (Crossref: at 10%, stop).
+
+    ``threshold`` is the failing fraction over the last ``window`` requests that trips it, once
+    at least ``min_requests`` were seen. Failures are 429s, 5xx and transport errors.
+    """
+
+    threshold: float = 0.10
+    window: int = 100
+    min_requests: int = 20
+    enabled: bool = True
+    _outcomes: deque[bool] = field(default_factory=deque, repr=False)
+    _failures: int = field(default=0, repr=False)
+    tripped: bool = field(default=False, init=False)
+
+    def record(self, failed: bool) -> None:
+        """Count one finished request; trip when the failing fraction reaches the threshold."""
+        self._outcomes.append(failed)
+        self._failures += failed
+        if len(self._outcomes) > self.window:
+            self._failures -= self._outcomes.popleft()
+        seen = len(self._outcomes)
+        if (
+            self.enabled
+            and not self.tripped
+            and seen >= self.min_requests
+            and self._failures / seen >= self.threshold
+        ):
+            self.tripped = True
+            logger.error(
+                "circuit breaker open: %d of the last %d requests failed", self._failures, seen
+            )
+
+    @property
+    def failure_rate(self) -> float:
+        """Failing fraction of the requests in the window."""
+        return self._failures / len(self._outcomes) if self._outcomes else 0.0
+
+    def check(self) -> None:
+        """Raise :class:`CircuitOpenError` if the breaker has tripped."""
+        if self.tripped:
+            raise CircuitOpenError(
+                f"stopped sending: {self.failure_rate:.0%} of the last {len(self._outcomes)} "
+                f"requests failed (threshold {self.threshold:.0%}); Crossref asks clients to "
+                "stop at an error rate of 10% or more. Finished work is kept; resume later."
+            )
+
+    def reset(self) -> None:
+        """Close the breaker and forget the history (for a resumed job)."""
+        self._outcomes.clear()
+        self._failures = 0
+        self.tripped = False
+
+
+class PoolBudget:
+    """Rate pacing plus an adaptive concurrency window for one Crossref pool."""
+
+    #: Starts are spaced a little wider than the budget allows, so that jitter between our
+    #: clock and the server's never lets one window hold more than the limit.
+    MARGIN = 0.02
+    LATENCY_RISE = 2.0  # smoothed latency this many times the baseline means "going up"
+    LATENCY_FLOOR = 0.25  # ...and at least this many seconds above it (ignores tiny noise)
+    RATE_CUT = 0.5
+    MIN_FACTOR = 0.05
+    MAX_PAUSE = 120.0
+
+    def __init__(self, name: str, advertised: Advertised, clock: Callable[[], float]) -> None:
+        self.name = name
+        self.advertised = advertised
+        self._clock = clock
+        self.factor = 1.0  # rate cut after 429s, recovering towards 1
+        self.concurrency = advertised.concurrency
+        self.learned = False  # until a response states the budget, one request at a time
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._starts: deque[float] = deque()
+        self.paused_until = -math.inf
+        self._episode_until = -math.inf
+        self._consecutive_429 = 0
+        self._last_recovery = clock()
+        self._waiters: deque[anyio.Event] = deque()
+        self._latency: float | None = None
+        self._baseline: deque[float] = deque(maxlen=200)
+        self._good_streak = 0
+        self._last_decrease = -math.inf
+        self.requests = 0
+        self.rate_limited = 0
+        self.server_errors = 0
+        self.transport_errors = 0
+        self.retries = 0
+
+    # -- budget arithmetic ------------------------------------------------------------------
+
+    @property
+    def rate(self) -> float:
+        """Requests per second allowed now (advertised x recovery factor)."""
+        return self.advertised.rate * self.factor / self.advertised.interval
+
+    @property
+    def window_limit(self) -> int:
+        """Starts allowed in any window of one interval now."""
+        return max(1, math.floor(self.advertised.rate * self.factor))
+
+    @property
+    def allowed_in_flight(self) -> int:
+        return self.concurrency if self.learned else 1
+
+    def _recover(self, now: float) -> None:
+        # Additive recovery after a 429 episode: +10% of the budget per quiet interval.
+        if self.factor >= 1.0 or now < self._episode_until:
+            self._last_recovery = now
+            return
+        steps = math.floor((now - self._last_recovery) / self.advertised.interval)
+        if steps > 0:
+            self.factor = min(1.0, self.factor + 0.1 * steps)
+            self._last_recovery += steps * self.advertised.interval
+
+    def _earliest_start(self, now: float) -> float:
+        spacing = (1.0 + self.MARGIN) / self.rate
+        window = self.advertised.interval * (1.0 + self.MARGIN)
+        limit = self.window_limit
+        while self._starts and self._starts[0] <= now - window:
+            self._starts.popleft()
+        t = max(now, self.paused_until)
+        if len(self._starts) >= limit:
+            t = max(t, self._starts[-limit] + window)
+        if self._starts:
+            t = max(t, self._starts[-1] + spacing)
+        return t
+
+    # -- acquire / release ------------------------------------------------------------------
+
+    async def _enter_window(self) -> None:
+        while self.in_flight >= self.allowed_in_flight:
+            event = anyio.Event()
+            self._waiters.append(event)
+            try:
+                await event.wait()
+            finally:
+                if event in self._waiters:
+                    self._waiters.remove(event)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _wake(self) -> None:
+        free = self.allowed_in_flight - self.in_flight
+        while free > 0 and self._waiters:
+            self._waiters.popleft().set()
+            free -= 1
+
+    async def acquire(self) -> None:
+        """Wait for a slot in the concurrency window and a start time within the rate."""
+        await self._enter_window()
+        try:
+            while True:
+                now = self._clock()
+                self._recover(now)
+                start = self._earliest_start(now)
+                if start <= now:
+                    break
+                await anyio.sleep(start - now)
+        except BaseException:
+            self.in_flight -= 1
+            self._wake()
+            raise
+        self._starts.append(now)
+        self.requests += 1
+
+    def release(
+        self,
+        *,
+        status: int | None,
+        latency: float,
+        headers: Mapping[str, str] | None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
+        self.in_flight -= 1
+        now = self._clock()
+        if headers:
+            self._rerate(headers)
+        if status == 429:
+            self._on_rate_limited(now, retry_after)
+        elif status is not None and status < 500:
+            self._consecutive_429 = 0
+            self._on_latency(now, latency)
+        if status is None:
+            self.transport_errors += 1
+        elif status >= 500:
+            self.server_errors += 1
+        self._wake()
+
+    def _rerate(self, headers: Mapping[str, str]) -> None:
+        new = Advertised.from_headers(headers, self.advertised)
+        has_limits = any(
+            k in headers for k in ("x-rate-limit-limit", "x-ratelimit-limit", "x-concurrency-limit")
+        )
+        if new != self.advertised:
+            logger.info(
+                "pool %s re-rated: %g per %gs, %d concurrent (was %g per %gs, %d)",
+                self.name,
+                new.rate,
+                new.interval,
+                new.concurrency,
+                self.advertised.rate,
+                self.advertised.interval,
+                self.advertised.concurrency,
+            )
+            if new.concurrency != self.advertised.concurrency:
+                self.concurrency = new.concurrency
+            self.advertised = new
+        self.concurrency = min(self.concurrency, self.advertised.concurrency)
+        if has_limits:
+            self.learned = True
+
+    def _on_rate_limited(self, now: float, retry_after: float | None) -> None:
+        self.rate_limited += 1
+        self._consecutive_429 += 1
+        backoff = self.advertised.interval * 2 ** min(self._consecutive_429 - 1, 6)
+        pause = min(self.MAX_PAUSE, retry_after if retry_after is not None else backoff)
+        self.paused_until = max(self.paused_until, now + pause)
+        if now >= self._episode_until:
+            self.factor = max(self.MIN_FACTOR, self.factor * self.RATE_CUT)
+            logger.warning(
+                "pool %s: 429 Too Many Requests; pausing %.2fs, rate cut to %.2f/s",
+                self.name,
+                pause,
+                self.rate,
+            )
+        self._episode_until = self.paused_until
+        self._last_recovery = self.paused_until
+
+    def _on_latency(self, now: float, latency: float) -> None:
+        self._baseline.append(latency)
+        self._latency = latency if self._latency is None else 0.8 * self._latency + 0.2 * latency
+        baseline = min(self._baseline)
+        rising = (
+            self._latency > baseline * self.LATENCY_RISE
+            and self._latency - baseline > self.LATENCY_FLOOR
+        )
+        if rising and now - self._last_decrease > self._latency:
+            self.concurrency = max(1, math.floor(self.concurrency * 0.7))
+            self._last_decrease = now
+            self._good_streak = 0
+            logger.info(
+                "pool %s: latency %.2fs is up from %.2fs; concurrency now %d",
+                self.name,
+                self._latency,
+                baseline,
+                self.concurrency,
+            )
+        elif not rising and self.concurrency < self.advertised.concurrency:
+            self._good_streak += 1
+            if self._good_streak >= self.concurrency:
+                self.concurrency += 1
+                self._good_streak = 0
+
+    def stats(self) -> PoolStats:
+        """A snapshot of this pool."""
+        now = self._clock()
+        return PoolStats(
+            name=self.name,
+            advertised_rate=self.advertised.rate,
+            interval=self.advertised.interval,
+            advertised_concurrency=self.advertised.concurrency,
+            rate=self.rate,
+            concurrency=self.allowed_in_flight,
+            in_flight=self.in_flight,
+            max_in_flight=self.max_in_flight,
+            requests=self.requests,
+            rate_limited=self.rate_limited,
+            server_errors=self.server_errors,
+            transport_errors=self.transport_errors,
+            retries=self.retries,
+            latency=self._latency,
+            paused_for=max(0.0, self.paused_until - now),
+        )
+
+
+class Governor:
+    """One budget per Crossref pool, shared by every request of a client.
+
+    ``identity`` picks the starting budgets (``public`` without mailto, ``polite`` with it,
+    ``plus`` with a token); every response then states the real ones. Two request kinds that
+    the server puts in the same pool (``x-api-pool``) end up sharing one budget.
+    """
+
+    def __init__(
+        self,
+        identity: Identity = "polite",
+        *,
+        breaker: Breaker | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._clock = clock or anyio.current_time
+        self.breaker = breaker or Breaker()
+        self._by_kind: dict[RequestKind, PoolBudget] = {}
+        self._by_name: dict[str, PoolBudget] = {}
+        for kind, (name, advertised) in DEFAULTS[identity].items():
+            budget = self._by_name.get(name) or PoolBudget(name, advertised, self._clock_now)
+            self._by_name[name] = budget
+            self._by_kind[kind] = budget
+
+    def _clock_now(self) -> float:
+        return self._clock()
+
+    def pool(self, kind: RequestKind) -> PoolBudget:
+        """The budget that requests of this kind draw on."""
+        return self._by_kind[kind]
+
+    async def acquire(self, kind: RequestKind) -> PoolBudget:
+        """Wait for room in the kind's pool; returns the budget to :meth:`release` to."""
+        self.breaker.check()
+        budget = self._by_kind[kind]
+        await budget.acquire()
+        return budget
+
+    def release(
+        self,
+        kind: RequestKind,
+        budget: PoolBudget,
+        *,
+        status: int | None,
+        latency: float,
+        headers: Mapping[str, str] | None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Account for a finished request (``status`` None: no HTTP answer at all)."""
+        budget.release(status=status, latency=latency, headers=headers, retry_after=retry_after)
+        failed = status is None or status == 429 or status >= 500
+        self.breaker.record(failed)
+        name = headers.get("x-api-pool") if headers else None
+        if name and name != budget.name:
+            self._adopt(kind, budget, name)
+
+    def _adopt(self, kind: RequestKind, budget: PoolBudget, name: str) -> None:
+        # The server named the pool: requests of this kind share that pool's budget.
+        existing = self._by_name.get(name)
+        if existing is None:
+            if sum(b is budget for b in self._by_kind.values()) > 1:
+                # Two kinds shared one default budget; give this kind its own.
+                existing = PoolBudget(name, budget.advertised, self._clock_now)
+                existing.learned = budget.learned
+            else:
+                self._by_name.pop(budget.name, None)
+                budget.name = name
+                existing = budget
+            self._by_name[name] = existing
+        self._by_kind[kind] = existing
+
+    def stats(self) -> dict[str, PoolStats]:
+        """Snapshots of every pool in use, by pool name."""
+        return {b.name: b.stats() for b in {id(b): b for b in self._by_kind.values()}.values()}

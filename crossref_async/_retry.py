@@ -1,0 +1,217 @@
+"""Retries that heal without making things worse: a small public policy over tenacity.
+
+What is retried: 429, 5xx, 408, timeouts, broken connections and truncated bodies. What is
+not: 400, 401, 403, 404 and every client-side validation error, which no retry can fix. Waits
+use full jitter (a random wait between 0 and an exponentially growing cap) so that many
+clients failing together do not come back together; a 429 waits for the pool's pause in the
+governor instead, which honours ``Retry-After``. Every attempt goes through the governor
+again. A retry budget shared by the whole client (retries may add at most ``budget_ratio``
+of the request volume, after a small allowance) keeps a failing server from being hammered.
+
+Cursor requests are special. Crossref keeps a cursor's position on the server and usually
+hands back the same token page after page, so a request that reached the server and was
+then lost (a read timeout, a reset, a truncated or 5xx answer) may have advanced the cursor:
+retrying it returns the *next* page and the lost one is skipped silently. Failures are
+therefore classified as *safe* (the request certainly did not reach the server: the
+connection was never made, or it was refused with 429) or *ambiguous* (anything else). The
+pipeline reports whether a call succeeded only after an ambiguous failure (``replayed``);
+paging marks such a stream as possibly gapped, and the harvester verifies the shard's count
+and redoes it when a page is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import httpx
+import msgspec
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from ._errors import (
+    ConnectionFailed,
+    CrossrefError,
+    DecodeError,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    UnexpectedStatus,
+)
+
+__all__ = ["RetryBudget", "RetryPolicy"]
+
+logger = logging.getLogger("crossref_async")
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    Args:
+        attempts: total tries per request, the first included.
+        max_time: seconds after the first try past which no retry starts.
+        backoff: the first wait's cap in seconds; each retry doubles it (full jitter).
+        max_backoff: the largest wait cap.
+        budget_ratio: retries allowed as a fraction of the client's requests.
+        budget_floor: retries always allowed before the ratio applies.
+        enabled: False turns retries off (each request is tried once), e.g. in tests.
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> cr = Crossref(mailto="me@example.org", retry=RetryPolicy(attempts=3, max_time=30))
+    >>> RetryPolicy.off().attempts
+    1
+    """
+
+    attempts: int = 6
+    max_time: float = 300.0
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    budget_ratio: float = 0.2
+    budget_floor: float = 10.0
+    enabled: bool = True
+
+    @classmethod
+    def off(cls) -> RetryPolicy:
+        """A policy that never retries."""
+        return cls(attempts=1, enabled=False)
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        """Whether an error is transient (429, 5xx, 408, timeouts, resets, truncation)."""
+        if isinstance(exc, (RateLimited, ServerError, ConnectionFailed, RequestTimeout)):
+            return True
+        if isinstance(exc, UnexpectedStatus):
+            return exc.status in RETRY_STATUSES
+        # A body that is not JSON at all (cut short, an HTML page, garbage) is a broken
+        # transfer and worth another try; valid JSON of the wrong shape is not.
+        cause = exc.__cause__
+        return isinstance(exc, DecodeError) and (
+            isinstance(cause, httpx.DecodingError)
+            or (
+                isinstance(cause, msgspec.DecodeError)
+                and not isinstance(cause, msgspec.ValidationError)
+            )
+        )
+
+
+def is_safe_to_repeat(exc: BaseException) -> bool:
+    """Whether the failed request certainly never reached the server's application."""
+    if isinstance(exc, RateLimited):
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, (ConnectionFailed, RequestTimeout)) and isinstance(
+        cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
+
+
+@dataclass
+class RetryBudget:
+    """Tokens for retries: each request earns ``ratio`` of one, each retry spends one."""
+
+    ratio: float = 0.2
+    floor: float = 10.0
+    _tokens: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = self.floor
+
+    def earn(self) -> None:
+        """A new request (not a retry) was made."""
+        self._tokens = min(self.floor + 1000 * self.ratio, self._tokens + self.ratio)
+
+    def spend(self) -> bool:
+        """Take one token for a retry; False when the budget is spent."""
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class Outcome:
+    """What the retry loop saw: attempts made, and whether an ambiguous failure preceded."""
+
+    attempts: int = 0
+    replayed: bool = False
+
+
+class Retrier:
+    """Runs calls under a :class:`RetryPolicy` and a shared :class:`RetryBudget`."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.budget = RetryBudget(policy.budget_ratio, policy.budget_floor)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited):
+            return 0.0  # the governor holds the pool for Retry-After
+        cap = min(self.policy.max_backoff, self.policy.backoff * 2 ** (state.attempt_number - 1))
+        return random.uniform(0.0, cap)
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if not self.policy.enabled or not self.policy.is_retryable(exc):
+            return False
+        if not self.budget.spend():
+            logger.warning("retry budget spent; not retrying %s", type(exc).__name__)
+            return False
+        return True
+
+    @staticmethod
+    def _log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is not None:
+            logger.info(
+                "retrying after %s (attempt %d): %s",
+                type(exc).__name__,
+                state.attempt_number,
+                exc,
+            )
+
+    async def run(
+        self,
+        call: Callable[[], Awaitable[T]],
+        outcome: Outcome,
+        on_retry: Callable[[BaseException], None] | None = None,
+    ) -> T:
+        """Call ``call`` until it succeeds, a non-retryable error, or a cap is reached."""
+        self.budget.earn()
+
+        def before_sleep(state: RetryCallState) -> None:
+            self._log_retry(state)
+            exc = state.outcome.exception() if state.outcome else None
+            if on_retry is not None and exc is not None:
+                on_retry(exc)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.policy.attempts))
+            | stop_after_delay(self.policy.max_time),
+            wait=self._wait,
+            retry=retry_if_exception(self._should_retry),
+            before_sleep=before_sleep,
+            sleep=anyio.sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                outcome.attempts = attempt.retry_state.attempt_number
+                try:
+                    return await call()
+                except CrossrefError as exc:
+                    if not is_safe_to_repeat(exc):
+                        outcome.replayed = True
+                    raise
+        raise AssertionError("unreachable: tenacity either returns or reraises")
