@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -426,7 +427,8 @@ class Governor:
         breaker: Breaker | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self._clock = clock or anyio.current_time
+        # time.monotonic is the event loop's clock too, and works before any loop runs.
+        self._clock = clock or time.monotonic
         self.breaker = breaker or Breaker()
         self._by_kind: dict[RequestKind, PoolBudget] = {}
         self._by_name: dict[str, PoolBudget] = {}

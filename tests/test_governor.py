@@ -1,0 +1,243 @@
+"""The governor in isolation: pacing, re-rating, 429 pauses, adaptive concurrency, breaker.
+
+Time scales are small (budgets per 0.2-0.5 s) so the tests run in real time, quickly; bounds
+are one-sided (never more than the budget) rather than tight timing assertions.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from crossref_async import Breaker, CircuitOpenError
+from crossref_async._governor import Advertised, Governor, PoolBudget, parse_interval
+
+
+def headers(
+    limit: int, interval: str, concurrency: int, pool: str = "polite-array"
+) -> dict[str, str]:
+    return {
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-interval": interval,
+        "x-concurrency-limit": str(concurrency),
+        "x-api-pool": pool,
+    }
+
+
+def max_in_any_window(starts: list[float], width: float) -> int:
+    starts = sorted(starts)
+    best, lo = 0, 0
+    for hi, t in enumerate(starts):
+        while starts[lo] <= t - width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def run_requests(
+    budget: PoolBudget, n: int, latency: float = 0.0, answer: dict[str, str] | None = None
+) -> list[float]:
+    starts: list[float] = []
+
+    async def one() -> None:
+        await budget.acquire()
+        starts.append(time.monotonic())
+        await anyio.sleep(latency)
+        budget.release(status=200, latency=latency, headers=answer)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(n):
+            tg.start_soon(one)
+    return starts
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1s", 1.0),
+        ("60s", 60.0),
+        ("500ms", 0.5),
+        ("1", 1.0),
+        ("2m", 120.0),
+        (" 1S ", 1.0),
+        ("x", None),
+        ("0s", None),
+    ],
+)
+def test_parse_interval(text: str, seconds: float | None) -> None:
+    assert parse_interval(text) == seconds
+
+
+def test_advertised_from_both_spellings() -> None:
+    base = Advertised(1, 1.0, 1)
+    new = Advertised.from_headers({"x-rate-limit-limit": "50", "x-rate-limit-interval": "1s"}, base)
+    assert new == Advertised(50, 1.0, 1)
+    old = Advertised.from_headers(
+        {"x-ratelimit-limit": "3000", "x-ratelimit-interval": "60s"}, base
+    )
+    assert old == Advertised(3000, 60.0, 1)
+    assert Advertised.from_headers({"x-rate-limit-limit": "junk"}, base) == base
+
+
+async def test_no_burst_above_the_limit_from_the_first_request() -> None:
+    budget = PoolBudget("p", Advertised(10, 0.5, 100), time.monotonic)
+    budget.learned = True
+    starts = await run_requests(budget, 30)
+    assert max_in_any_window(starts, 0.5) <= 10
+    # ...and the budget is used: 30 starts need about 1.5 s, not much more.
+    assert starts[-1] - starts[0] < 0.5 * 3 * 1.1
+
+
+async def test_unlearned_pool_sends_one_at_a_time() -> None:
+    budget = PoolBudget("p", Advertised(100, 1.0, 5), time.monotonic)
+    seen: list[int] = []
+
+    async def one() -> None:
+        await budget.acquire()
+        seen.append(budget.in_flight)
+        await anyio.sleep(0.01)
+        budget.release(status=200, latency=0.01, headers=headers(100, "1s", 5))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(10):
+            tg.start_soon(one)
+    assert seen[0] == 1
+    assert budget.learned
+    assert max(seen) <= 5
+    assert budget.max_in_flight <= 5
+
+
+async def test_concurrency_never_above_the_advertised_limit() -> None:
+    budget = PoolBudget("p", Advertised(1000, 1.0, 3), time.monotonic)
+    budget.learned = True
+    await run_requests(budget, 30, latency=0.02, answer=headers(1000, "1s", 3))
+    assert budget.max_in_flight == 3
+
+
+async def test_rerate_down_mid_run_is_followed_within_one_interval() -> None:
+    budget = PoolBudget("p", Advertised(20, 0.5, 50), time.monotonic)
+    budget.learned = True
+    first = await run_requests(budget, 20, answer=headers(20, "500ms", 50))
+    budget.in_flight += 1  # an answer states a lower limit
+    budget.release(status=200, latency=0.0, headers=headers(5, "500ms", 50))
+    second = await run_requests(budget, 10, answer=headers(5, "500ms", 50))
+    assert budget.advertised == Advertised(5, 0.5, 50)
+    # Once the drop is known, no window ending at a new start holds more than the new limit,
+    # counting the starts made under the old one.
+    everything = first + second
+    worst = max(sum(t - 0.5 < s <= t for s in everything) for t in second)
+    assert worst <= 5
+
+
+async def test_rerate_up_uses_the_new_budget() -> None:
+    budget = PoolBudget("p", Advertised(2, 0.2, 10), time.monotonic)
+    budget.learned = True
+    budget.in_flight += 1
+    budget.release(status=200, latency=0.0, headers=headers(20, "200ms", 10))
+    starts = await run_requests(budget, 40)
+    assert max_in_any_window(starts, 0.2) <= 20
+    assert starts[-1] - starts[0] < 0.2 * 2 * 1.2  # 40 at 20/0.2 s is about 0.4 s
+
+
+async def test_429_pauses_for_retry_after_and_cuts_rate_once_per_episode() -> None:
+    budget = PoolBudget("p", Advertised(10, 0.5, 10), time.monotonic)
+    budget.learned = True
+    await budget.acquire()
+    budget.release(status=429, latency=0.0, headers=None, retry_after=0.3)
+    rate_after_first = budget.rate
+    for _ in range(3):  # the same episode: more 429s while paused
+        budget.in_flight += 1
+        budget.release(status=429, latency=0.0, headers=None, retry_after=0.3)
+    assert budget.rate == rate_after_first == pytest.approx(10 * 0.5 / 0.5)
+    paused_at = time.monotonic()
+    await budget.acquire()
+    assert time.monotonic() - paused_at >= 0.29
+    assert budget.rate_limited == 4
+
+
+async def test_429_without_retry_after_backs_off_exponentially() -> None:
+    budget = PoolBudget("p", Advertised(10, 0.1, 10), time.monotonic)
+    budget.learned = True
+    now = time.monotonic()
+    budget.in_flight += 1
+    budget.release(status=429, latency=0.0, headers=None)
+    first = budget.paused_until - now
+    budget.in_flight += 1
+    budget.release(status=429, latency=0.0, headers=None)
+    assert first == pytest.approx(0.1, abs=0.02)
+    assert budget.paused_until - now == pytest.approx(0.2, abs=0.02)
+
+
+async def test_rate_recovers_after_a_quiet_interval() -> None:
+    budget = PoolBudget("p", Advertised(10, 0.1, 10), time.monotonic)
+    budget.learned = True
+    budget.in_flight += 1
+    budget.release(status=429, latency=0.0, headers=None, retry_after=0.05)
+    assert budget.factor == 0.5
+    await anyio.sleep(0.35)
+    await budget.acquire()
+    assert budget.factor > 0.5
+
+
+def test_latency_rise_shrinks_concurrency_and_health_grows_it_back() -> None:
+    clock = [0.0]
+    budget = PoolBudget("p", Advertised(100, 1.0, 8), lambda: clock[0])
+    budget.learned = True
+    for _ in range(20):
+        budget.in_flight += 1
+        clock[0] += 0.1
+        budget.release(status=200, latency=0.1, headers=None)
+    assert budget.concurrency == 8
+    for _ in range(20):
+        budget.in_flight += 1
+        clock[0] += 1.0
+        budget.release(status=200, latency=2.0, headers=None)
+    shrunk = budget.concurrency
+    assert shrunk < 8
+    for _ in range(200):
+        budget.in_flight += 1
+        clock[0] += 0.1
+        budget.release(status=200, latency=0.1, headers=None)
+    assert shrunk < budget.concurrency <= 8
+
+
+def test_breaker_trips_at_the_threshold_and_not_before() -> None:
+    breaker = Breaker(threshold=0.10, window=50, min_requests=20)
+    for i in range(20):
+        breaker.record(failed=i == 0)  # 1 of 20 = 5%
+    breaker.check()
+    breaker.record(failed=True)  # 2 of 21 = 9.5%
+    breaker.check()
+    breaker.record(failed=True)  # 3 of 22 = 13.6%
+    with pytest.raises(CircuitOpenError, match="10%"):
+        breaker.check()
+    breaker.reset()
+    breaker.check()
+
+
+async def test_governor_refuses_when_the_breaker_is_open() -> None:
+    gov = Governor("polite", breaker=Breaker(min_requests=5, window=10))
+    for _ in range(5):
+        budget = await gov.acquire("single")
+        gov.release("single", budget, status=503, latency=0.0, headers=None)
+    with pytest.raises(CircuitOpenError):
+        await gov.acquire("single")
+
+
+def test_identity_defaults_and_pool_adoption() -> None:
+    public = Governor("public")
+    assert public.pool("single") is public.pool("list")
+    assert public.pool("single").advertised == Advertised(5, 1.0, 1)
+    polite = Governor("polite")
+    assert polite.pool("single").advertised == Advertised(10, 1.0, 3)
+    assert polite.pool("list").advertised == Advertised(3, 1.0, 3)
+    # The server says both kinds are in one pool: they end up sharing one budget.
+    single, array = polite.pool("single"), polite.pool("list")
+    single.in_flight += 1
+    polite.release("single", single, status=200, latency=0.0, headers=headers(5, "1s", 1, "public"))
+    array.in_flight += 1
+    polite.release("list", array, status=200, latency=0.0, headers=headers(5, "1s", 1, "public"))
+    assert polite.pool("single") is polite.pool("list")
+    assert set(polite.stats()) == {"public"}
