@@ -304,7 +304,13 @@ class Crossref:
 
         return await self._send("GET", path, [], "single", decode)
 
-    async def _list(self, route: Route, params: list[tuple[str, str]], item: type[T]) -> Page[T]:
+    async def _list(
+        self,
+        route: Route,
+        params: list[tuple[str, str]],
+        item: type[T],
+        outcome: Outcome | None = None,
+    ) -> Page[T]:
         def decode(answer: Answer) -> Page[T]:
             kind = route.message_type
             if item is msgspec.Raw:
@@ -313,7 +319,7 @@ class Crossref:
                 return cast("Page[T]", raw)
             return decode_page(answer.content, item, message_type=kind, url=answer.url)
 
-        return await self._send("GET", route.path, params, "list", decode)
+        return await self._send("GET", route.path, params, "list", decode, outcome)
 
     def stats(self) -> dict[str, PoolStats]:
         """Per-pool budgets and traffic so far (empty when limits are off).

@@ -16,6 +16,8 @@ CrossrefError
 │   ├── ConnectionFailed                refused, reset, DNS, TLS, protocol errors
 │   └── RequestTimeout                  connect, read, write or pool timeout
 ├── DecodeError                         truncated or non-JSON body where JSON was promised
+├── IncompleteResultsError              paging lost a page (a cursor retried after it moved)
+├── OffsetLimitError                    offset paging reached Crossref's 10,000 cap
 └── CircuitOpenError                    too many errors: the client stopped sending
 ```
 
@@ -39,8 +41,10 @@ __all__ = [
     "DecodeError",
     "ErrorDetail",
     "Forbidden",
+    "IncompleteResultsError",
     "InvalidDOIError",
     "NotFound",
+    "OffsetLimitError",
     "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
@@ -201,6 +205,23 @@ class DecodeError(CrossrefError):
         where = f" at {position}" if position else ""
         source = f" from {url}" if url else ""
         super().__init__(f"cannot decode {message_type}{source}{where}: {message}")
+
+
+class IncompleteResultsError(CrossrefError):
+    """Paging ended with fewer items than announced after a cursor request was retried.
+
+    Crossref keeps cursor positions on the server, so a retried request may skip a page.
+    ``expected`` is the announced total, ``received`` what arrived.
+    """
+
+    def __init__(self, message: str, *, expected: int, received: int) -> None:
+        self.expected = expected
+        self.received = received
+        super().__init__(message)
+
+
+class OffsetLimitError(CrossrefError):
+    """Offset paging reached ``offset + rows = 10,000`` with more items left (non-works routes)."""
 
 
 class CircuitOpenError(CrossrefError):

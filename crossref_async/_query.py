@@ -12,7 +12,7 @@ Every name and value is checked when the builder method is called, and combinati
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -20,6 +20,7 @@ import msgspec
 
 from . import _params as P
 from ._errors import ValidationError
+from ._paging import iter_items, iter_pages
 from .models import Page
 
 if TYPE_CHECKING:
@@ -194,6 +195,26 @@ class ListQuery(Generic[T]):
         """Like :meth:`page`, but items stay :class:`msgspec.Raw` (each record's own bytes)."""
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
         return await self._client._list(self._route, params, msgspec.Raw)
+
+    def pages(self, *, rows: int | None = None) -> AsyncIterator[Page[T]]:
+        """Every non-empty page, in order: cursors on works routes, offsets elsewhere.
+
+        ``rows`` per page defaults to the query's ``rows()`` or 1000. Requests are made only
+        as the pages are consumed.
+
+        >>> async def journal_pages(cr):  # doctest: +SKIP
+        ...     async for page in cr.journal_works("0028-0836").pages(rows=1000):
+        ...         print(len(page.items), page.total_results)
+        """
+        return iter_pages(self, self._item, rows=rows)
+
+    def raw_pages(self, *, rows: int | None = None) -> AsyncIterator[Page[msgspec.Raw]]:
+        """Like :meth:`pages`, with items as :class:`msgspec.Raw` (each record's own bytes)."""
+        return iter_pages(self, msgspec.Raw, rows=rows)
+
+    def stream(self, *, max_items: int | None = None, rows: int | None = None) -> AsyncIterator[T]:
+        """Every matching item, one at a time (at most ``max_items``), paging as needed."""
+        return iter_items(self, self._item, max_items=max_items, rows=rows)
 
     async def count(self) -> int:
         """How many items match (one request with ``rows=0``)."""
