@@ -234,13 +234,13 @@ class Crossref:
 
     async def _attempt(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
         """One try: wait for the budget, exchange, account, then classify the answer."""
-        budget = await self.governor.acquire(kind) if self.governor else None
+        ticket = await self.governor.acquire(kind) if self.governor else None
         started = anyio.current_time()
         answer: Answer | None = None
         try:
             answer = await self._exchange(method, url, kind)
         finally:
-            if budget is not None and self.governor is not None:
+            if ticket is not None and self.governor is not None:
                 retry_after = (
                     parse_retry_after(answer.headers)
                     if answer is not None and answer.status == 429
@@ -248,7 +248,7 @@ class Crossref:
                 )
                 self.governor.release(
                     kind,
-                    budget,
+                    ticket,
                     status=answer.status if answer is not None else None,
                     latency=anyio.current_time() - started,
                     headers=answer.headers if answer is not None else None,

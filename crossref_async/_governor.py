@@ -187,6 +187,14 @@ class Breaker:
         self.tripped = False
 
 
+@dataclass
+class Ticket:
+    """One admitted request: its pool and its entry in the pool's window log."""
+
+    budget: PoolBudget
+    entry: list[float]
+
+
 class PoolBudget:
     """Rate pacing plus an adaptive concurrency window for one Crossref pool."""
 
@@ -208,7 +216,9 @@ class PoolBudget:
         self.learned = False  # until a response states the budget, one request at a time
         self.in_flight = 0
         self.max_in_flight = 0
-        self._starts: deque[float] = deque()
+        # Start times of recent requests, each in a one-element list so that release() can
+        # move it later (see Ticket); not necessarily in order once moved.
+        self._starts: deque[list[float]] = deque()
         self.paused_until = -math.inf
         self._episode_until = -math.inf
         self._consecutive_429 = 0
@@ -254,13 +264,14 @@ class PoolBudget:
         spacing = (1.0 + self.MARGIN) / self.rate
         window = self.advertised.interval * (1.0 + self.MARGIN)
         limit = self.window_limit
-        while self._starts and self._starts[0] <= now - window:
+        while self._starts and self._starts[0][0] <= now - window:
             self._starts.popleft()
+        times = sorted(entry[0] for entry in self._starts if entry[0] > now - window)
         t = max(now, self.paused_until)
-        if len(self._starts) >= limit:
-            t = max(t, self._starts[-limit] + window)
-        if self._starts:
-            t = max(t, self._starts[-1] + spacing)
+        if len(times) >= limit:
+            t = max(t, times[-limit] + window)
+        if times:
+            t = max(t, times[-1] + spacing)
         return t
 
     # -- acquire / release ------------------------------------------------------------------
@@ -283,7 +294,7 @@ class PoolBudget:
             self._waiters.popleft().set()
             free -= 1
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Ticket:
         """Wait for a slot in the concurrency window and a start time within the rate."""
         await self._enter_window()
         try:
@@ -298,8 +309,10 @@ class PoolBudget:
             self.in_flight -= 1
             self._wake()
             raise
-        self._starts.append(now)
+        entry = [now]
+        self._starts.append(entry)
         self.requests += 1
+        return Ticket(self, entry)
 
     def release(
         self,
@@ -308,10 +321,18 @@ class PoolBudget:
         latency: float,
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
+        ticket: Ticket | None = None,
     ) -> None:
         """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
         self.in_flight -= 1
         now = self._clock()
+        if ticket is not None and status is not None:
+            # The server counted this request when it arrived, which may be well after it
+            # was started here (a new connection's handshake, a busy event loop). Arrival is
+            # at most the answer's time minus the fastest answer seen, so move the start up
+            # to that; the next starts keep their distance from it.
+            fastest = min(self._baseline) if self._baseline else 0.0
+            ticket.entry[0] = max(ticket.entry[0], now - fastest)
         if headers:
             self._rerate(headers)
         if status == 429:
@@ -444,17 +465,15 @@ class Governor:
         """The budget that requests of this kind draw on."""
         return self._by_kind[kind]
 
-    async def acquire(self, kind: RequestKind) -> PoolBudget:
-        """Wait for room in the kind's pool; returns the budget to :meth:`release` to."""
+    async def acquire(self, kind: RequestKind) -> Ticket:
+        """Wait for room in the kind's pool; returns the ticket to :meth:`release`."""
         self.breaker.check()
-        budget = self._by_kind[kind]
-        await budget.acquire()
-        return budget
+        return await self._by_kind[kind].acquire()
 
     def release(
         self,
         kind: RequestKind,
-        budget: PoolBudget,
+        ticket: Ticket,
         *,
         status: int | None,
         latency: float,
@@ -462,7 +481,10 @@ class Governor:
         retry_after: float | None = None,
     ) -> None:
         """Account for a finished request (``status`` None: no HTTP answer at all)."""
-        budget.release(status=status, latency=latency, headers=headers, retry_after=retry_after)
+        budget = ticket.budget
+        budget.release(
+            status=status, latency=latency, headers=headers, retry_after=retry_after, ticket=ticket
+        )
         failed = status is None or status == 429 or status >= 500
         self.breaker.record(failed)
         name = headers.get("x-api-pool") if headers else None

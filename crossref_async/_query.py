@@ -12,7 +12,7 @@ Every name and value is checked when the builder method is called, and combinati
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -107,15 +107,22 @@ class ListQuery(Generic[T]):
             raise ValidationError("query", f"{self._route.label} does not support query")
         return dataclasses.replace(self, _text=_check_text(text, "query"))
 
-    def filter(self: Q, filters: Mapping[str, object] | None = None, /, **kwargs: object) -> Q:
+    def filter(
+        self: Q,
+        filters: Mapping[str, object] | Iterable[tuple[str, object]] | None = None,
+        /,
+        **kwargs: object,
+    ) -> Q:
         """Add filters: ``filter(type="journal-article", from_pub_date="2024-01")``.
 
         Keyword names are the Crossref names with ``_`` for ``-``; dotted or any other raw
-        names go in a mapping (``filter({"award.number": "CBET-0756451"})``). A list, tuple or
-        set value means OR, and so does naming the same filter again. Dates take ``date``
+        names go in a mapping (``filter({"award.number": "CBET-0756451"})``) or a sequence of
+        ``(name, value)`` pairs. A list, tuple or set value means OR, and so does naming the
+        same filter again. Dates take ``date``
         objects or ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``; yes/no filters take booleans.
         """
-        items = [*(filters or {}).items(), *((P.kebab(k), v) for k, v in kwargs.items())]
+        given = filters.items() if isinstance(filters, Mapping) else (filters or ())
+        items = [*given, *((P.kebab(k), v) for k, v in kwargs.items())]
         if not items:
             raise ValidationError(filters, "filter() needs at least one name=value")
         if self._route.filters is None:

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from crossref_async import Breaker, CircuitOpenError
-from crossref_async._governor import Advertised, Governor, PoolBudget, parse_interval
+from crossref_async._governor import Advertised, Governor, PoolBudget, Ticket, parse_interval
 
 
 def headers(
@@ -220,8 +220,8 @@ def test_breaker_trips_at_the_threshold_and_not_before() -> None:
 async def test_governor_refuses_when_the_breaker_is_open() -> None:
     gov = Governor("polite", breaker=Breaker(min_requests=5, window=10))
     for _ in range(5):
-        budget = await gov.acquire("single")
-        gov.release("single", budget, status=503, latency=0.0, headers=None)
+        ticket = await gov.acquire("single")
+        gov.release("single", ticket, status=503, latency=0.0, headers=None)
     with pytest.raises(CircuitOpenError):
         await gov.acquire("single")
 
@@ -236,8 +236,16 @@ def test_identity_defaults_and_pool_adoption() -> None:
     # The server says both kinds are in one pool: they end up sharing one budget.
     single, array = polite.pool("single"), polite.pool("list")
     single.in_flight += 1
-    polite.release("single", single, status=200, latency=0.0, headers=headers(5, "1s", 1, "public"))
+    polite.release(
+        "single",
+        Ticket(single, [0.0]),
+        status=200,
+        latency=0.0,
+        headers=headers(5, "1s", 1, "public"),
+    )
     array.in_flight += 1
-    polite.release("list", array, status=200, latency=0.0, headers=headers(5, "1s", 1, "public"))
+    polite.release(
+        "list", Ticket(array, [0.0]), status=200, latency=0.0, headers=headers(5, "1s", 1, "public")
+    )
     assert polite.pool("single") is polite.pool("list")
     assert set(polite.stats()) == {"public"}

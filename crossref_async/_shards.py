@@ -1,0 +1,281 @@
+"""Shard planning: split one works query into disjoint created-date windows of bounded size.
+
+Shards partition on the record's ``created`` date (``from-created-date``/``until-created-date``)
+because every record has one and it never changes; index and publication dates move (a
+re-deposit re-indexes a record) or are missing, so windows on them could lose or double
+records between planning and harvesting. Windows are split in halves by count (``rows=0``)
+until each holds at most the target; the outermost shards are open-ended so that every record
+belongs to exactly one shard, and the shard counts must add up to the query's total.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+import msgspec
+
+from ._errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._query import WorksQuery
+
+__all__ = ["Plan", "Shard", "plan_shards"]
+
+logger = logging.getLogger("crossref_async")
+
+FROM, UNTIL = "from-created-date", "until-created-date"
+DEFAULT_TARGET = 50_000
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One created-date window of a query: ``start`` to ``end``, inclusive; None is open."""
+
+    id: int
+    start: dt.date | None
+    end: dt.date | None
+    count: int | None = None
+
+    def filters(self) -> list[tuple[str, str]]:
+        """The filters that select this window."""
+        out: list[tuple[str, str]] = []
+        if self.start is not None:
+            out.append((FROM, self.start.isoformat()))
+        if self.end is not None:
+            out.append((UNTIL, self.end.isoformat()))
+        return out
+
+    @property
+    def label(self) -> str:
+        """``2019-01-01..2019-06-30`` (``..`` for an open end)."""
+        start = self.start.isoformat() if self.start else ""
+        end = self.end.isoformat() if self.end else ""
+        return f"{start}..{end}"
+
+    @property
+    def name(self) -> str:
+        """A file-name-safe identifier: ``shard-0007``."""
+        return f"shard-{self.id:04d}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Disjoint shards of one works query, serializable so shards can run as separate jobs."""
+
+    path: str
+    params: tuple[tuple[str, str], ...]
+    shards: tuple[Shard, ...]
+    total: int
+    created: str
+
+    @property
+    def shard_total(self) -> int:
+        """The sum of the shard counts (equal to ``total`` for a consistent plan)."""
+        return sum(s.count or 0 for s in self.shards)
+
+    @property
+    def consistent(self) -> bool:
+        """Whether the shard counts add up to the query's total."""
+        return self.shard_total == self.total
+
+    def to_json(self) -> str:
+        """The plan as JSON (what ``crossref-async plan`` prints)."""
+        data = {
+            "path": self.path,
+            "params": [list(p) for p in self.params],
+            "total": self.total,
+            "shard_total": self.shard_total,
+            "consistent": self.consistent,
+            "created": self.created,
+            "shards": [
+                {
+                    "id": s.id,
+                    "start": s.start.isoformat() if s.start else None,
+                    "end": s.end.isoformat() if s.end else None,
+                    "count": s.count,
+                    "filter": ",".join(f"{k}:{v}" for k, v in s.filters()),
+                }
+                for s in self.shards
+            ],
+        }
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Plan:
+        """Read a plan written by :meth:`to_json`."""
+        try:
+            data: dict[str, Any] = json.loads(text)
+            shards = tuple(
+                Shard(
+                    id=int(s["id"]),
+                    start=dt.date.fromisoformat(s["start"]) if s.get("start") else None,
+                    end=dt.date.fromisoformat(s["end"]) if s.get("end") else None,
+                    count=s.get("count"),
+                )
+                for s in data["shards"]
+            )
+            return cls(
+                path=str(data["path"]),
+                params=tuple((str(k), str(v)) for k, v in data["params"]),
+                shards=shards,
+                total=int(data["total"]),
+                created=str(data.get("created", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(
+                "plan", f"not a shard plan written by crossref-async: {exc}"
+            ) from exc
+
+    def shard(self, shard_id: int) -> Shard:
+        """The shard with this id."""
+        for s in self.shards:
+            if s.id == shard_id:
+                return s
+        ids = ", ".join(str(s.id) for s in self.shards)
+        raise ValidationError(shard_id, f"no shard with that id in the plan (ids: {ids})")
+
+
+def _period_start(text: str) -> dt.date:
+    parts = [int(p) for p in text.split("-")]
+    return dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
+def _period_end(text: str) -> dt.date:
+    # Crossref reads "until 2010-06" as the whole of June, "until 2010" as the whole year.
+    parts = [int(p) for p in text.split("-")]
+    if len(parts) == 3:
+        return dt.date(*parts)
+    if len(parts) == 2:
+        return dt.date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+    return dt.date(parts[0], 12, 31)
+
+
+def split_created_bounds(
+    filters: Sequence[tuple[str, str]],
+) -> tuple[tuple[tuple[str, str], ...], dt.date | None, dt.date | None]:
+    """Take the query's own created-date filters out, as bounds for the shard windows.
+
+    Repeating a filter name means OR to Crossref, so shard windows cannot simply be added to
+    a query that already filters on created dates; they are intersected with it instead.
+    """
+    rest = tuple(f for f in filters if f[0] not in (FROM, UNTIL))
+    starts = [_period_start(v) for k, v in filters if k == FROM]
+    ends = [_period_end(v) for k, v in filters if k == UNTIL]
+    return rest, min(starts) if starts else None, max(ends) if ends else None
+
+
+class _CreatedOnly(msgspec.Struct):
+    created: dict[str, Any] | None = None
+
+
+def _created_of(page_items: Sequence[msgspec.Raw]) -> dt.date | None:
+    for raw in page_items:
+        created = msgspec.json.decode(raw, type=_CreatedOnly).created or {}
+        parts = (created.get("date-parts") or [[None]])[0]
+        if parts and parts[0]:
+            return dt.date(
+                parts[0],
+                parts[1] if len(parts) > 1 and parts[1] else 1,
+                parts[2] if len(parts) > 2 and parts[2] else 1,
+            )
+    return None
+
+
+async def _edge(query: WorksQuery[Any], order: Literal["asc", "desc"]) -> dt.date | None:
+    page = await query.sort("created", order).select("DOI", "created").raw_page(rows=1)
+    return _created_of(page.items)
+
+
+async def plan_shards(
+    query: WorksQuery[Any], *, target: int = DEFAULT_TARGET, max_shards: int = 10_000
+) -> Plan:
+    """Split ``query`` into created-date shards of at most ``target`` records each.
+
+    Costs one count request per split (the second half's count is the window's minus the
+    first's) plus two to find the earliest and latest created dates.
+    """
+    if isinstance(target, bool) or not isinstance(target, int) or target < 1:
+        raise ValidationError(target, "the shard target size must be a positive whole number")
+    if getattr(query, "_sample", None) is not None:
+        raise ValidationError("sample", "a sampled query cannot be sharded")
+    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    rest, lower, upper = split_created_bounds(query._filters)
+    base = dataclasses.replace(query, _filters=rest, _rows=None, _offset=None)
+    bounded = _window(base, lower, upper)
+    total = await bounded.count()
+    if total <= target:
+        shards = (Shard(0, lower, upper, total),)
+        return Plan(query.path, tuple(base.to_params()), shards, total, created)
+
+    first = lower or await _edge(bounded, "asc")
+    last = upper or await _edge(bounded, "desc")
+    if first is None or last is None or first > last:
+        shards = (Shard(0, lower, upper, total),)
+        return Plan(query.path, tuple(base.to_params()), shards, total, created)
+
+    windows: list[tuple[dt.date, dt.date, int]] = []
+
+    async def split(start: dt.date, end: dt.date, count: int) -> None:
+        if count <= target or start >= end or len(windows) >= max_shards:
+            if count > target:
+                logger.warning(
+                    "shard %s..%s holds %d records, above the target %d: one day of "
+                    "created dates cannot be split further",
+                    start,
+                    end,
+                    count,
+                    target,
+                )
+            windows.append((start, end, count))
+            return
+        mid = start + (end - start) // 2
+        left = await _window(base, start, mid).count()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(split, start, mid, left)
+            tg.start_soon(split, mid + dt.timedelta(days=1), end, count - left)
+
+    # The open edges catch records outside [first, last] (created during the run, say).
+    inner = await _window(base, first, last).count()
+    await split(first, last, inner)
+    windows.sort()
+    shards_list = [Shard(i, start, end, count) for i, (start, end, count) in enumerate(windows)]
+    shards_list[0] = dataclasses.replace(shards_list[0], start=lower)
+    shards_list[-1] = dataclasses.replace(shards_list[-1], end=upper)
+    if lower is None or upper is None:
+        edges = total - inner
+        if edges:
+            head, tail = shards_list[0], shards_list[-1]
+            # Records outside the inner window belong to the open edge shards; recount them.
+            shards_list[0] = dataclasses.replace(
+                head, count=await _window(base, head.start, head.end).count()
+            )
+            if len(shards_list) > 1:
+                shards_list[-1] = dataclasses.replace(
+                    tail, count=await _window(base, tail.start, tail.end).count()
+                )
+    plan = Plan(query.path, tuple(base.to_params()), tuple(shards_list), total, created)
+    if not plan.consistent:
+        logger.warning(
+            "shard counts add up to %d but the query matches %d (the index changed while "
+            "planning?)",
+            plan.shard_total,
+            total,
+        )
+    return plan
+
+
+def _window(query: WorksQuery[Any], start: dt.date | None, end: dt.date | None) -> WorksQuery[Any]:
+    filters: dict[str, object] = {}
+    if start is not None:
+        filters[FROM] = start
+    if end is not None:
+        filters[UNTIL] = end
+    return query.filter(filters) if filters else query

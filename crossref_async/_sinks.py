@@ -1,0 +1,172 @@
+"""Where harvested records go: JSONL part files (plain, gzip, zstd) and per-shard checkpoints.
+
+Records are written through untouched: each is the exact bytes Crossref sent (a
+:class:`msgspec.Raw`), one per line. Every page is appended as a whole unit (for gzip and zstd
+one complete member or frame), flushed and synced before the shard's checkpoint records the
+new size, so after a crash the part can be cut back to the last checkpoint and is valid.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal, Protocol, cast
+
+import msgspec
+
+from ._errors import ValidationError
+
+__all__ = ["Checkpoint", "Compression", "PartFile", "RecordSink", "compression_for", "read_records"]
+
+Compression = Literal["gzip", "zstd"] | None
+
+
+class RecordSink(Protocol):
+    """A user callback that receives each page's records (``msgspec.Raw``) of a shard."""
+
+    def __call__(self, shard_id: int, records: Sequence[msgspec.Raw]) -> Awaitable[None]: ...
+
+
+CallbackSink = Callable[[int, Sequence[msgspec.Raw]], Awaitable[None]]
+
+
+def compression_for(path: str | Path) -> Compression:
+    """``.gz`` -> gzip, ``.zst`` -> zstd, anything else -> none."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        return "gzip"
+    if name.endswith((".zst", ".zstd")):
+        _zstd()
+        return "zstd"
+    return None
+
+
+def _zstd() -> Any:
+    try:
+        import zstandard
+    except ImportError as exc:  # an optional dependency
+        raise ValidationError(
+            "zstd", "writing .zst needs the zstandard package: pip install 'crossref-async[zstd]'"
+        ) from exc
+    return zstandard
+
+
+def encode_lines(records: Iterable[msgspec.Raw]) -> bytes:
+    """JSONL bytes of the records, as received."""
+    body = b"\n".join(records)
+    return body + b"\n" if body else b""
+
+
+def compress(data: bytes, compression: Compression) -> bytes:
+    """One self-contained gzip member or zstd frame (members and frames concatenate)."""
+    if compression == "gzip":
+        return gzip.compress(data, compresslevel=5, mtime=0)
+    if compression == "zstd":
+        return bytes(_zstd().ZstdCompressor(level=3).compress(data))
+    return data
+
+
+class PartFile:
+    """An append-only JSONL part that can be cut back to a checkpointed size."""
+
+    def __init__(self, path: Path, compression: Compression) -> None:
+        self.path = path
+        self.compression = compression
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def truncate(self, size: int) -> None:
+        """Cut the part back to ``size`` bytes (0 empties it), creating it if needed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "ab") as fh:
+            fh.truncate(size)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def append(self, records: Sequence[msgspec.Raw]) -> int:
+        """Append one page of records durably; returns the new size in bytes."""
+        if not records:
+            return self.size
+        data = compress(encode_lines(records), self.compression)
+        with open(self.path, "ab") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return fh.tell()
+
+
+def _open_decompressed(path: Path, stack: ExitStack) -> BinaryIO:
+    raw = stack.enter_context(path.open("rb"))
+    compression = compression_for(path)
+    if compression == "gzip":
+        return cast(BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")))
+    if compression == "zstd":
+        reader = _zstd().ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return cast(BinaryIO, stack.enter_context(reader))
+    return raw
+
+
+def read_records(path: Path) -> Iterator[bytes]:
+    """The lines of a part or output file (any compression), without the newline."""
+    with ExitStack() as stack:
+        stream = _open_decompressed(path, stack)
+        rest = b""
+        while chunk := stream.read(1 << 20):
+            *lines, rest = (rest + chunk).split(b"\n")
+            yield from (line for line in lines if line)
+        if rest:
+            yield rest
+
+
+@dataclass
+class Checkpoint:
+    """A shard's progress, saved atomically after every page.
+
+    ``cursor`` and ``cursor_time`` (epoch seconds) allow continuing a live cursor;
+    ``written`` and ``size`` are the records and bytes in the part at that moment.
+    """
+
+    shard: int
+    cursor: str | None = None
+    cursor_time: float = 0.0
+    written: int = 0
+    size: int = 0
+    expected: int | None = None
+    pages: int = 0
+    done: bool = False
+    attempts: int = 0
+
+    @classmethod
+    def load(cls, path: Path, shard: int) -> Checkpoint:
+        """The saved checkpoint, or a fresh one."""
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls(shard)
+        except ValueError:
+            # A checkpoint is replaced atomically, so it is never half-written; if it is
+            # unreadable anyway, the safe course is to redo the shard.
+            return cls(shard)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a temporary file, synced, then renamed over the old one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w") as fh:
+            json.dump(asdict(self), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)

@@ -1,0 +1,541 @@
+"""Bulk harvesting: every record a works query matches, exactly once, resumable.
+
+A harvest plans disjoint created-date shards (see :func:`plan`), runs several cursors at once
+under the client's governor, writes each record through untouched (the bytes Crossref sent)
+to one JSONL part per shard, checkpoints each shard after every page, verifies each shard
+(records written equal the shard's ``total-results``, no DOI twice) and redoes a shard that
+fails verification, then joins the parts into the output file.
+
+After a crash or a kill, run it again with ``resume=True``: finished shards are kept, a shard
+whose cursor is still alive continues from its checkpoint (its part cut back to the
+checkpointed size), and a shard whose cursor expired is redone from scratch.
+
+>>> import asyncio
+>>> from crossref_async import Crossref
+>>> from crossref_async.harvest import harvest
+>>> from crossref_async.testing import FakeCrossref
+>>> async def main(out: str) -> int:
+...     fake = FakeCrossref(works=300)
+...     async with Crossref(mailto="me@example.org", transport=fake.transport()) as cr:
+...         query = cr.works.filter(type="journal-article")
+...         report = await harvest(cr, query, out=out, target=100)
+...         return report.records == len(fake.corpus.matching([("type", "journal-article")]))
+>>> import tempfile, os
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     asyncio.run(main(os.path.join(tmp, "works.jsonl.gz")))
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from ._errors import IncompleteResultsError, NotFound, ValidationError
+from ._params import MAX_ROWS, doi_key
+from ._query import Route
+from ._retry import Outcome
+from ._shards import DEFAULT_TARGET, Plan, Shard, plan_shards
+from ._sinks import (
+    CallbackSink,
+    Checkpoint,
+    Compression,
+    PartFile,
+    compress,
+    compression_for,
+    encode_lines,
+    read_records,
+)
+
+if TYPE_CHECKING:
+    from ._client import Crossref
+    from ._query import WorksQuery
+
+__all__ = [
+    "Harvester",
+    "Plan",
+    "Progress",
+    "Report",
+    "Shard",
+    "harvest",
+    "plan",
+]
+
+logger = logging.getLogger("crossref_async")
+
+#: Crossref forgets a cursor about five minutes after its last use; a checkpoint older than
+#: this is treated as expired without asking.
+CURSOR_TTL = 240.0
+
+
+async def plan(query: WorksQuery[Any], *, target: int = DEFAULT_TARGET) -> Plan:
+    """Split a works query into disjoint created-date shards of at most ``target`` records."""
+    return await plan_shards(query, target=target)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a harvest stands; passed to the ``on_progress`` callback after every page."""
+
+    records: int
+    total: int
+    pages: int
+    shards_done: int
+    shards: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, if known."""
+        left = self.total - self.records
+        return left / self.rate if self.rate > 0 and left >= 0 else None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a harvest did."""
+
+    records: int
+    expected: int
+    shards: int
+    shards_redone: int
+    pages: int
+    retries: int
+    rate_limited: int
+    elapsed: float
+    output_bytes: int
+    output: Path | None
+
+    @property
+    def records_per_second(self) -> float:
+        """Throughput over the whole run."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+    def table(self) -> str:
+        """The report as a small aligned table, for the command line."""
+        rows = [
+            ("records", f"{self.records:,} (expected {self.expected:,})"),
+            ("shards", f"{self.shards} ({self.shards_redone} redone)"),
+            ("pages", f"{self.pages:,}"),
+            ("retries", f"{self.retries:,}"),
+            ("429s", f"{self.rate_limited:,}"),
+            ("elapsed", f"{self.elapsed:.1f} s"),
+            ("records/s", f"{self.records_per_second:,.0f}"),
+            ("output", f"{self.output or '(callback)'} ({self.output_bytes:,} bytes)"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+class _DoiOnly(msgspec.Struct):
+    DOI: str | None = None
+
+
+class _DoiIndexed(msgspec.Struct):
+    DOI: str | None = None
+    indexed: dict[str, Any] | None = None
+
+
+_doi_decoder = msgspec.json.Decoder(_DoiOnly)
+
+
+def _doi(raw: bytes | msgspec.Raw) -> str:
+    return doi_key(_doi_decoder.decode(raw).DOI or "")
+
+
+@dataclass
+class _Counters:
+    by_shard: dict[int, int] = field(default_factory=dict)  # records written per shard
+    pages: int = 0
+    shards_done: int = 0
+    redone: int = 0
+
+    @property
+    def records(self) -> int:
+        return sum(self.by_shard.values())
+
+
+@dataclass
+class Harvester:
+    """Runs a :class:`Plan` with a client: the engine behind :func:`harvest` and the CLI.
+
+    Give ``out`` (a ``.jsonl``, ``.jsonl.gz`` or ``.jsonl.zst`` path) to write a file, and/or
+    ``sink`` (an async callback receiving each page's records) to handle records yourself.
+    Progress and checkpoints live in ``<out>.harvest/`` until the output is complete.
+    """
+
+    client: Crossref
+    plan: Plan
+    out: Path | None = None
+    sink: CallbackSink | None = None
+    rows: int = MAX_ROWS
+    concurrency: int | None = None
+    resume: bool = False
+    keep_parts: bool = False
+    newest_wins: bool = False
+    shard_ids: Sequence[int] | None = None
+    on_progress: Callable[[Progress], None] | None = None
+    cursor_ttl: float = CURSOR_TTL
+    max_redo: int = 3
+    _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
+    _started: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.out is None and self.sink is None:
+            raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
+        if isinstance(self.rows, bool) or not 1 <= self.rows <= MAX_ROWS:
+            raise ValidationError(self.rows, f"rows must be between 1 and {MAX_ROWS}")
+        if self.out is not None:
+            self.out = Path(self.out)
+        self.compression: Compression = compression_for(self.out) if self.out else None
+        shards = self.plan.shards
+        if self.shard_ids is not None:
+            shards = tuple(self.plan.shard(i) for i in self.shard_ids)
+        self.shards: tuple[Shard, ...] = shards
+
+    # -- files --------------------------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path | None:
+        """Where checkpoints and parts live while the harvest runs."""
+        return Path(str(self.out) + ".harvest") if self.out is not None else None
+
+    def _part(self, shard: Shard) -> PartFile | None:
+        if self.state_dir is None:
+            return None
+        suffix = {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", None: ".jsonl"}[self.compression]
+        return PartFile(self.state_dir / f"{shard.name}{suffix}", self.compression)
+
+    def _checkpoint_path(self, shard: Shard) -> Path | None:
+        return self.state_dir / f"{shard.name}.json" if self.state_dir else None
+
+    def _prepare_state(self) -> None:
+        state = self.state_dir
+        if state is None:
+            return
+        plan_file = state / "plan.json"
+        if plan_file.exists():
+            if not self.resume:
+                raise ValidationError(
+                    str(self.out),
+                    f"a harvest into this file was started before ({state}); resume it "
+                    "(resume=True, --resume) or delete that folder to start over",
+                )
+            saved = Plan.from_json(plan_file.read_text())
+            if (saved.path, saved.params) != (self.plan.path, self.plan.params):
+                raise ValidationError(
+                    str(self.out),
+                    "the harvest in progress there is for a different query; resume it with "
+                    "the same query or delete its folder",
+                )
+            self.plan = saved
+            self.shards = (
+                tuple(saved.shard(i) for i in self.shard_ids) if self.shard_ids else saved.shards
+            )
+        else:
+            state.mkdir(parents=True, exist_ok=True)
+            tmp = plan_file.with_name("plan.json.tmp")
+            tmp.write_text(self.plan.to_json())
+            tmp.replace(plan_file)
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self) -> Report:
+        """Harvest every shard, verify each, and write the output; returns a :class:`Report`."""
+        self._started = time.monotonic()
+        before = self._traffic()
+        self._prepare_state()
+        queue = list(self.shards)
+        workers = self.concurrency or max(
+            1, self.client.governor.pool("list").concurrency if self.client.governor else 3
+        )
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(workers, len(queue))):
+                tg.start_soon(self._worker, queue)
+        output_bytes = await anyio.to_thread.run_sync(self._finish)
+        after = self._traffic()
+        expected = sum(s.count or 0 for s in self.shards)
+        return Report(
+            records=self._counters.records,
+            expected=expected,
+            shards=len(self.shards),
+            shards_redone=self._counters.redone,
+            pages=self._counters.pages,
+            retries=after[0] - before[0],
+            rate_limited=after[1] - before[1],
+            elapsed=time.monotonic() - self._started,
+            output_bytes=output_bytes,
+            output=self.out,
+        )
+
+    def _traffic(self) -> tuple[int, int]:
+        stats = self.client.stats().values()
+        return sum(s.retries for s in stats), sum(s.rate_limited for s in stats)
+
+    async def _worker(self, queue: list[Shard]) -> None:
+        while queue:
+            await self._run_shard(queue.pop(0))
+
+    def _report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        c = self._counters
+        self.on_progress(
+            Progress(
+                records=c.records,
+                total=sum(s.count or 0 for s in self.shards),
+                pages=c.pages,
+                shards_done=c.shards_done,
+                shards=len(self.shards),
+                elapsed=time.monotonic() - self._started,
+            )
+        )
+
+    async def _run_shard(self, shard: Shard) -> None:
+        part = self._part(shard)
+        cp_path = self._checkpoint_path(shard)
+        cp = Checkpoint.load(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
+        if cp.done and (part is None or part.size == cp.size):
+            self._counters.by_shard[shard.id] = cp.written
+            self._counters.shards_done += 1
+            self._report_progress()
+            return
+        for attempt in range(self.max_redo + 1):
+            live = (
+                cp.cursor is not None
+                and not cp.done
+                and time.time() - cp.cursor_time < self.cursor_ttl
+                and (part is None or part.size >= cp.size)
+            )
+            if live and part is not None:
+                await anyio.to_thread.run_sync(part.truncate, cp.size)
+                seen = await anyio.to_thread.run_sync(self._dois_in, part)
+            else:
+                if attempt or cp.written:
+                    self._counters.redone += 1
+                cp = Checkpoint(shard.id, attempts=cp.attempts + 1)
+                if part is not None:
+                    await anyio.to_thread.run_sync(part.truncate, 0)
+                seen = set()
+            self._counters.by_shard[shard.id] = cp.written
+            try:
+                verified = await self._pages(shard, part, cp, cp_path, seen)
+            except NotFound as exc:
+                # The cursor expired or was forgotten by the server: redo the shard.
+                logger.warning("shard %s: cursor lost (%s); redoing it", shard.label, exc)
+                verified = False
+            if verified:
+                cp.done = True
+                if cp_path:
+                    cp.save(cp_path)
+                self._counters.shards_done += 1
+                self._report_progress()
+                return
+            logger.warning(
+                "shard %s failed verification (%d written, %s expected); redoing it",
+                shard.label,
+                cp.written,
+                cp.expected,
+            )
+            cp.cursor = None
+        raise IncompleteResultsError(
+            f"shard {shard.label} could not be harvested completely after "
+            f"{self.max_redo + 1} attempts",
+            expected=cp.expected or 0,
+            received=cp.written,
+        )
+
+    @staticmethod
+    def _dois_in(part: PartFile) -> set[str]:
+        return {_doi(line) for line in read_records(part.path)} if part.size else set()
+
+    def _params(self, shard: Shard) -> list[tuple[str, str]]:
+        extra = ",".join(f"{k}:{v}" for k, v in shard.filters())
+        params = [(k, v) for k, v in self.plan.params if k not in ("rows", "offset", "cursor")]
+        if extra:
+            for i, (k, v) in enumerate(params):
+                if k == "filter":
+                    params[i] = (k, f"{v},{extra}")
+                    break
+            else:
+                params.append(("filter", extra))
+        params.append(("rows", str(self.rows)))
+        return params
+
+    async def _pages(
+        self,
+        shard: Shard,
+        part: PartFile | None,
+        cp: Checkpoint,
+        cp_path: Path | None,
+        seen: set[str],
+    ) -> bool:
+        route = Route(self.plan.path, "work-list", None, works=True)
+        base = self._params(shard)
+        cursor = cp.cursor or "*"
+        while True:
+            outcome = Outcome()
+            page = await self.client._list(route, [*base, ("cursor", cursor)], msgspec.Raw, outcome)
+            if cursor == "*":
+                cp.expected = page.total_results
+            items = page.items
+            for raw in items:
+                key = _doi(raw)
+                if key in seen:
+                    logger.warning("shard %s: DOI %s came twice", shard.label, key)
+                    return False
+                seen.add(key)
+            if self.sink is not None and items:
+                await self.sink(shard.id, items)
+            if part is not None and items:
+                cp.size = await anyio.to_thread.run_sync(part.append, items)
+            cp.written += len(items)
+            cp.pages += 1
+            cp.cursor = page.next_cursor
+            cp.cursor_time = time.time()
+            if cp_path:
+                cp.save(cp_path)
+            self._counters.by_shard[shard.id] = cp.written
+            self._counters.pages += 1
+            self._report_progress()
+            if len(items) < self.rows or not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        return cp.written == (cp.expected or 0)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _finish(self) -> int:
+        """Join the verified parts into the output file; returns its size."""
+        if self.out is None or self.state_dir is None:
+            return 0
+        parts = [p for p in (self._part(s) for s in self.shards) if p is not None]
+        tmp = self.out.with_name(self.out.name + ".tmp")
+        if self.newest_wins:
+            self._write_newest(parts, tmp)
+        else:
+            with open(tmp, "wb") as dst:
+                for part in parts:
+                    if part.path.exists():
+                        with open(part.path, "rb") as src:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+        tmp.replace(self.out)
+        if not self.keep_parts:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        return self.out.stat().st_size
+
+    def _write_newest(self, parts: list[PartFile], tmp: Path) -> None:
+        # Incremental runs can see a record twice (re-indexed while the run went on); keep the
+        # copy with the newest index timestamp. Two passes keep memory at one key per record.
+        decoder = msgspec.json.Decoder(_DoiIndexed)
+        newest: dict[str, tuple[int, int]] = {}
+        position = 0
+        for part in parts:
+            for line in read_records(part.path):
+                rec = decoder.decode(line)
+                stamp = int((rec.indexed or {}).get("timestamp") or 0)
+                key = doi_key(rec.DOI or "")
+                if key not in newest or stamp >= newest[key][0]:
+                    newest[key] = (stamp, position)
+                position += 1
+        winners = {pos for _, pos in newest.values()}
+        position = 0
+        with open(tmp, "wb") as dst:
+            for part in parts:
+                batch: list[msgspec.Raw] = []
+                for line in read_records(part.path):
+                    if position in winners:
+                        batch.append(msgspec.Raw(line))
+                    position += 1
+                if batch:
+                    dst.write(compress(encode_lines(batch), self.compression))
+
+
+async def harvest(
+    client: Crossref,
+    query: WorksQuery[Any] | Plan,
+    *,
+    out: str | Path | None = None,
+    sink: CallbackSink | None = None,
+    target: int = DEFAULT_TARGET,
+    rows: int = MAX_ROWS,
+    concurrency: int | None = None,
+    resume: bool = False,
+    since: dt.date | str | None = None,
+    state_file: str | Path | None = None,
+    shard_ids: Sequence[int] | None = None,
+    keep_parts: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    """Harvest every record ``query`` matches into ``out`` (and/or a ``sink``).
+
+    ``since`` (a date) or ``state_file`` (remembering the last run) makes the run incremental:
+    only records indexed since then (``from-index-date``, as Crossref recommends), with
+    duplicates resolved to the newest copy. ``shard_ids`` runs only those shards of the plan.
+    """
+    started = dt.datetime.now(dt.timezone.utc).date()
+    incremental = since is not None or state_file is not None
+    if isinstance(query, Plan):
+        if incremental:
+            raise ValidationError("since", "give since/state_file with a query, not a plan")
+        the_plan = query
+    else:
+        if state_file is not None and since is None:
+            since = await anyio.to_thread.run_sync(_read_state, Path(state_file))
+        if since is not None:
+            query = query.filter(from_index_date=since)
+        saved = anyio.Path(str(out) + ".harvest", "plan.json") if out is not None else None
+        if resume and saved is not None and await saved.exists():
+            the_plan = Plan.from_json(await saved.read_text())
+        else:
+            the_plan = await plan_shards(query, target=target)
+    harvester = Harvester(
+        client,
+        the_plan,
+        out=Path(out) if out is not None else None,
+        sink=sink,
+        rows=rows,
+        concurrency=concurrency,
+        resume=resume,
+        keep_parts=keep_parts,
+        newest_wins=incremental,
+        shard_ids=shard_ids,
+        on_progress=on_progress,
+    )
+    report = await harvester.run()
+    if state_file is not None:
+        _write_state(Path(state_file), started)
+    return report
+
+
+def _read_state(path: Path) -> dt.date | None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise ValidationError(str(path), f"not a harvest state file: {exc}") from exc
+    value = data.get("since")
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _write_state(path: Path, started: dt.date) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"since": started.isoformat()}))
+    tmp.replace(path)
