@@ -335,6 +335,10 @@ class PoolBudget:
             ticket.entry[0] = max(ticket.entry[0], now - fastest)
         if headers:
             self._rerate(headers)
+        if status is not None:
+            # Any answer ends the probe: what it said about the budget (or the defaults, if it
+            # said nothing) is now the truth.
+            self.learned = True
         if status == 429:
             self._on_rate_limited(now, retry_after)
         elif status is not None and status < 500:

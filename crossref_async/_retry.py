@@ -142,10 +142,16 @@ class RetryBudget:
 
 @dataclass
 class Outcome:
-    """What the retry loop saw: attempts made, and whether an ambiguous failure preceded."""
+    """What the retry loop saw: attempts made, and whether an ambiguous failure preceded.
+
+    With ``stop_on_ambiguous`` an ambiguous failure is raised at once instead of retried: a
+    harvester that can restart a cursor from its own checkpoint prefers that to a retry whose
+    answer may be the page after the lost one.
+    """
 
     attempts: int = 0
     replayed: bool = False
+    stop_on_ambiguous: bool = False
 
 
 class Retrier:
@@ -162,8 +168,10 @@ class Retrier:
         cap = min(self.policy.max_backoff, self.policy.backoff * 2 ** (state.attempt_number - 1))
         return random.uniform(0.0, cap)
 
-    def _should_retry(self, exc: BaseException) -> bool:
+    def _should_retry(self, exc: BaseException, outcome: Outcome) -> bool:
         if not self.policy.enabled or not self.policy.is_retryable(exc):
+            return False
+        if outcome.stop_on_ambiguous and not is_safe_to_repeat(exc):
             return False
         if not self.budget.spend():
             logger.warning("retry budget spent; not retrying %s", type(exc).__name__)
@@ -200,7 +208,7 @@ class Retrier:
             stop=stop_after_attempt(max(1, self.policy.attempts))
             | stop_after_delay(self.policy.max_time),
             wait=self._wait,
-            retry=retry_if_exception(self._should_retry),
+            retry=retry_if_exception(lambda exc: self._should_retry(exc, outcome)),
             before_sleep=before_sleep,
             sleep=anyio.sleep,
             reraise=True,

@@ -133,13 +133,13 @@ def read_records(path: Path) -> Iterator[bytes]:
 class Checkpoint:
     """A shard's progress, saved atomically after every page.
 
-    ``cursor`` and ``cursor_time`` (epoch seconds) allow continuing a live cursor;
-    ``written`` and ``size`` are the records and bytes in the part at that moment.
+    ``written`` and ``size`` are the records and bytes in the part at that moment;
+    ``resume_from`` is the created day of the last record written (records come oldest
+    first), where a new cursor continues; ``expected`` is the shard's ``total-results``.
     """
 
     shard: int
-    cursor: str | None = None
-    cursor_time: float = 0.0
+    resume_from: str | None = None
     written: int = 0
     size: int = 0
     expected: int | None = None

@@ -42,7 +42,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from ._errors import IncompleteResultsError, NotFound, ValidationError
+from ._errors import CrossrefError, IncompleteResultsError, NotFound, ValidationError
 from ._params import MAX_ROWS, doi_key
 from ._query import Route
 from ._retry import Outcome
@@ -73,10 +73,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("crossref_async")
-
-#: Crossref forgets a cursor about five minutes after its last use; a checkpoint older than
-#: this is treated as expired without asking.
-CURSOR_TTL = 240.0
 
 
 async def plan(query: WorksQuery[Any], *, target: int = DEFAULT_TARGET) -> Plan:
@@ -147,6 +143,25 @@ class _DoiOnly(msgspec.Struct):
     DOI: str | None = None
 
 
+class _Created(msgspec.Struct):
+    date_parts: list[list[int | None]] = msgspec.field(default_factory=list, name="date-parts")
+
+
+class _Key(msgspec.Struct):
+    DOI: str | None = None
+    created: _Created | None = None
+
+    def created_day(self) -> str | None:
+        parts = self.created.date_parts[0] if self.created and self.created.date_parts else []
+        if len(parts) < 3 or None in parts[:3]:
+            return None
+        year, month, day = parts[:3]
+        return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+_key_decoder = msgspec.json.Decoder(_Key)
+
+
 class _DoiIndexed(msgspec.Struct):
     DOI: str | None = None
     indexed: dict[str, Any] | None = None
@@ -191,8 +206,8 @@ class Harvester:
     newest_wins: bool = False
     shard_ids: Sequence[int] | None = None
     on_progress: Callable[[Progress], None] | None = None
-    cursor_ttl: float = CURSOR_TTL
     max_redo: int = 3
+    max_restarts: int = 1000
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
 
@@ -317,30 +332,20 @@ class Harvester:
             self._report_progress()
             return
         for attempt in range(self.max_redo + 1):
-            live = (
-                cp.cursor is not None
-                and not cp.done
-                and time.time() - cp.cursor_time < self.cursor_ttl
-                and (part is None or part.size >= cp.size)
-            )
-            if live and part is not None:
+            if part is not None and (attempt == 0 and part.size >= cp.size):
+                # Continue where the last checkpoint left off (after a crash or a kill):
+                # anything written after it is cut off, and the DOIs in the part are known.
                 await anyio.to_thread.run_sync(part.truncate, cp.size)
                 seen = await anyio.to_thread.run_sync(self._dois_in, part)
             else:
-                if attempt or cp.written:
+                if cp.written:
                     self._counters.redone += 1
                 cp = Checkpoint(shard.id, attempts=cp.attempts + 1)
                 if part is not None:
                     await anyio.to_thread.run_sync(part.truncate, 0)
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
-            try:
-                verified = await self._pages(shard, part, cp, cp_path, seen)
-            except NotFound as exc:
-                # The cursor expired or was forgotten by the server: redo the shard.
-                logger.warning("shard %s: cursor lost (%s); redoing it", shard.label, exc)
-                verified = False
-            if verified:
+            if await self._pages(shard, part, cp, cp_path, seen):
                 cp.done = True
                 if cp_path:
                     cp.save(cp_path)
@@ -353,7 +358,6 @@ class Harvester:
                 cp.written,
                 cp.expected,
             )
-            cp.cursor = None
         raise IncompleteResultsError(
             f"shard {shard.label} could not be harvested completely after "
             f"{self.max_redo + 1} attempts",
@@ -365,9 +369,14 @@ class Harvester:
     def _dois_in(part: PartFile) -> set[str]:
         return {_doi(line) for line in read_records(part.path)} if part.size else set()
 
-    def _params(self, shard: Shard) -> list[tuple[str, str]]:
-        extra = ",".join(f"{k}:{v}" for k, v in shard.filters())
-        params = [(k, v) for k, v in self.plan.params if k not in ("rows", "offset", "cursor")]
+    def _params(self, shard: Shard, resume_from: str | None) -> list[tuple[str, str]]:
+        window = shard.filters()
+        if resume_from is not None:
+            window = [(k, v) for k, v in window if k != "from-created-date"]
+            window.insert(0, ("from-created-date", resume_from))
+        extra = ",".join(f"{k}:{v}" for k, v in window)
+        dropped = ("rows", "offset", "cursor", "sort", "order", "sample")
+        params = [(k, v) for k, v in self.plan.params if k not in dropped]
         if extra:
             for i, (k, v) in enumerate(params):
                 if k == "filter":
@@ -375,7 +384,9 @@ class Harvester:
                     break
             else:
                 params.append(("filter", extra))
-        params.append(("rows", str(self.rows)))
+        # Oldest first: every record before the last one written is then already written,
+        # so a broken cursor can be replaced by a new one starting at that record's day.
+        params += [("sort", "created"), ("order", "asc"), ("rows", str(self.rows))]
         return params
 
     async def _pages(
@@ -386,38 +397,75 @@ class Harvester:
         cp_path: Path | None,
         seen: set[str],
     ) -> bool:
+        """Page through the shard; True when the written records verify.
+
+        A cursor that may have skipped a page (a request that failed after it possibly reached
+        the server), expired, or broke is dropped, and a new one starts at the created day of
+        the last record written; records already written are recognized by DOI and skipped.
+        """
         route = Route(self.plan.path, "work-list", None, works=True)
-        base = self._params(shard)
-        cursor = cp.cursor or "*"
+        restarts = 0
         while True:
-            outcome = Outcome()
-            page = await self.client._list(route, [*base, ("cursor", cursor)], msgspec.Raw, outcome)
-            if cursor == "*":
-                cp.expected = page.total_results
-            items = page.items
-            for raw in items:
-                key = _doi(raw)
-                if key in seen:
-                    logger.warning("shard %s: DOI %s came twice", shard.label, key)
-                    return False
+            base = self._params(shard, cp.resume_from)
+            cursor = "*"
+            try:
+                while True:
+                    outcome = Outcome(stop_on_ambiguous=cursor != "*")
+                    params = [*base, ("cursor", cursor)]
+                    page = await self.client._list(route, params, msgspec.Raw, outcome)
+                    if cp.expected is None:
+                        cp.expected = page.total_results
+                    await self._write(shard, part, cp, cp_path, seen, page.items)
+                    if len(page.items) < self.rows or not page.next_cursor:
+                        return cp.written == (cp.expected or 0)
+                    cursor = page.next_cursor
+            except CrossrefError as exc:
+                lost_cursor = isinstance(exc, NotFound) and cursor != "*"
+                if not (lost_cursor or self.client.retry_policy.is_retryable(exc)):
+                    raise
+                restarts += 1
+                if restarts > self.max_restarts:
+                    raise
+                logger.info(
+                    "shard %s: %s; continuing from %s with a new cursor",
+                    shard.label,
+                    type(exc).__name__,
+                    cp.resume_from or "the start",
+                )
+
+    async def _write(
+        self,
+        shard: Shard,
+        part: PartFile | None,
+        cp: Checkpoint,
+        cp_path: Path | None,
+        seen: set[str],
+        items: Sequence[msgspec.Raw],
+    ) -> None:
+        fresh: list[msgspec.Raw] = []
+        last_day: str | None = None
+        for raw in items:
+            record = _key_decoder.decode(raw)
+            key = doi_key(record.DOI or "")
+            day = record.created_day()
+            if day is not None:
+                last_day = day
+            if key not in seen:
                 seen.add(key)
-            if self.sink is not None and items:
-                await self.sink(shard.id, items)
-            if part is not None and items:
-                cp.size = await anyio.to_thread.run_sync(part.append, items)
-            cp.written += len(items)
-            cp.pages += 1
-            cp.cursor = page.next_cursor
-            cp.cursor_time = time.time()
-            if cp_path:
-                cp.save(cp_path)
-            self._counters.by_shard[shard.id] = cp.written
-            self._counters.pages += 1
-            self._report_progress()
-            if len(items) < self.rows or not page.next_cursor:
-                break
-            cursor = page.next_cursor
-        return cp.written == (cp.expected or 0)
+                fresh.append(raw)
+        if self.sink is not None and fresh:
+            await self.sink(shard.id, fresh)
+        if part is not None and fresh:
+            cp.size = await anyio.to_thread.run_sync(part.append, fresh)
+        cp.written += len(fresh)
+        cp.pages += 1
+        if last_day is not None:
+            cp.resume_from = last_day
+        if cp_path:
+            await anyio.to_thread.run_sync(cp.save, cp_path)
+        self._counters.by_shard[shard.id] = cp.written
+        self._counters.pages += 1
+        self._report_progress()
 
     # -- output -------------------------------------------------------------------------------
 
