@@ -13,16 +13,17 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import anyio
 import msgspec
 
 from ._errors import ValidationError
+from ._tasks import run_concurrently
 
 if TYPE_CHECKING:
     from ._query import WorksQuery
@@ -238,9 +239,12 @@ async def plan_shards(
             return
         mid = start + (end - start) // 2
         left = await _window(base, start, mid).count()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(split, start, mid, left)
-            tg.start_soon(split, mid + dt.timedelta(days=1), end, count - left)
+        await run_concurrently(
+            [
+                functools.partial(split, start, mid, left),
+                functools.partial(split, mid + dt.timedelta(days=1), end, count - left),
+            ]
+        )
 
     # The open edges catch records outside [first, last] (created during the run, say).
     inner = await _window(base, first, last).count()

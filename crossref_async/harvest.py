@@ -33,7 +33,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,7 @@ from ._sinks import (
     encode_lines,
     read_records,
 )
+from ._tasks import run_concurrently
 
 if TYPE_CHECKING:
     from ._client import Crossref
@@ -280,9 +281,7 @@ class Harvester:
         workers = self.concurrency or max(
             1, self.client.governor.pool("list").concurrency if self.client.governor else 3
         )
-        async with anyio.create_task_group() as tg:
-            for _ in range(min(workers, len(queue))):
-                tg.start_soon(self._worker, queue)
+        await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
         output_bytes = await anyio.to_thread.run_sync(self._finish)
         after = self._traffic()
         expected = sum(s.count or 0 for s in self.shards)
@@ -303,9 +302,12 @@ class Harvester:
         stats = self.client.stats().values()
         return sum(s.retries for s in stats), sum(s.rate_limited for s in stats)
 
-    async def _worker(self, queue: list[Shard]) -> None:
-        while queue:
-            await self._run_shard(queue.pop(0))
+    def _worker_for(self, queue: list[Shard]) -> Callable[[], Awaitable[None]]:
+        async def worker() -> None:
+            while queue:
+                await self._run_shard(queue.pop(0))
+
+        return worker
 
     def _report_progress(self) -> None:
         if self.on_progress is None:

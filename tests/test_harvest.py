@@ -49,7 +49,7 @@ async def test_plan_is_disjoint_complete_and_round_trips() -> None:
         assert len(the_plan.shards) >= the_plan.total // 400
         assert all((s.count or 0) <= 400 for s in the_plan.shards)
         assert the_plan.shards[0].start is None and the_plan.shards[-1].end is None
-        for before, after in zip(the_plan.shards, the_plan.shards[1:]):
+        for before, after in zip(the_plan.shards, the_plan.shards[1:], strict=False):
             assert before.end is not None and after.start is not None
             assert (after.start - before.end).days == 1
         # Each shard's own count is what Crossref says for its window.
@@ -198,11 +198,10 @@ async def test_interrupted_harvest_resumes_without_loss_or_duplicates(tmp_path: 
 
     async with client(fake) as cr:
         query = cr.works.filter(type="journal-article")
-        with pytest.raises(BaseException) as info:
+        with pytest.raises(Boom):
             await harvest(
                 cr, query, out=out, sink=crashing_sink, target=300, rows=100, concurrency=1
             )
-        assert info.group_contains(Boom) if hasattr(info, "group_contains") else True
         assert (tmp_path / "works.jsonl.harvest" / "plan.json").exists()
         with pytest.raises(ValidationError, match="resume"):
             await harvest(cr, query, out=out, target=300, rows=100)
