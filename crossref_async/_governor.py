@@ -137,7 +137,8 @@ class Breaker:
     """Stops sending when too many recent requests failed (Crossref: at 10%, stop).
 
     ``threshold`` is the failing fraction over the last ``window`` requests that trips it, once
-    at least ``min_requests`` were seen. Failures are 429s, 5xx and transport errors.
+    at least ``min_requests`` were seen. Failures are 5xx answers and transport errors (429s
+    are answered by pausing and slowing down instead).
     """
 
     threshold: float = 0.10
@@ -489,8 +490,9 @@ class Governor:
         budget.release(
             status=status, latency=latency, headers=headers, retry_after=retry_after, ticket=ticket
         )
-        failed = status is None or status == 429 or status >= 500
-        self.breaker.record(failed)
+        # 429s are not failures here: the pool pauses and slows down for them. The breaker is
+        # for a server that is failing (5xx, timeouts, broken connections).
+        self.breaker.record(status is None or status >= 500)
         name = headers.get("x-api-pool") if headers else None
         if name and name != budget.name:
             self._adopt(kind, budget, name)
