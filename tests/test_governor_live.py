@@ -20,11 +20,6 @@ ARRAY = Pool(rate=6, interval=0.5, concurrency=3, name="polite-array")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def dois() -> list[str]:
-    return [str(w["DOI"]) for w in FakeCrossref(works=200).corpus.works[:200]]
-
-
 async def run(fake: FakeCrossref, calls: int, *, lists: bool = False, **kw: object) -> Crossref:
     async with serve(fake) as url, Crossref(mailto=MAILTO, base_url=url, **kw) as cr:  # type: ignore[arg-type]
         docs = [str(w["DOI"]) for w in fake.corpus.works[:calls]]
