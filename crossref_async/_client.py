@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class Answer:
     headers: httpx.Headers
     content: bytes
     url: str  # redacted
+    sent_at: float | None = None  # when the headers went out, if a new connection was opened
 
 
 class Crossref:
@@ -253,6 +255,7 @@ class Crossref:
                     latency=anyio.current_time() - started,
                     headers=answer.headers if answer is not None else None,
                     retry_after=retry_after,
+                    sent_at=answer.sent_at if answer is not None else None,
                 )
         if answer.status >= 300:
             raise error_for(answer.status, answer.content, answer.headers, answer.url)
@@ -261,10 +264,23 @@ class Crossref:
     async def _exchange(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
         """Send, following redirects without leaking the token; errors become ours."""
         with_token = True
+        sent: list[float] = []
+        connected: list[bool] = []
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            # A request that opens a new connection reaches the server only after the
+            # handshake; the governor wants to know when its headers actually went out.
+            if event.startswith("connection.connect_tcp"):
+                connected.append(True)
+            elif event.endswith("send_request_headers.complete") and connected:
+                sent.append(time.monotonic())
+
         for _ in range(MAX_REDIRECTS + 1):
             shown = redact_url(url)
             headers = self._headers(with_token=with_token)
-            request = self._http.build_request(method, url, headers=headers)
+            request = self._http.build_request(
+                method, url, headers=headers, extensions={"trace": trace}
+            )
             logger.debug("%s %s (%s)", method, shown, kind)
             try:
                 response = await self._http.send(request)
@@ -280,7 +296,7 @@ class Crossref:
                 raise ConnectionFailed(f"{type(exc).__name__}: {exc}", url=shown) from exc
             status = response.status_code
             if status not in _REDIRECTS or "location" not in response.headers:
-                return Answer(status, response.headers, content, shown)
+                return Answer(status, response.headers, content, shown, sent[-1] if sent else None)
             target = url.join(response.headers["location"])
             # The Plus token goes only to the host it was given for, and never in clear text.
             with_token = (

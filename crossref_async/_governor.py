@@ -262,13 +262,14 @@ class PoolBudget:
             self._last_recovery += steps * self.advertised.interval
 
     def _earliest_start(self, now: float) -> float:
+        """The earliest start the budget allows (possibly in the past)."""
         spacing = (1.0 + self.MARGIN) / self.rate
         window = self.advertised.interval * (1.0 + self.MARGIN)
         limit = self.window_limit
         while self._starts and self._starts[0][0] <= now - window:
             self._starts.popleft()
         times = sorted(entry[0] for entry in self._starts if entry[0] > now - window)
-        t = max(now, self.paused_until)
+        t = self.paused_until
         if len(times) >= limit:
             t = max(t, times[-limit] + window)
         if times:
@@ -310,7 +311,10 @@ class PoolBudget:
             self.in_flight -= 1
             self._wake()
             raise
-        entry = [now]
+        # A sleep ends a little late (timer granularity); counting the start at its scheduled
+        # time keeps that lateness from adding up into a lower rate. The lateness forgiven is
+        # at most half the safety margin, so no window of the server's holds an extra request.
+        entry = [max(start, now - self.MARGIN * self.advertised.interval / 2)]
         self._starts.append(entry)
         self.requests += 1
         return Ticket(self, entry)
@@ -323,25 +327,34 @@ class PoolBudget:
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
         ticket: Ticket | None = None,
+        sent_at: float | None = None,
     ) -> None:
-        """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
+        """Account for a finished request: re-rate, back off on 429, adapt concurrency.
+
+        ``sent_at`` is when the request's headers were written (the clock of ``clock``), given
+        when the request had to open a new connection first.
+        """
         self.in_flight -= 1
         now = self._clock()
-        if ticket is not None and status is not None:
-            # The server counted this request when it arrived, which may be well after it
-            # was started here (a new connection's handshake, a busy event loop). Arrival is
-            # at most the answer's time minus the fastest answer seen, so move the start up
-            # to that; the next starts keep their distance from it.
-            fastest = min(self._baseline) if self._baseline else 0.0
-            ticket.entry[0] = max(ticket.entry[0], now - fastest)
+        if ticket is not None and sent_at is not None:
+            # The request opened a new connection: the server counted it only after the
+            # handshake, when its headers went out, so later starts keep their distance
+            # from that moment rather than from the start.
+            ticket.entry[0] = max(ticket.entry[0], sent_at)
+        elif ticket is not None and status is not None and not self.learned:
+            # The probe's arrival time is unknown (a new connection, a busy event loop): it
+            # was at latest when its answer came, so later starts keep their distance from that.
+            ticket.entry[0] = max(ticket.entry[0], now)
+        old_rate = self.advertised.rate / self.advertised.interval
         if headers:
             self._rerate(headers)
+        lowered = self.advertised.rate / self.advertised.interval < old_rate
         if status is not None:
             # Any answer ends the probe: what it said about the budget (or the defaults, if it
             # said nothing) is now the truth.
             self.learned = True
         if status == 429:
-            self._on_rate_limited(now, retry_after)
+            self._on_rate_limited(now, retry_after, cut=not lowered)
         elif status is not None and status < 500:
             self._consecutive_429 = 0
             self._on_latency(now, latency)
@@ -374,13 +387,15 @@ class PoolBudget:
         if has_limits:
             self.learned = True
 
-    def _on_rate_limited(self, now: float, retry_after: float | None) -> None:
+    def _on_rate_limited(self, now: float, retry_after: float | None, *, cut: bool) -> None:
+        # A 429 that comes with a lower advertised limit is the limit changing under
+        # requests already sent: the new budget is the cure, so pause without a rate cut.
         self.rate_limited += 1
         self._consecutive_429 += 1
         backoff = self.advertised.interval * 2 ** min(self._consecutive_429 - 1, 6)
         pause = min(self.MAX_PAUSE, retry_after if retry_after is not None else backoff)
         self.paused_until = max(self.paused_until, now + pause)
-        if now >= self._episode_until:
+        if cut and now >= self._episode_until:
             self.factor = max(self.MIN_FACTOR, self.factor * self.RATE_CUT)
             logger.warning(
                 "pool %s: 429 Too Many Requests; pausing %.2fs, rate cut to %.2f/s",
@@ -484,11 +499,17 @@ class Governor:
         latency: float,
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
+        sent_at: float | None = None,
     ) -> None:
         """Account for a finished request (``status`` None: no HTTP answer at all)."""
         budget = ticket.budget
         budget.release(
-            status=status, latency=latency, headers=headers, retry_after=retry_after, ticket=ticket
+            status=status,
+            latency=latency,
+            headers=headers,
+            retry_after=retry_after,
+            ticket=ticket,
+            sent_at=sent_at,
         )
         # 429s are not failures here: the pool pauses and slows down for them. The breaker is
         # for a server that is failing (5xx, timeouts, broken connections).

@@ -1,0 +1,259 @@
+"""The simulator: an ASGI application serving the Crossref REST API from a synthetic corpus.
+
+Every API request goes through the same steps: count it; answer 403 if blocked; pick its
+pool (``single`` or ``list``) and draw its fault plan; answer 429 if the plan says so or the
+pool refuses it; sleep the latency; answer a 5xx if the plan says so; compute the answer
+(which advances a cursor); sleep the per-row latency; deliver it, whole or faulty. ``GET
+/_stats`` and ``POST /_reset`` are outside all of this: not counted, never limited or faulty.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import anyio
+import httpx
+import msgspec
+
+from . import _bodies as bodies
+from . import _routes as routes
+from . import _wire as wire
+from ._answers import Responder
+from ._corpus import Corpus
+from ._cursors import CursorStore
+from ._faults import Dice, Fault, Faults, Plan
+from ._limits import LIST, Limiter, Limits, Pool, resolve
+from ._stats import RequestRecord, Stats
+
+_encode = msgspec.json.Encoder().encode
+
+
+class FakeCrossref:
+    """A faithful offline Crossref: an ASGI app over a deterministic corpus of ``works``
+    synthetic works drawn from ``seed``, with Crossref's limits and injectable faults.
+
+    ``limits``: a :class:`Limits`, a preset name from :data:`PRESETS` (``"polite-2026"``,
+    ``"public"``, ``"fast-50"``, ``"unlimited"``) or None for no limits. ``cursor_ttl``:
+    seconds a cursor survives unused. ``legacy_headers``: advertise limits with the old
+    ``x-ratelimit-*`` spelling. ``clock``: the time source of rate windows, cursor expiry and
+    timed limit changes (inject a fake one to test expiry without waiting); latency is always
+    real sleeping. ``cache_records``: how many encoded records to keep (about 6 kB each);
+    :meth:`Corpus.warm` fills the cache ahead of a benchmark.
+
+    >>> import asyncio, httpx
+    >>> sim = FakeCrossref(works=50, seed=1, limits="polite-2026")
+    >>> async def main():
+    ...     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim") as http:
+    ...         r = await http.get("/works", params={"rows": 2, "filter": "type:journal-article"})
+    ...         return r.status_code, r.headers["x-api-pool"], len(r.json()["message"]["items"])
+    >>> asyncio.run(main())
+    (200, 'polite-array', 2)
+    >>> sim.stats.requests["list"]
+    1
+    """
+
+    def __init__(
+        self,
+        *,
+        works: int = 1000,
+        seed: int = 0,
+        limits: Limits | str | None = None,
+        faults: Faults | None = None,
+        cursor_ttl: float = 300.0,
+        legacy_headers: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        cache_records: int = 20_000,
+    ) -> None:
+        self.corpus = Corpus(works=works, seed=seed, cache_records=cache_records)
+        self.limits = resolve(limits, legacy_headers=legacy_headers)
+        self.faults = faults or Faults()
+        self.stats = Stats()
+        self._clock = clock
+        self._limiter = Limiter(self.limits, clock)
+        self._dice = Dice(self.faults)
+        self._cursors = CursorStore(ttl=cursor_ttl, clock=clock, seed=seed, stats=self.stats)
+        self._responder = Responder(self.corpus, self._cursors, self.stats, seed)
+
+    # -- using it ------------------------------------------------------------------------
+
+    def transport(self) -> httpx.ASGITransport:
+        """An httpx transport that calls the app in process (no sockets). Timeouts do not
+        apply in process; connection faults surface as the exceptions httpx raises for them
+        (a transport built with ``raise_app_exceptions=False`` would turn them into 500s)."""
+        return httpx.ASGITransport(app=self.app)
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on :meth:`transport` (base URL ``http://crossref.test``
+        unless given). Close it (``async with``) when done."""
+        kwargs.setdefault("base_url", "http://crossref.test")
+        return httpx.AsyncClient(transport=self.transport(), **kwargs)
+
+    def set_faults(self, faults: Faults) -> None:
+        """Switch to other fault settings from the next request on (draws restart from
+        ``faults.seed``): a test can let a cursor start cleanly, then break one transfer."""
+        self.faults = faults
+        self._dice = Dice(faults)
+
+    def pool(self, kind: str) -> Pool | None:
+        """The pool requests of ``kind`` (``"single"`` or ``"list"``) fall in right now."""
+        return self._limiter.pool(kind)
+
+    @property
+    def live_cursors(self) -> int:
+        """How many cursors are alive (not yet expired)."""
+        return len(self._cursors)
+
+    # -- ASGI ----------------------------------------------------------------------------
+
+    async def app(self, scope: wire.Scope, receive: wire.Receive, send: wire.Send) -> None:
+        """The ASGI 3 application (``http`` and ``lifespan`` scopes)."""
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        # raw_path keeps the percent-encoding, so a DOI's %2F and %25 are decoded exactly once.
+        raw_path: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
+        query: bytes = scope.get("query_string", b"")
+        if raw_path in (b"/_stats", b"/_reset"):
+            await wire.deliver(send, self._control(scope["method"], raw_path))
+            return
+        await self._api(scope, receive, send, raw_path, query)
+
+    async def _api(
+        self,
+        scope: wire.Scope,
+        receive: wire.Receive,
+        send: wire.Send,
+        raw_path: bytes,
+        query: bytes,
+    ) -> None:
+        method: str = scope["method"]
+        route = routes.resolve(raw_path)
+        kind = route.kind(method)
+        self._limiter.receive()
+        pool = self._limiter.pool(kind)
+        pool_name = pool.name if pool is not None else "-"
+        started, wall = self._clock(), time.perf_counter()
+        self.stats.arrive(kind, pool_name)
+        outcome = _Outcome()
+        try:
+            plan = self._dice.roll(is_list=kind == LIST)
+            limit_headers = self._limiter.headers(pool)
+            if self.faults.block:
+                self.stats.count("blocked")
+                await outcome.deliver(send, _blocked())
+                return
+            if plan.fault is Fault.SPURIOUS_429:
+                self.stats.count("spurious_429")
+                outcome.fault = plan.fault.value
+                await outcome.deliver(send, self._too_many(limit_headers))
+                return
+            if pool is not None:
+                refusal = self._limiter.admit(pool)
+                if refusal is not None:
+                    self.stats.count(f"rejected_for_{refusal}")
+                    await outcome.deliver(send, self._too_many(limit_headers))
+                    return
+            try:
+                await self._serve(scope, receive, send, route, query, plan, limit_headers, outcome)
+            finally:
+                if pool is not None:
+                    self._limiter.release(pool)
+        finally:
+            target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+            self.stats.depart(
+                RequestRecord(
+                    method, target, kind, pool_name, outcome.status, outcome.fault, started,
+                    time.perf_counter() - wall,
+                )
+            )  # fmt: skip
+
+    async def _serve(
+        self,
+        scope: wire.Scope,
+        receive: wire.Receive,
+        send: wire.Send,
+        route: routes.Route,
+        query: bytes,
+        plan: Plan,
+        limit_headers: list[tuple[bytes, bytes]],
+        outcome: _Outcome,
+    ) -> None:
+        """An admitted request: latency, then the answer, delivered as the plan says."""
+        if plan.delay > 0:
+            await anyio.sleep(plan.delay)
+        fault = plan.fault
+        outcome.fault = fault.value if fault is not None else None
+        if fault is Fault.ERROR:
+            status = self.faults.error_status
+            error = wire.Answer(status, bodies.html_error(status), bodies.HTML, limit_headers)
+            await outcome.deliver(send, error)
+            return
+        params = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+        answer = self._responder.answer(route, params)
+        answer.headers.extend(limit_headers)
+        self.stats.count("items_served", answer.rows)
+        if answer.rows and self.faults.per_row > 0:
+            await anyio.sleep(self.faults.per_row * answer.rows)
+        if fault is Fault.RESET:
+            self.stats.count("resets")
+            await wire.reset(scope, receive)  # no status line ever went out: status stays 0
+        elif fault is Fault.TRUNCATE:
+            self.stats.count("truncations")
+            outcome.status = answer.status
+            await wire.truncate(scope, receive, send, answer)
+        elif fault is Fault.MALFORMED:
+            self.stats.count("malformed")
+            await outcome.deliver(send, wire.malformed(answer))
+        elif fault is Fault.SLOW_BODY:
+            self.stats.count("slow_bodies")
+            outcome.status = answer.status
+            await wire.deliver_slowly(send, answer, self.faults.slow_body_seconds)
+        else:
+            await outcome.deliver(send, answer)
+
+    def _too_many(self, limit_headers: list[tuple[bytes, bytes]]) -> wire.Answer:
+        headers = [*limit_headers, *self._limiter.retry_after()]
+        return wire.Answer(429, bodies.TOO_MANY_REQUESTS, bodies.HTML, headers)
+
+    def _control(self, method: str, path: bytes) -> wire.Answer:
+        if path == b"/_stats" and method in ("GET", "HEAD"):
+            return wire.Answer(200, _encode(self.stats.snapshot()), bodies.JSON)
+        if path == b"/_reset" and method == "POST":
+            self.stats.reset()
+            return wire.Answer(200, b'{"status":"ok"}', bodies.JSON)
+        return wire.Answer(405, b"Method Not Allowed", b"text/plain")
+
+
+@dataclass
+class _Outcome:
+    """How a request ended, for the stats: the status sent (0 if none) and its fault. Filled
+    in as the request goes, so a request cut by an exception is recorded too."""
+
+    status: int = 0
+    fault: str | None = None
+
+    async def deliver(self, send: wire.Send, answer: wire.Answer) -> None:
+        self.status = answer.status
+        await wire.deliver(send, answer)
+
+
+def _blocked() -> wire.Answer:
+    """The answer to a blocked client."""
+    return wire.Answer(403, bodies.html_error(403), bodies.HTML)
+
+
+async def _lifespan(receive: wire.Receive, send: wire.Send) -> None:
+    """Acknowledge startup and shutdown: the simulator needs no set-up."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,275 @@
+"""The synthetic corpus as tests see it: records as served, look-ups, and the server's matching.
+
+A :class:`Corpus` is a pure function of ``(works, seed)``. Work records are built on demand
+(so 200,000 works cost tens of megabytes, not gigabytes) and the server keeps a bounded cache
+of their encoded bytes, so hot records are served without re-encoding.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from .._params import doi_key
+from . import _records as rec
+from . import _tables as tb
+from . import _vocab as v
+from ._search import Result, Searcher, Selection, funder_id, normalize_issn
+
+Record = dict[str, Any]
+
+_SCORE_VALUE = b"1.0}"  # what encoded_head leaves off a record's bytes
+
+
+class WorkList(Sequence[Record]):
+    """``corpus.works``: every work record, exactly as the server sends it without a query
+    (``score`` 1.0). Records are built on access; each access returns a fresh dict."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self._corpus = corpus
+
+    def __len__(self) -> int:
+        return self._corpus.size
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return [self._corpus.record(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._corpus.record(index)
+
+    def __iter__(self) -> Iterator[Record]:
+        return (self._corpus.record(i) for i in range(len(self)))
+
+
+class Corpus:
+    """A deterministic synthetic Crossref: ``works`` works plus their members, journals,
+    funders, prefixes, types and licenses, all drawn from ``seed``.
+
+    >>> corpus = Corpus(works=200, seed=7)
+    >>> corpus.works[0]["DOI"], corpus.work("10.5555/MIXED.case.doi")["DOI"]
+    ('10.5555/12345678', '10.5555/Mixed.Case.DOI')
+    >>> len(corpus.matching([("type", "journal-article"), ("has-references", "true")])) > 0
+    True
+    """
+
+    def __init__(self, *, works: int = 1000, seed: int = 0, cache_records: int = 20_000) -> None:
+        self.size = works
+        self.seed = seed
+        self.tables = tb.Tables(seed=seed, n=works)
+        self.builder = rec.WorkBuilder(self.tables)
+        self._doi_index = {doi_key(doi): i for i, doi in enumerate(self.tables.columns.doi)}
+        self.searcher = Searcher(self.tables, self.index_of)
+        self.works = WorkList(self)
+        self._encoded: dict[int, bytes] = {}
+        self._cache_records = cache_records
+
+    # -- works ---------------------------------------------------------------------------
+
+    def index_of(self, doi: str) -> int | None:
+        """The index of the work with this DOI (compared case-insensitively), or None."""
+        return self._doi_index.get(doi_key(doi))
+
+    def work(self, doi: str) -> Record | None:
+        """The record of the work with this DOI (case-insensitive), or None."""
+        index = self.index_of(doi)
+        return None if index is None else self.record(index)
+
+    def record(self, index: int) -> Record:
+        """The record of work ``index`` (a fresh dict)."""
+        return self.builder.build(index)
+
+    def encoded_head(self, index: int) -> bytes:
+        """Work ``index`` as JSON without its score: ``{...,"score":``. The server appends
+        the score and ``}``. Cached (bounded; the oldest entries go first)."""
+        found = self._encoded.get(index)
+        if found is None:
+            found = self.builder.encode(index)[: -len(_SCORE_VALUE)]
+            if len(self._encoded) >= self._cache_records:
+                del self._encoded[next(iter(self._encoded))]
+            self._encoded[index] = found
+        return found
+
+    def warm(self, count: int | None = None) -> None:
+        """Encode the first ``count`` works (all by default, up to the cache size) ahead of
+        time, so a benchmark then measures the client rather than record building."""
+        for index in range(min(self.size, count or self.size, self._cache_records)):
+            self.encoded_head(index)
+
+    def search(
+        self,
+        filters: Iterable[tuple[str, str]] = (),
+        query: str | None = None,
+        *,
+        field_queries: Mapping[str, str] | None = None,
+        sort: str | None = None,
+        order: str = "desc",
+    ) -> Result:
+        """Work indexes (and scores) selected by filters and queries, in the server's
+        order. Raises :class:`SearchError` where the server answers a validation failure."""
+        queries = [("", query)] if query else []
+        queries += [
+            (name.removeprefix("query."), text) for name, text in (field_queries or {}).items()
+        ]
+        selection = Selection(tuple(filters), tuple(queries), sort, order)
+        return self.searcher.run(selection)
+
+    def matching(
+        self,
+        filters: Iterable[tuple[str, str]] = (),
+        query: str | None = None,
+        *,
+        field_queries: Mapping[str, str] | None = None,
+        sort: str | None = None,
+        order: str = "desc",
+    ) -> list[Record]:
+        """The records a works list with these filters (``(name, value)`` pairs, the same
+        name repeated meaning OR) and queries returns, in the server's order, with the
+        server's scores. Uses the very code the server uses.
+
+        >>> corpus = Corpus(works=100)
+        >>> [w["DOI"] for w in corpus.matching([("doi", "10.5555/12345678")])]
+        ['10.5555/12345678']
+        """
+        result = self.search(filters, query, field_queries=field_queries, sort=sort, order=order)
+        out = []
+        for i in result.indexes:
+            record = self.record(i)
+            record["score"] = result.score(i)
+            out.append(record)
+        return out
+
+    # -- everything else -----------------------------------------------------------------
+
+    @functools.cached_property
+    def aggregates(self) -> rec.Aggregates:
+        """Per-member and per-journal tallies (one pass over the works, done on first use)."""
+        return rec.Aggregates(self.tables)
+
+    @property
+    def members(self) -> list[Record]:
+        """Every ``member`` record, by id."""
+        return [self.member_record(row) for row in self._members_by_id]
+
+    @functools.cached_property
+    def _members_by_id(self) -> list[tb.MemberRow]:
+        return sorted(self.tables.members, key=lambda row: row.id)
+
+    def member_record(self, row: tb.MemberRow) -> Record:
+        """The ``member`` record of a member row."""
+        return rec.member_record(row, self.aggregates.members.get(row.code))
+
+    def member_row(self, member_id: str) -> tb.MemberRow | None:
+        """The member with this numeric id (given as text), or None."""
+        return self._member_ids.get(member_id.strip())
+
+    @functools.cached_property
+    def _member_ids(self) -> dict[str, tb.MemberRow]:
+        return {str(row.id): row for row in self.tables.members}
+
+    def member(self, member_id: int | str) -> Record | None:
+        """The ``member`` record with this id, or None."""
+        row = self.member_row(str(member_id))
+        return None if row is None else self.member_record(row)
+
+    @property
+    def journal_rows(self) -> list[tb.ContainerRow]:
+        """The containers that are journals (they have ISSNs)."""
+        return [row for row in self.tables.containers if row.kind == tb.JOURNAL]
+
+    def journal_record(self, row: tb.ContainerRow) -> Record:
+        """The ``journal`` record of a journal row."""
+        publisher = self.tables.members[row.member].name
+        return rec.journal_record(row, publisher, self.aggregates.containers.get(row.code))
+
+    @property
+    def journals(self) -> list[Record]:
+        """Every ``journal`` record."""
+        return [self.journal_record(row) for row in self.journal_rows]
+
+    def journal_row(self, issn: str) -> tb.ContainerRow | None:
+        """The journal with this ISSN (print or electronic, hyphen optional), or None."""
+        return self._issns.get(normalize_issn(issn))
+
+    @functools.cached_property
+    def _issns(self) -> dict[str, tb.ContainerRow]:
+        return {value: row for row in self.journal_rows for value, _ in row.issns}
+
+    def journal(self, issn: str) -> Record | None:
+        """The ``journal`` record with this ISSN, or None."""
+        row = self.journal_row(issn)
+        return None if row is None else self.journal_record(row)
+
+    @property
+    def funders(self) -> list[Record]:
+        """Every ``funder`` record, as ``/funders`` lists them (without the singleton's
+        hierarchy and counts)."""
+        return [rec.funder_record(code) for code in range(len(v.FUNDERS))]
+
+    def funder_code(self, value: str) -> int | None:
+        """The code of the funder with this id (bare or as a 10.13039 DOI), or None."""
+        wanted = funder_id(value)
+        for code, row in enumerate(v.FUNDERS):
+            if row[0] == wanted:
+                return code
+        return None
+
+    def funder(self, value: str) -> Record | None:
+        """The ``funder`` singleton record (with ``work-count``), or None."""
+        code = self.funder_code(value)
+        if code is None:
+            return None
+        return rec.funder_record(code, work_count=self.aggregates.funders[code])
+
+    @property
+    def prefixes(self) -> list[Record]:
+        """Every ``prefix`` record."""
+        return [
+            rec.prefix_record(prefix, row) for row in self.tables.members for prefix in row.prefixes
+        ]
+
+    def prefix(self, prefix: str) -> Record | None:
+        """The ``prefix`` record of this DOI prefix, or None."""
+        row = self._prefix_owner.get(prefix.strip().lower())
+        return None if row is None else rec.prefix_record(prefix.strip(), row)
+
+    @functools.cached_property
+    def _prefix_owner(self) -> dict[str, tb.MemberRow]:
+        return {p.lower(): row for row in self.tables.members for p in row.prefixes}
+
+    @property
+    def types(self) -> list[Record]:
+        """Every ``type`` record, in the order ``/types`` lists them."""
+        return [rec.type_record(type_id) for type_id in v.TYPE_LABELS]
+
+    def type(self, type_id: str) -> Record | None:
+        """The ``type`` record with this id, or None."""
+        return rec.type_record(type_id) if type_id in v.TYPE_LABELS else None
+
+    @property
+    def licenses(self) -> list[Record]:
+        """``/licenses`` items: each license URL in use and how many works carry it."""
+        counts = self.aggregates.licenses
+        return [
+            {"URL": url, "work-count": counts[code]}
+            for code, url in sorted(enumerate(v.LICENSES), key=lambda kv: kv[1])
+            if counts[code]
+        ]
+
+    def agency(self, doi: str) -> Record | None:
+        """The ``work-agency`` record of a corpus DOI or a funder DOI, or None."""
+        index = self.index_of(doi)
+        if index is not None:
+            return rec.agency_record(self.tables.columns.doi[index])
+        if doi.strip().startswith("10.13039/") and self.funder_code(doi) is not None:
+            return rec.agency_record(doi.strip())
+        return None

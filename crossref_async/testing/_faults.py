@@ -1,0 +1,133 @@
+"""Fault injection: latency and the ways Crossref (and the network before it) misbehave.
+
+Every API request draws from one generator seeded with ``Faults.seed``, the same number of
+draws whatever happens, so a run is reproducible given the seed and the order in which
+requests arrive. At most one fault hits a request; the rates are shares of all requests (they
+must add up to 1 or less).
+
+What each fault looks like to a client:
+
+=================  ===============================================================================
+``error``          status ``error_status`` (503 by default) with an nginx-style HTML page, after the
+                   latency; the request did nothing (a cursor does not advance).
+``spurious_429``   429 with the usual HTML body and headers although no limit was exceeded;
+                   answered at once and not counted against the pool.
+``reset``          the server did the work (a cursor advanced) and then the connection is cut
+                   without a response: on a socket a TCP reset (``httpx.ReadError`` or
+                   ``httpx.RemoteProtocolError``); in process the app raises ``httpx.ReadError``.
+``truncate``       the server did the work, sent the status line, headers (with the full
+                   ``Content-Length``) and part of the body, then closed the connection: on a
+                   socket ``httpx.RemoteProtocolError`` ("peer closed connection without sending
+                   complete message body"); in process the app raises the same error.
+``malformed``      200 with a properly framed body that is not valid JSON (the real body cut
+                   short); the work was done.
+``slow_body``      the full body in eight chunks spread over ``slow_body_seconds``.
+``block``          every request is answered 403 with an HTML page (an IP block).
+=================  ===============================================================================
+
+Latency (``latency`` plus a uniform share of ``jitter``) is slept before the answer to every
+admitted request; ``per_row`` more per returned row after the page was computed, so a client
+that gives up during it has lost a page that the server already served.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+
+
+class Fault(enum.Enum):
+    """A fault drawn for one request."""
+
+    ERROR = "error"
+    SPURIOUS_429 = "spurious_429"
+    RESET = "reset"
+    TRUNCATE = "truncate"
+    MALFORMED = "malformed"
+    SLOW_BODY = "slow_body"
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fault and latency settings (see the module docstring for the wire behaviour).
+
+    ``only_lists``: faults (not latency) hit list requests only, so single-record look-ups
+    stay clean.
+
+    >>> Faults(error_rate=0.1, reset_rate=0.05).any_faults
+    True
+    """
+
+    latency: float = 0.0
+    jitter: float = 0.0
+    per_row: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    spurious_429_rate: float = 0.0
+    reset_rate: float = 0.0
+    truncate_rate: float = 0.0
+    slow_body_rate: float = 0.0
+    slow_body_seconds: float = 2.0
+    malformed_rate: float = 0.0
+    block: bool = False
+    only_lists: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        rates = self._rates()
+        if any(rate < 0 for _, rate in rates) or sum(rate for _, rate in rates) > 1.0 + 1e-9:
+            raise ValueError("fault rates must be between 0 and 1 and add up to 1 at most")
+        if min(self.latency, self.jitter, self.per_row, self.slow_body_seconds) < 0:
+            raise ValueError("latencies cannot be negative")
+        if not 500 <= self.error_status <= 599:
+            raise ValueError("error_status must be a 5xx status")
+
+    def _rates(self) -> list[tuple[Fault, float]]:
+        return [
+            (Fault.SPURIOUS_429, self.spurious_429_rate),
+            (Fault.ERROR, self.error_rate),
+            (Fault.RESET, self.reset_rate),
+            (Fault.TRUNCATE, self.truncate_rate),
+            (Fault.MALFORMED, self.malformed_rate),
+            (Fault.SLOW_BODY, self.slow_body_rate),
+        ]
+
+    @property
+    def any_faults(self) -> bool:
+        """Whether any fault rate is above zero."""
+        return any(rate > 0 for _, rate in self._rates())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What happens to one request: a fault (or None) and the latency before answering."""
+
+    fault: Fault | None
+    delay: float
+
+
+class Dice:
+    """Draws a :class:`Plan` per request, deterministically from ``Faults.seed``."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self._rng = random.Random(faults.seed)
+        self._bands: list[tuple[float, Fault]] = []
+        upper = 0.0
+        for fault, rate in faults._rates():
+            if rate > 0:
+                upper += rate
+                self._bands.append((upper, fault))
+
+    def roll(self, *, is_list: bool) -> Plan:
+        """The plan for the next request. Always two draws, whatever the outcome."""
+        fault_draw = self._rng.random()
+        jitter_draw = self._rng.random()
+        fault = None
+        if is_list or not self.faults.only_lists:
+            for upper, candidate in self._bands:
+                if fault_draw < upper:
+                    fault = candidate
+                    break
+        return Plan(fault, self.faults.latency + self.faults.jitter * jitter_draw)

@@ -1,0 +1,700 @@
+"""Which works a works-list request selects: filters, queries, sort order and facet counts.
+
+The same code answers the server and :meth:`Corpus.matching`, so tests compute expected
+results with exactly the rules the server applies. The rules, where Crossref documents them:
+
+* Filters: different names AND, the same name repeated OR. Dates are inclusive and may be
+  ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a partial publication date counts as its earliest
+  day (``[[2013, 2]]`` is 2013-02-01), and an ``until-`` date includes its whole period
+  (``until-created-date:2010-06`` includes all of June).
+* Queries: case-insensitive words, stop words ignored. A work matches a query parameter when
+  it contains at least one of its words in that parameter's fields; several parameters
+  (``query`` and ``query.author``...) must all match. The score adds, for every matched word,
+  an inverse-document-frequency weight, so rare words (a title's own words, a family name)
+  count far more than common ones: a full citation string ranks its work first.
+* Order: ``sort`` with ``order`` (default ``desc``); works without the sort field (no
+  publication date) come last either way; ties keep corpus order. Without ``sort``, a query
+  orders by score, otherwise corpus order.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import math
+import re
+from array import array
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _params as catalogue
+from . import _tables as tb
+from . import _vocab as v
+from ._records import tokens
+
+Predicate = Callable[[int], bool]
+
+
+class SearchError(Exception):
+    """A filter, query, sort or facet the API would refuse, with its validation detail."""
+
+    def __init__(self, kind: str, value: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.value = value
+        self.message = message
+
+    @property
+    def detail(self) -> dict[str, str]:
+        """The entry of a ``validation-failure`` body's ``message`` list."""
+        return {"type": self.kind, "value": self.value, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A normalised works request: filters, ``query``/``query.<field>`` texts, sort, order.
+
+    ``queries`` pairs a field name with its text; the plain ``query`` parameter is the
+    field ``""``.
+    """
+
+    filters: tuple[tuple[str, str], ...] = ()
+    queries: tuple[tuple[str, str], ...] = ()
+    sort: str | None = None
+    order: str = "desc"
+
+    def key(self) -> tuple[Any, ...]:
+        """Cache key: filter order does not change the result, so it is ignored."""
+        return (tuple(sorted(self.filters)), self.queries, self.sort, self.order)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The selected work indexes in order, with relevance scores when there was a query."""
+
+    indexes: Sequence[int]
+    scores: dict[int, float] | None = None
+
+    def score(self, i: int) -> float:
+        """The relevance score of work ``i`` (1.0 without a query, as Crossref sends)."""
+        return 1.0 if self.scores is None else self.scores.get(i, 0.0)
+
+
+# -- what is implemented --------------------------------------------------------------------
+
+_DATE_COLUMNS = {
+    "pub": "pub_ord",
+    "issued": "pub_ord",
+    "created": "created",
+    "index": "indexed",
+    "deposit": "deposited",
+    "update": "deposited",
+}
+_FLAG_FILTERS = {
+    "has-abstract": tb.ABSTRACT,
+    "has-orcid": tb.ORCID,
+    "has-authenticated-orcid": tb.AUTHENTICATED_ORCID,
+    "has-funder": tb.FUNDED,
+    "has-award": tb.FUNDED,
+    "has-funder-doi": tb.FUNDED,
+    "has-license": tb.LICENSED,
+    "has-full-text": tb.FULL_TEXT,
+    "has-relation": tb.RELATION,
+    "has-affiliation": tb.AFFILIATION,
+    "is-update": tb.UPDATE,
+}
+_EQUALITY_FILTERS = (
+    "doi",
+    "type",
+    "type-name",
+    "member",
+    "prefix",
+    "issn",
+    "container-title",
+    "funder",
+    "award.funder",
+    "orcid",
+    "license.url",
+)
+_CONSTANT_FILTERS = {"has-content-domain": True, "has-domain-restriction": False}
+
+#: Works filters the simulator implements (the rest of Crossref's catalogue is refused with a
+#: ``filter-not-implemented`` validation failure, never silently ignored).
+IMPLEMENTED_FILTERS: frozenset[str] = frozenset(
+    [f"{side}-{subject}-date" for subject in _DATE_COLUMNS for side in ("from", "until")]
+    + list(_FLAG_FILTERS)
+    + list(_EQUALITY_FILTERS)
+    + list(_CONSTANT_FILTERS)
+    + ["has-references", "has-update-policy"]
+)
+
+_FIELD_WEIGHTS = {"title": 1.0, "author": 1.0, "container": 0.5, "year": 0.5}
+_QUERY_FIELDS: dict[str, tuple[str, ...]] = {
+    "": ("title", "author", "container"),
+    "bibliographic": ("title", "author", "container", "year"),
+    "title": ("title",),
+    "author": ("author",),
+    "contributor": ("author",),
+    "container-title": ("container",),
+    "publisher-name": ("publisher",),
+    "funder-name": ("funder",),
+    "affiliation": ("affiliation",),
+}
+#: ``query.<field>`` names the simulator implements.
+IMPLEMENTED_FIELD_QUERIES: frozenset[str] = frozenset(f for f in _QUERY_FIELDS if f)
+
+#: Facets the simulator implements.
+IMPLEMENTED_FACETS: tuple[str, ...] = (
+    "affiliation",
+    "container-title",
+    "funder-doi",
+    "funder-name",
+    "issn",
+    "license",
+    "link-application",
+    "orcid",
+    "published",
+    "publisher-name",
+    "source",
+    "type-name",
+)
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_YEAR = re.compile(r"^\d{4}$")
+_TRUE = frozenset({"true", "1", "t"})
+_FALSE = frozenset({"false", "0", "f"})
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+_EMPTY: array[int] = array("i")
+
+
+def date_bounds(value: str) -> tuple[int, int]:
+    """``(first day, last day)`` as ordinals of a ``YYYY``/``YYYY-MM``/``YYYY-MM-DD`` value.
+
+    >>> a, b = date_bounds("2010-02")
+    >>> dt.date.fromordinal(a), dt.date.fromordinal(b)
+    (datetime.date(2010, 2, 1), datetime.date(2010, 2, 28))
+    """
+    match = _DATE.match(value)
+    if match is None:
+        raise ValueError(value)
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return dt.date(year, 1, 1).toordinal(), dt.date(year, 12, 31).toordinal()
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, 1).toordinal(), dt.date(year, month, last).toordinal()
+        ordinal = dt.date(year, month, day).toordinal()
+    except ValueError:
+        raise ValueError(value) from None
+    return ordinal, ordinal
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise SearchError(
+        "boolean-not-valid",
+        value,
+        f"Boolean specified as {value} for filter '{name}' but must be true or false. ",
+    )
+
+
+def not_available(kind: str, value: str, valid: Iterable[str]) -> SearchError:
+    """Crossref's ``<kind>-not-available`` failure, listing what the route accepts (the
+    wording of the recorded ``filter-not-available``, applied to other kinds)."""
+    return SearchError(
+        f"{kind.replace(' ', '-')}-not-available",
+        value,
+        f"{kind.capitalize()} '{value}' specified but there is no such {kind} for this route."
+        f" Valid {kind}s for this route are: {', '.join(valid)}",
+    )
+
+
+def _not_implemented(kind: str, value: str, implemented: Iterable[str]) -> SearchError:
+    return SearchError(
+        f"{kind.replace(' ', '-')}-not-implemented",
+        value,
+        f"{kind.capitalize()} '{value}' is valid on Crossref but not implemented by the"
+        f" crossref-async simulator. Implemented {kind}s: {', '.join(sorted(implemented))}",
+    )
+
+
+def check_filter(name: str) -> None:
+    """Raise SearchError unless the works routes take filter ``name`` and the simulator
+    implements it."""
+    if name not in catalogue.WORK_FILTERS:
+        raise not_available("filter", name, catalogue.WORK_FILTERS)
+    if name not in IMPLEMENTED_FILTERS:
+        raise _not_implemented("filter", name, IMPLEMENTED_FILTERS)
+
+
+def check_field_query(field: str) -> None:
+    """Raise SearchError unless ``query.<field>`` exists and is implemented (``""``: the plain
+    ``query``)."""
+    if field in _QUERY_FIELDS:
+        return
+    if field in catalogue.FIELD_QUERIES:
+        raise _not_implemented("field query", f"query.{field}", IMPLEMENTED_FIELD_QUERIES)
+    raise not_available(
+        "field query", f"query.{field}", (f"query.{f}" for f in catalogue.FIELD_QUERIES)
+    )
+
+
+def check_facet(name: str) -> None:
+    """Raise SearchError unless facet ``name`` exists and is implemented."""
+    if name not in catalogue.FACETS:
+        raise not_available("facet", name, catalogue.FACETS)
+    if name not in IMPLEMENTED_FACETS:
+        raise _not_implemented("facet", name, IMPLEMENTED_FACETS)
+
+
+def normalize_issn(value: str) -> str:
+    """``12345678`` or ``1234-5678`` -> ``1234-5678`` (upper-case check character)."""
+    compact = value.strip().replace("-", "").upper()
+    return f"{compact[:4]}-{compact[4:]}" if len(compact) == 8 else value.strip().upper()
+
+
+def funder_id(value: str) -> str:
+    """A funder id from its bare form or its DOI (``10.13039/100000001``)."""
+    text = value.strip()
+    for head in ("https://doi.org/", "http://dx.doi.org/", "10.13039/"):
+        if text.lower().startswith(head):
+            text = text[len(head) :]
+    return text.removeprefix("10.13039/")
+
+
+class Searcher:
+    """Evaluates selections over a corpus's tables; results are cached (LRU)."""
+
+    def __init__(
+        self, tables: tb.Tables, doi_index: Callable[[str], int | None], cache_size: int = 64
+    ) -> None:
+        self.t = tables
+        self._doi_index = doi_index
+        self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- entry points --------------------------------------------------------------------
+
+    def run(self, selection: Selection) -> Result:
+        """The works ``selection`` selects, in order. Raises SearchError for bad values."""
+        key = selection.key()
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        result = self._evaluate(selection)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+    # -- filters -------------------------------------------------------------------------
+
+    def _evaluate(self, selection: Selection) -> Result:
+        groups: dict[str, list[str]] = {}
+        for name, value in selection.filters:
+            check_filter(name)
+            groups.setdefault(name, []).append(value)
+        sets: list[set[int] | range] = []
+        predicates: list[Predicate] = []
+        for name, values in groups.items():
+            compiled = self._compile(name, values)
+            if isinstance(compiled, (set, range)):
+                sets.append(compiled)
+            else:
+                predicates.append(compiled)
+        scores = self._score(selection.queries) if selection.queries else None
+        if scores is not None:
+            sets.append(set(scores))
+        sets.sort(key=len)
+        if sets:
+            candidates: Iterable[int] = sets[0]
+            for other in sets[1:]:
+                candidates = [i for i in candidates if i in other]
+            base = sorted(candidates)
+        else:
+            base = list(range(self.t.n))
+        for predicate in predicates:
+            base = [i for i in base if predicate(i)]
+        return Result(self._order(base, selection, scores), scores)
+
+    def _compile(self, name: str, values: list[str]) -> set[int] | range | Predicate:
+        """A set of matching works (equality filters) or a predicate (the rest)."""
+        c = self.t.columns
+        if name.endswith("-date"):
+            side, _, subject = name.removesuffix("-date").partition("-")
+            column = getattr(c, _DATE_COLUMNS[subject])
+            bounds = []
+            for value in values:
+                try:
+                    first, last = date_bounds(value.strip())
+                except ValueError:
+                    raise SearchError(
+                        "date-not-valid",
+                        value,
+                        f"Date specified as {value} but must be of the form yyyy, yyyy-mm or"
+                        " yyyy-mm-dd",
+                    ) from None
+                if column is c.pub_ord:
+                    bounds.append(first if side == "from" else last)
+                else:  # epoch seconds; an until- date ends at the end of its last day
+                    bounds.append((first if side == "from" else last + 1) - _EPOCH)
+            if column is c.pub_ord:
+                if side == "from":
+                    low = min(bounds)
+                    return lambda i: c.pub_ord[i] >= low
+                high = max(bounds)
+                return lambda i: 0 < c.pub_ord[i] <= high
+            if side == "from":
+                low_ts = min(bounds) * 86_400
+                return lambda i: column[i] >= low_ts
+            high_ts = max(bounds) * 86_400
+            return lambda i: column[i] < high_ts
+        if name in _FLAG_FILTERS or name in ("has-references", "has-update-policy"):
+            wanted = {_bool(name, value) for value in values}
+            if len(wanted) == 2:
+                return range(self.t.n)
+            (want,) = wanted
+            if name == "has-references":
+                return lambda i: (c.refs[i] > 0) is want
+            if name == "has-update-policy":
+                members = self.t.members
+                return lambda i: (members[c.member[i]].code % 3 == 0) is want
+            bit = _FLAG_FILTERS[name]
+            return lambda i: bool(c.flags[i] & bit) is want
+        if name in _CONSTANT_FILTERS:
+            constant = _CONSTANT_FILTERS[name]
+            return range(self.t.n) if constant in {_bool(name, x) for x in values} else set()
+        return self._equality(name, values)
+
+    def _equality(self, name: str, values: list[str]) -> set[int]:
+        t = self.t
+        out: set[int] = set()
+        if name == "doi":
+            for value in values:
+                index = self._doi_index(value)
+                if index is not None:
+                    out.add(index)
+            return out
+        if name in ("type", "type-name"):
+            wanted = {x.strip().lower() for x in values}
+            codes = [
+                code
+                for code, type_id in enumerate(tb.WORK_TYPE_IDS)
+                if type_id in wanted or v.TYPE_LABELS[type_id].lower() in wanted
+            ]
+            postings: list[Iterable[int]] = [self._by_type.get(code, _EMPTY) for code in codes]
+        elif name == "member":
+            ids = {x.strip() for x in values}
+            postings = [
+                self._by_member.get(row.code, _EMPTY) for row in t.members if str(row.id) in ids
+            ]
+        elif name == "prefix":
+            wanted = {x.strip().lower() for x in values}
+            out.update(
+                i
+                for row in t.members
+                if any(p in wanted for p in row.prefixes)
+                for i in self._by_member.get(row.code, _EMPTY)
+                if t.prefix(i) in wanted
+            )
+            return out
+        elif name in ("issn", "container-title"):
+            if name == "issn":
+                wanted = {normalize_issn(x) for x in values}
+                rows = [r for r in t.containers if any(s in wanted for s, _ in r.issns)]
+            else:
+                titles = {x.strip().casefold() for x in values}
+                rows = [r for r in t.containers if r.title.casefold() in titles]
+            postings = [self._by_container.get(r.code, _EMPTY) for r in rows]
+        elif name in ("funder", "award.funder"):
+            ids = {funder_id(x) for x in values}
+            postings = [
+                self._by_funder[code] for code, row in enumerate(v.FUNDERS) if row[0] in ids
+            ]
+        elif name == "orcid":
+            ids = {x.strip().upper().rsplit("/", 1)[-1] for x in values}
+            postings = [
+                self._by_person.get(code, _EMPTY)
+                for code, row in enumerate(t.people)
+                if row.orcid is not None and row.orcid in ids
+            ]
+        else:  # license.url
+            urls = {x.strip() for x in values}
+            postings = [
+                self._by_license.get(code, _EMPTY)
+                for code, url in enumerate(v.LICENSES)
+                if url in urls
+            ]
+        for posting in postings:
+            out.update(posting)
+        return out
+
+    # -- postings (built on first use) ----------------------------------------------------
+
+    def _group(self, keys: Iterable[int]) -> dict[int, array[int]]:
+        out: dict[int, array[int]] = {}
+        for i, key in enumerate(keys):
+            found = out.get(key)
+            if found is None:
+                found = out[key] = array("i")
+            found.append(i)
+        return out
+
+    @functools.cached_property
+    def _by_type(self) -> dict[int, array[int]]:
+        return self._group(self.t.columns.type)
+
+    @functools.cached_property
+    def _by_member(self) -> dict[int, array[int]]:
+        return self._group(self.t.columns.member)
+
+    @functools.cached_property
+    def _by_container(self) -> dict[int, array[int]]:
+        return self._group(self.t.columns.container)
+
+    @functools.cached_property
+    def _by_license(self) -> dict[int, array[int]]:
+        return self._group(self.t.columns.license)
+
+    @functools.cached_property
+    def _by_year(self) -> dict[int, array[int]]:
+        return self._group(p // 10000 for p in self.t.columns.pub)
+
+    @functools.cached_property
+    def _by_funder(self) -> dict[int, array[int]]:
+        c = self.t.columns
+        out: dict[int, array[int]] = {code: array("i") for code in range(len(v.FUNDERS))}
+        for i in range(self.t.n):
+            if c.funders[i]:
+                for code in c.funder_codes(i):
+                    out[code].append(i)
+        return out
+
+    @functools.cached_property
+    def _by_person(self) -> dict[int, array[int]]:
+        c = self.t.columns
+        out: dict[int, array[int]] = {}
+        starts = c.author_start
+        for i in range(self.t.n):
+            for person in set(c.author[starts[i] : starts[i + 1]]):
+                found = out.get(person)
+                if found is None:
+                    found = out[person] = array("i")
+                found.append(i)
+        return out
+
+    @functools.cached_property
+    def _by_title_word(self) -> dict[int, array[int]]:
+        c = self.t.columns
+        out: dict[int, array[int]] = {}
+        starts = c.title_start
+        for i in range(self.t.n):
+            for code in set(c.title[starts[i] : starts[i + 1]]):
+                found = out.get(code)
+                if found is None:
+                    found = out[code] = array("i")
+                found.append(i)
+        return out
+
+    @functools.cached_property
+    def _token_owners(self) -> dict[str, dict[str, list[int]]]:
+        """token -> codes of the people, containers, members, funders, institutions whose
+        names contain it."""
+        out: dict[str, dict[str, list[int]]] = {
+            "author": {},
+            "container": {},
+            "publisher": {},
+            "funder": {},
+            "affiliation": {},
+        }
+
+        def add(field: str, text: str, code: int) -> None:
+            for token in set(tokens(text)):
+                if token not in v.STOP_WORDS:
+                    out[field].setdefault(token, []).append(code)
+
+        for code, person in enumerate(self.t.people):
+            add("author", f"{person.given} {person.family}", code)
+        for container in self.t.containers:
+            add("container", container.title, container.code)
+        for member in self.t.members:
+            add("publisher", member.name, member.code)
+        for code, (_, name, _) in enumerate(v.FUNDERS):
+            add("funder", name, code)
+        for code, name in enumerate(v.INSTITUTIONS):
+            add("affiliation", name, code)
+        return out
+
+    @functools.cached_property
+    def _word_codes(self) -> dict[str, int]:
+        return {word: code for code, word in enumerate(v.TITLE_WORDS)}
+
+    def _postings(self, field: str, token: str) -> list[Sequence[int]]:
+        """The works that contain ``token`` in ``field``, as posting lists."""
+        if field == "title":
+            code = self._word_codes.get(token)
+            return [self._by_title_word.get(code, _EMPTY)] if code is not None else []
+        if field == "year":
+            return [self._by_year.get(int(token), _EMPTY)] if _YEAR.match(token) else []
+        owners = self._token_owners[field].get(token, [])
+        if field == "author":
+            return [self._by_person.get(code, _EMPTY) for code in owners]
+        if field == "container":
+            return [self._by_container.get(code, _EMPTY) for code in owners]
+        if field == "publisher":
+            return [self._by_member.get(code, _EMPTY) for code in owners]
+        if field == "funder":
+            return [self._by_funder[code] for code in owners]
+        # affiliation: the works of every person at a matching institution
+        institutions = set(owners)
+        return [
+            self._by_person.get(code, _EMPTY)
+            for code, person in enumerate(self.t.people)
+            if person.affiliation in institutions
+        ]
+
+    # -- queries -------------------------------------------------------------------------
+
+    def _score(self, queries: tuple[tuple[str, str], ...]) -> dict[int, float]:
+        total: dict[int, float] | None = None
+        n = max(self.t.n, 1)
+        for field_name, text in queries:
+            check_field_query(field_name)
+            fields = _QUERY_FIELDS[field_name]
+            scores: dict[int, float] = {}
+            words = {
+                token
+                for token in tokens(text)
+                if token not in v.STOP_WORDS
+                and len(token) > 1
+                and (not token.isdigit() or _YEAR.match(token))
+            }
+            for token in sorted(words):
+                for field in fields:
+                    postings = self._postings(field, token)
+                    df = sum(len(p) for p in postings)
+                    if not df:
+                        continue
+                    weight = _FIELD_WEIGHTS.get(field, 1.0) * math.log(1 + n / df)
+                    for posting in postings:
+                        for i in posting:
+                            scores[i] = scores.get(i, 0.0) + weight
+            if total is None:
+                total = scores
+            else:
+                total = {i: s + scores[i] for i, s in total.items() if i in scores}
+        return {i: round(s, 6) for i, s in (total or {}).items()}
+
+    # -- order ---------------------------------------------------------------------------
+
+    def _order(
+        self, base: list[int], selection: Selection, scores: dict[int, float] | None
+    ) -> list[int]:
+        sort = selection.sort
+        descending = selection.order != "asc"
+        if sort is None:
+            if scores is None:
+                return base
+            sort, descending = "score", True
+        c = self.t.columns
+        key: Callable[[int], float]
+        if sort in ("score", "relevance"):
+            if scores is None:
+                return base  # every score is 1.0: all tie, corpus order stays
+            key = scores.__getitem__
+        else:
+            column: Sequence[int] = {
+                "created": c.created,
+                "deposited": c.deposited,
+                "updated": c.deposited,
+                "indexed": c.indexed,
+                "published": c.pub_ord,
+                "issued": c.pub_ord,
+                "published-online": c.pub_ord,
+                "published-print": c.pub_ord,
+                "is-referenced-by-count": c.cited_by,
+                "references-count": c.refs,
+            }[sort]
+            key = column.__getitem__
+            if column is c.pub_ord:
+                dated = [i for i in base if c.pub_ord[i]]
+                undated = [i for i in base if not c.pub_ord[i]]
+                return sorted(dated, key=key, reverse=descending) + undated
+        return sorted(base, key=key, reverse=descending)
+
+    # -- facets --------------------------------------------------------------------------
+
+    def facets(self, result: Result, requested: Sequence[tuple[str, int | None]]) -> dict[str, Any]:
+        """Facet counts over the whole result, Crossref's shape: ``{"type-name":
+        {"value-count": 3, "values": {"Journal Article": 120, ...}}}``. ``None`` as the
+        maximum means all values; values come by count, largest first."""
+        out: dict[str, Any] = {}
+        for name, limit in requested:
+            counts = self._facet_counts(name, result.indexes)
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if limit is not None:
+                ranked = ranked[:limit]
+            out[name] = {"value-count": len(counts), "values": dict(ranked)}
+        return out
+
+    def _facet_counts(self, name: str, indexes: Sequence[int]) -> Counter[str]:
+        t = self.t
+        c = t.columns
+        counts: Counter[str] = Counter()
+        if name == "type-name":
+            labels = [v.TYPE_LABELS[type_id] for type_id in tb.WORK_TYPE_IDS]
+            counts.update(labels[c.type[i]] for i in indexes)
+        elif name == "published":
+            counts.update(str(c.pub[i] // 10000) for i in indexes if c.pub[i])
+        elif name == "container-title":
+            titles = [row.title for row in t.containers]
+            counts.update(titles[c.container[i]] for i in indexes if c.container[i] >= 0)
+        elif name == "publisher-name":
+            names = [row.name for row in t.members]
+            counts.update(names[c.member[i]] for i in indexes)
+        elif name == "issn":
+            for i in indexes:
+                if c.container[i] >= 0:
+                    counts.update(
+                        f"https://id.crossref.org/issn/{value}"
+                        for value, _ in t.containers[c.container[i]].issns
+                    )
+        elif name in ("orcid", "affiliation"):
+            people = t.people
+            for i in indexes:
+                found: set[str] = set()
+                for person in c.authors_of(i):
+                    row = people[person]
+                    if name == "orcid" and row.orcid:
+                        found.add(f"https://orcid.org/{row.orcid}")
+                    elif name == "affiliation" and row.affiliation >= 0:
+                        found.add(v.INSTITUTIONS[row.affiliation])
+                counts.update(found)
+        elif name in ("funder-name", "funder-doi"):
+            for i in indexes:
+                if c.funders[i]:
+                    counts.update(
+                        v.FUNDERS[code][1]
+                        if name == "funder-name"
+                        else f"https://doi.org/10.13039/{v.FUNDERS[code][0]}"
+                        for code in c.funder_codes(i)
+                    )
+        elif name == "license":
+            counts.update(v.LICENSES[c.license[i]] for i in indexes if c.license[i] >= 0)
+        elif name == "link-application":
+            linked = sum(1 for i in indexes if c.flags[i] & tb.FULL_TEXT)
+            if linked:
+                counts["text-mining"] = counts["similarity-checking"] = linked
+        elif name == "source" and indexes:
+            counts["Crossref"] = len(indexes)
+        return counts
