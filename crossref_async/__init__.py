@@ -6,6 +6,7 @@
 [('query', 'renear ontologies'), ('filter', 'type:journal-article'), ('rows', '5')]
 """
 
+from ._biblio import BibliographyEntry, extract_dois
 from ._client import Crossref
 from ._errors import (
     APIError,
@@ -30,6 +31,8 @@ from ._errors import (
     ValidationError,
 )
 from ._governor import Breaker, PoolStats
+from ._graph import Edge
+from ._match import CitationMatch
 from ._params import doi_key, normalize_doi
 from ._query import ListQuery, WorksQuery
 from ._retry import RetryPolicy
@@ -50,12 +53,15 @@ __all__ = [
     "APIError",
     "Agency",
     "BadRequest",
+    "BibliographyEntry",
     "Breaker",
     "CircuitOpenError",
+    "CitationMatch",
     "ConnectionFailed",
     "Crossref",
     "CrossrefError",
     "DecodeError",
+    "Edge",
     "ErrorDetail",
     "Forbidden",
     "Funder",
@@ -84,5 +90,6 @@ __all__ = [
     "WorksQuery",
     "__version__",
     "doi_key",
+    "extract_dois",
     "normalize_doi",
 ]

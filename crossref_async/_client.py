@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -16,6 +16,8 @@ import httpx
 import msgspec
 
 from . import _params as P
+from ._biblio import BibliographyEntry, check_dois, extract_dois
+from ._cite import DEFAULT_CITE_BASE_URL, cite
 from ._errors import (
     ConnectionFailed,
     DecodeError,
@@ -27,6 +29,9 @@ from ._errors import (
     excerpt,
 )
 from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
+from ._graph import Edge, citation_graph
+from ._lookup import DEFAULT_BATCH, iter_works_by_doi, works_by_doi
+from ._match import DEFAULT_THRESHOLD, CitationMatch, match_citation, match_citations
 from ._query import ListQuery, Route, WorksQuery
 from ._responses import error_for, parse_retry_after
 from ._retry import Outcome, Retrier, RetryPolicy
@@ -39,6 +44,7 @@ from .models import (
     Member,
     Page,
     Prefix,
+    Reference,
     Type,
     Work,
     decode_message,
@@ -105,6 +111,7 @@ class Crossref:
         limits: False turns the governor off (no pacing, no concurrency window, no breaker):
             for tests against mocks only; never against Crossref.
         breaker: the circuit breaker's settings (:class:`Breaker`).
+        cite_base_url: where formatted citations are negotiated (doi.org, or a simulator).
 
     >>> import asyncio
     >>> from crossref_async import Crossref
@@ -131,6 +138,7 @@ class Crossref:
         retry: RetryPolicy | None = None,
         limits: bool = True,
         breaker: Breaker | None = None,
+        cite_base_url: str = DEFAULT_CITE_BASE_URL,
     ) -> None:
         if mailto is not None and (not isinstance(mailto, str) or not _MAILTO.match(mailto)):
             raise ValidationError(
@@ -147,6 +155,10 @@ class Crossref:
             )
         self.mailto = mailto
         self.base_url = str(url).rstrip("/")
+        cite_url = httpx.URL(cite_base_url)
+        if cite_url.scheme not in ("http", "https") or not cite_url.host:
+            raise ValidationError(cite_base_url, "cite_base_url must be an http(s) URL")
+        self.cite_base_url = str(cite_url).rstrip("/")
         self._plus_token = (
             plus_token.strip().removeprefix("Bearer ").strip() if plus_token else None
         )
@@ -194,17 +206,17 @@ class Crossref:
 
     # -- the request pipeline ---------------------------------------------------------------
 
-    def _headers(self, *, with_token: bool) -> dict[str, str]:
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+    def _headers(self, *, with_token: bool, accept: str) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": accept}
         if with_token and self._plus_token:
             headers[PLUS_HEADER] = f"Bearer {self._plus_token}"
         return headers
 
-    def _url(self, path: str, params: list[tuple[str, str]]) -> httpx.URL:
+    def _url(self, path: str, params: list[tuple[str, str]], base: str | None = None) -> httpx.URL:
         query = list(params)
-        if self.mailto:
+        if self.mailto and base is None:
             query.append(("mailto", self.mailto))
-        return httpx.URL(self.base_url + path, params=query)
+        return httpx.URL((base or self.base_url) + path, params=query)
 
     async def _send(
         self,
@@ -214,19 +226,24 @@ class Crossref:
         kind: RequestKind,
         decode: Callable[[Answer], T],
         outcome: Outcome | None = None,
+        *,
+        base: str | None = None,
+        accept: str = "application/json",
     ) -> T:
         """Send one request through the governor and the retry policy, and decode the answer.
 
         Decoding runs inside the retry loop, so a body cut short in transit is fetched again.
         ``outcome`` (if given) learns how many attempts were made and whether one of them
-        failed after possibly reaching the server (which matters for cursors).
+        failed after possibly reaching the server (which matters for cursors). ``base``
+        sends to another service (doi.org) instead of the API, without the mailto parameter.
         """
         if self._closed:
             raise RuntimeError("this Crossref client is closed")
-        url = self._url(path, params)
+        url = self._url(path, params, base)
 
         async def attempt() -> T:
-            return decode(await self._attempt(method, url, kind))
+            # The Plus token is for the API only, never for doi.org or another base.
+            return decode(await self._attempt(method, url, kind, accept, base is None))
 
         def count_retry(exc: BaseException) -> None:
             if self.governor is not None:
@@ -234,13 +251,15 @@ class Crossref:
 
         return await self._retrier.run(attempt, outcome or Outcome(), on_retry=count_retry)
 
-    async def _attempt(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
+    async def _attempt(
+        self, method: str, url: httpx.URL, kind: RequestKind, accept: str, to_api: bool
+    ) -> Answer:
         """One try: wait for the budget, exchange, account, then classify the answer."""
         ticket = await self.governor.acquire(kind) if self.governor else None
         started = anyio.current_time()
         answer: Answer | None = None
         try:
-            answer = await self._exchange(method, url, kind)
+            answer = await self._exchange(method, url, kind, accept, to_api)
         finally:
             if ticket is not None and self.governor is not None:
                 retry_after = (
@@ -261,9 +280,11 @@ class Crossref:
             raise error_for(answer.status, answer.content, answer.headers, answer.url)
         return answer
 
-    async def _exchange(self, method: str, url: httpx.URL, kind: RequestKind) -> Answer:
+    async def _exchange(
+        self, method: str, url: httpx.URL, kind: RequestKind, accept: str, to_api: bool
+    ) -> Answer:
         """Send, following redirects without leaking the token; errors become ours."""
-        with_token = True
+        with_token = to_api
         sent: list[float] = []
         connected: list[bool] = []
 
@@ -277,7 +298,7 @@ class Crossref:
 
         for _ in range(MAX_REDIRECTS + 1):
             shown = redact_url(url)
-            headers = self._headers(with_token=with_token)
+            headers = self._headers(with_token=with_token, accept=accept)
             request = self._http.build_request(
                 method, url, headers=headers, extensions={"trace": trace}
             )
@@ -414,6 +435,91 @@ class Crossref:
         except NotFound:
             return False
         return True
+
+    # -- many DOIs, references, citations -----------------------------------------------------
+
+    async def works_by_doi(
+        self,
+        dois: Iterable[str],
+        *,
+        select: Sequence[str] = (),
+        batch_size: int = DEFAULT_BATCH,
+    ) -> dict[str, Work | None]:
+        """Resolve many DOIs in few requests: ``{normalized DOI: Work or None}``.
+
+        DOIs are normalized and de-duplicated (case-insensitively) and sent as
+        ``filter=doi:...`` batches; the answer keeps the caller's order, and a DOI Crossref
+        does not have maps to None. ``select`` limits the fields (``DOI`` is always added).
+
+        >>> async def titles(cr):  # doctest: +SKIP
+        ...     found = await cr.works_by_doi(["10.5555/12345678", "doi:10.1037/abc"])
+        ...     return {doi: w.first_title if w else None for doi, w in found.items()}
+        """
+        return await works_by_doi(self, dois, select=select, batch_size=batch_size)
+
+    def iter_works_by_doi(
+        self,
+        dois: Iterable[str] | AsyncIterable[str],
+        *,
+        select: Sequence[str] = (),
+        batch_size: int = DEFAULT_BATCH,
+    ) -> AsyncIterator[tuple[str, Work | None]]:
+        """Like :meth:`works_by_doi` for inputs of any size, with bounded memory: yields
+        ``(doi, Work or None)`` pairs in input order, a window of batches at a time."""
+        return iter_works_by_doi(self, dois, select=select, batch_size=batch_size)
+
+    async def references(self, doi: str) -> tuple[Reference, ...]:
+        """A work's reference list (each with its DOI where present, and the unstructured
+        text); empty when the publisher deposited none or keeps them closed."""
+        return (await self.work(doi)).reference
+
+    def citation_graph(
+        self,
+        seeds: Iterable[str],
+        *,
+        depth: int = 1,
+        max_nodes: int = 10_000,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> AsyncIterator[Edge]:
+        """Crawl the citation graph from ``seeds`` breadth-first, yielding
+        :class:`Edge` (citing, cited) as each layer arrives."""
+        return citation_graph(self, seeds, depth=depth, max_nodes=max_nodes, batch_size=batch_size)
+
+    async def check_bibliography(self, text: str) -> list[BibliographyEntry]:
+        """Find the DOIs in ``text`` and report each: found (with metadata), registered with
+        another agency (not Crossref), or not registered at all."""
+        return await check_dois(self, extract_dois(text))
+
+    async def check_dois(self, dois: Iterable[str]) -> list[BibliographyEntry]:
+        """:meth:`check_bibliography` for DOIs already extracted."""
+        return await check_dois(self, dois)
+
+    async def match_citation(
+        self, citation: str, *, threshold: float = DEFAULT_THRESHOLD, rows: int = 5
+    ) -> CitationMatch:
+        """Match a free-form citation to its DOI (``query.bibliographic``): the best
+        candidate, its score, and whether the score clears ``threshold``. Fewer than three
+        words never match."""
+        return await match_citation(self, citation, threshold=threshold, rows=rows)
+
+    async def match_citations(
+        self, citations: Iterable[str], *, threshold: float = DEFAULT_THRESHOLD, rows: int = 5
+    ) -> list[CitationMatch]:
+        """:meth:`match_citation` for many citations at once, in input order."""
+        return await match_citations(self, citations, threshold=threshold, rows=rows)
+
+    async def cite(
+        self,
+        doi: str,
+        *,
+        format: str = "bibtex",
+        style: str | None = None,
+        locale: str | None = None,
+    ) -> str:
+        """A formatted citation by content negotiation: ``bibtex``, ``ris``, ``csl-json``,
+        ``crossref-xml``, or ``text`` in a CSL ``style`` (``apa``, ``ieee``...) and
+        ``locale`` (``en-US``...)."""
+        return await cite(self, doi, format=format, style=style, locale=locale)
 
     # -- list routes ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ``crossref-async`` command: harvest, count, plan, and a fake Crossref server.
+"""The ``crossref-async`` command: harvest, count, plan, get, check, cite, fake-server.
 
 Every command that talks to the API takes ``--base-url``, ``--mailto`` (or
 ``CROSSREF_MAILTO``), ``--filter name:value,...``, ``--query``, ``--select`` and reads the
@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import anyio
+import msgspec
 
+from ._cite import DEFAULT_CITE_BASE_URL, FORMATS
 from ._client import DEFAULT_BASE_URL, Crossref
 from ._errors import CrossrefError
 from ._query import WorksQuery
@@ -129,6 +132,28 @@ def _parser() -> argparse.ArgumentParser:
     _api_options(p)
     p.add_argument("--shard-size", type=int, default=50_000, help="target records per shard")
 
+    g = commands.add_parser("get", help="resolve DOIs (arguments or --file) to JSONL records")
+    _api_options(g, query=False)
+    g.add_argument("dois", nargs="*", metavar="DOI", help="DOIs (any pasted form)")
+    g.add_argument("--file", type=Path, help="a file with one DOI per line ('-' for stdin)")
+    g.add_argument("--select", help="comma-separated fields to return, e.g. DOI,title")
+    g.add_argument("--out", type=Path, help="write JSONL here (default: standard output)")
+
+    k = commands.add_parser("check", help="check the DOIs of a bibliography (text file)")
+    _api_options(k, query=False)
+    k.add_argument("file", type=Path, help="the bibliography, any text ('-' for stdin)")
+    k.add_argument("--json", action="store_true", help="one JSON object per DOI")
+
+    t = commands.add_parser("cite", help="a formatted citation (BibTeX, RIS, CSL-JSON, text)")
+    _api_options(t, query=False)
+    t.add_argument("doi", help="the DOI")
+    t.add_argument("--format", default="bibtex", choices=sorted(FORMATS), help="(default: bibtex)")
+    t.add_argument("--style", help="CSL style for --format text (apa, ieee, ...)")
+    t.add_argument("--locale", help="locale for --format text (en-US, de-DE, ...)")
+    t.add_argument(
+        "--cite-base-url", default=DEFAULT_CITE_BASE_URL, help="content negotiation service"
+    )
+
     f = commands.add_parser("fake-server", help="serve the Crossref simulator on loopback")
     f.add_argument("args", nargs=argparse.REMAINDER, help="options of the simulator (see --help)")
     return parser
@@ -137,16 +162,22 @@ def _parser() -> argparse.ArgumentParser:
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[Crossref]:
     token = os.environ.get("CROSSREF_PLUS_TOKEN") or None
+    cite_base = getattr(args, "cite_base_url", DEFAULT_CITE_BASE_URL)
     if args.fake:
         from .testing import FakeCrossref
 
         fake = FakeCrossref(works=args.fake_works, limits=args.fake_preset)
         async with Crossref(
-            mailto=args.mailto or FAKE_MAILTO, transport=fake.transport(), base_url=args.base_url
+            mailto=args.mailto or FAKE_MAILTO,
+            transport=fake.transport(),
+            base_url=args.base_url,
+            cite_base_url=cite_base,
         ) as cr:
             yield cr
         return
-    async with Crossref(mailto=args.mailto, plus_token=token, base_url=args.base_url) as cr:
+    async with Crossref(
+        mailto=args.mailto, plus_token=token, base_url=args.base_url, cite_base_url=cite_base
+    ) as cr:
         yield cr
 
 
@@ -247,6 +278,57 @@ async def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: Path) -> str:
+    return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+
+
+async def _get(args: argparse.Namespace) -> int:
+    dois = list(args.dois)
+    if args.file:
+        dois += [line.strip() for line in _read_text(args.file).splitlines() if line.strip()]
+    if not dois:
+        raise CrossrefError("give DOIs as arguments or with --file")
+    select = [s.strip() for s in args.select.split(",")] if args.select else []
+    found = missing = 0
+    with contextlib.ExitStack() as stack:
+        out: BinaryIO = stack.enter_context(args.out.open("wb")) if args.out else sys.stdout.buffer
+        async with _client(args) as cr:
+            async for doi, work in cr.iter_works_by_doi(dois, select=select):
+                if work is None:
+                    missing += 1
+                    print(f"not found: {doi}", file=sys.stderr)
+                    continue
+                found += 1
+                out.write(msgspec.json.encode(work) + b"\n")
+        out.flush()
+    print(f"{found} found, {missing} not found", file=sys.stderr)
+    return 0 if missing == 0 else 1
+
+
+async def _check(args: argparse.Namespace) -> int:
+    async with _client(args) as cr:
+        entries = await cr.check_bibliography(_read_text(args.file))
+    for entry in entries:
+        title = entry.work.first_title if entry.work else None
+        if args.json:
+            record = {"doi": entry.doi, "status": entry.status, "agency": entry.agency,
+                      "title": title}  # fmt: skip
+            print(json.dumps(record))
+        else:
+            detail = title or (f"registered with {entry.agency}" if entry.agency else "")
+            print(f"{entry.status:15} {entry.doi}  {detail}")
+    bad = sum(e.status == "not-registered" for e in entries)
+    print(f"{len(entries)} DOIs: {len(entries) - bad} registered, {bad} not", file=sys.stderr)
+    return 0 if bad == 0 else 1
+
+
+async def _cite(args: argparse.Namespace) -> int:
+    async with _client(args) as cr:
+        text = await cr.cite(args.doi, format=args.format, style=args.style, locale=args.locale)
+    print(text.rstrip("\n"))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -256,7 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .testing._server import main_fake_server
 
         return main_fake_server(args.args)
-    runners: dict[str, Any] = {"harvest": _harvest, "count": _count, "plan": _plan}
+    runners: dict[str, Any] = {
+        "harvest": _harvest,
+        "count": _count,
+        "plan": _plan,
+        "get": _get,
+        "check": _check,
+        "cite": _cite,
+    }
     try:
         return int(anyio.run(runners[args.command], args))
     except CrossrefError as exc:
