@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from conftest import unit_client
 
 from crossref_async import Crossref, Edge, ValidationError, doi_key
 from crossref_async._lookup import MAX_FILTER_CHARS, batches
 from crossref_async.testing import HOSTILE_DOIS, FakeCrossref
-
-from conftest import unit_client
 
 MAILTO = "tests@example.org"
 
