@@ -17,6 +17,7 @@ CrossrefError
 │   └── RequestTimeout                  connect, read, write or pool timeout
 ├── DecodeError                         truncated or non-JSON body where JSON was promised
 ├── IncompleteResultsError              paging lost a page (a cursor retried after it moved)
+├── HarvestStateError                   a harvest's saved state does not fit this run
 ├── OffsetLimitError                    offset paging reached Crossref's 10,000 cap
 └── CircuitOpenError                    too many errors: the client stopped sending
 ```
@@ -41,6 +42,7 @@ __all__ = [
     "DecodeError",
     "ErrorDetail",
     "Forbidden",
+    "HarvestStateError",
     "IncompleteResultsError",
     "InvalidDOIError",
     "NotFound",
@@ -218,6 +220,11 @@ class IncompleteResultsError(CrossrefError):
         self.expected = expected
         self.received = received
         super().__init__(message)
+
+
+class HarvestStateError(CrossrefError):
+    """A harvest's saved state (``<out>.harvest/``) does not fit this run: resume it, or
+    delete the folder to start over. Nothing is deleted for you."""
 
 
 class OffsetLimitError(CrossrefError):

@@ -144,7 +144,8 @@ class Plan:
         raise ValidationError(shard_id, f"no shard with that id in the plan (ids: {ids})")
 
 
-def _period_start(text: str) -> dt.date:
+def period_start(text: str) -> dt.date:
+    """The first day of ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``."""
     parts = [int(p) for p in text.split("-")]
     return dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
 
@@ -168,7 +169,7 @@ def split_created_bounds(
     a query that already filters on created dates; they are intersected with it instead.
     """
     rest = tuple(f for f in filters if f[0] not in (FROM, UNTIL))
-    starts = [_period_start(v) for k, v in filters if k == FROM]
+    starts = [period_start(v) for k, v in filters if k == FROM]
     ends = [_period_end(v) for k, v in filters if k == UNTIL]
     return rest, min(starts) if starts else None, max(ends) if ends else None
 

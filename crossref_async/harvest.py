@@ -28,12 +28,13 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,11 +43,17 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from ._errors import CrossrefError, IncompleteResultsError, NotFound, ValidationError
+from ._errors import (
+    CrossrefError,
+    HarvestStateError,
+    IncompleteResultsError,
+    NotFound,
+    ValidationError,
+)
 from ._params import MAX_ROWS, doi_key
 from ._query import Route
 from ._retry import Outcome
-from ._shards import DEFAULT_TARGET, Plan, Shard, plan_shards
+from ._shards import DEFAULT_TARGET, Plan, Shard, period_start, plan_shards
 from ._sinks import (
     CallbackSink,
     Checkpoint,
@@ -70,7 +77,9 @@ __all__ = [
     "Report",
     "Shard",
     "harvest",
+    "iter_records",
     "plan",
+    "read_state",
 ]
 
 logger = logging.getLogger("crossref_async")
@@ -118,6 +127,19 @@ class Report:
     elapsed: float
     output_bytes: int
     output: Path | None
+    since: dt.date | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Whether every shard verified: as many records as announced, no DOI twice.
+
+        Always true for a report that was returned (a shard that cannot be verified raises
+        :class:`IncompleteResultsError`), except in incremental runs, where the newest copy of
+        a record seen twice is kept and so ``records`` may be below ``expected``.
+        """
+        return self.records == self.expected or (
+            self.since is not None and self.records <= self.expected
+        )
 
     @property
     def records_per_second(self) -> float:
@@ -128,6 +150,7 @@ class Report:
         """The report as a small aligned table, for the command line."""
         rows = [
             ("records", f"{self.records:,} (expected {self.expected:,})"),
+            ("since", self.since.isoformat() if self.since else "(everything)"),
             ("shards", f"{self.shards} ({self.shards_redone} redone)"),
             ("pages", f"{self.pages:,}"),
             ("retries", f"{self.retries:,}"),
@@ -248,17 +271,15 @@ class Harvester:
         plan_file = state / "plan.json"
         if plan_file.exists():
             if not self.resume:
-                raise ValidationError(
-                    str(self.out),
-                    f"a harvest into this file was started before ({state}); resume it "
-                    "(resume=True, --resume) or delete that folder to start over",
+                raise HarvestStateError(
+                    f"a harvest into {self.out} was started before ({state}); resume it "
+                    "(resume=True, --resume) or delete that folder to start over"
                 )
             saved = Plan.from_json(plan_file.read_text())
             if (saved.path, saved.params) != (self.plan.path, self.plan.params):
-                raise ValidationError(
-                    str(self.out),
-                    "the harvest in progress there is for a different query; resume it with "
-                    "the same query or delete its folder",
+                raise HarvestStateError(
+                    f"the harvest in progress in {state} is for a different query; resume it "
+                    "with the same query or delete that folder"
                 )
             self.plan = saved
             self.shards = (
@@ -485,6 +506,9 @@ class Harvester:
                     if part.path.exists():
                         with open(part.path, "rb") as src:
                             shutil.copyfileobj(src, dst, 1 << 20)
+        if self.compression and tmp.stat().st_size == 0:
+            # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
+            tmp.write_bytes(compress(b"", self.compression))
         tmp.replace(self.out)
         if not self.keep_parts:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -571,7 +595,27 @@ async def harvest(
     report = await harvester.run()
     if state_file is not None:
         _write_state(Path(state_file), started)
+    if since is not None:
+        since_date = since if isinstance(since, dt.date) else period_start(str(since))
+        report = dataclasses.replace(report, since=since_date)
     return report
+
+
+def read_state(path: str | Path) -> dt.date | None:
+    """The date an incremental harvest with this state file starts from next (None: from the
+    start). The file is JSON: ``{"since": "YYYY-MM-DD"}``, the day the last run started."""
+    return _read_state(Path(path))
+
+
+def iter_records(path: str | Path) -> Iterator[bytes]:
+    """The records of a harvest output (``.jsonl``, ``.jsonl.gz`` or ``.jsonl.zst``), each as
+    the JSON bytes Crossref sent; decode them with ``crossref_async.models.decode_item``.
+
+    >>> from crossref_async.models import Work, decode_item
+    >>> def titles(path):  # doctest: +SKIP
+    ...     return [decode_item(line, Work).first_title for line in iter_records(path)]
+    """
+    return read_records(Path(path))
 
 
 def _read_state(path: Path) -> dt.date | None:

@@ -16,10 +16,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from crossref_async import Breaker, Crossref, RetryPolicy, ValidationError
+from crossref_async import Breaker, Crossref, HarvestStateError, RetryPolicy, ValidationError
 from crossref_async._sinks import read_records
-from crossref_async.harvest import Plan, Progress, harvest, plan
-from crossref_async.models import decode_raw_page
+from crossref_async.harvest import Plan, Progress, harvest, iter_records, plan, read_state
+from crossref_async.models import Work, decode_item, decode_raw_page
 from crossref_async.testing import FakeCrossref, Faults, serve, serve_in_thread
 
 MAILTO = "tests@example.org"
@@ -203,7 +203,7 @@ async def test_interrupted_harvest_resumes_without_loss_or_duplicates(tmp_path: 
                 cr, query, out=out, sink=crashing_sink, target=300, rows=100, concurrency=1
             )
         assert (tmp_path / "works.jsonl.harvest" / "plan.json").exists()
-        with pytest.raises(ValidationError, match="resume"):
+        with pytest.raises(HarvestStateError, match="resume"):
             await harvest(cr, query, out=out, target=300, rows=100)
         report = await harvest(cr, query, out=out, target=300, rows=100, resume=True)
     dois = written_dois(out)
@@ -386,3 +386,30 @@ def test_cli_harvest_fake_count_and_plan(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "from-pub-date" in bad.stderr
+
+
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".jsonl.zst", ".jsonl"])
+async def test_an_empty_result_is_still_a_valid_file(tmp_path: Path, suffix: str) -> None:
+    fake = FakeCrossref(works=200, seed=14, limits="fast-50")
+    out = tmp_path / f"none{suffix}"
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works.filter(from_created_date="2099"), out=out)
+    assert report.records == 0 and report.verified
+    assert list(iter_records(out)) == []
+    if suffix == ".jsonl.gz":
+        with gzip.open(out) as fh:  # a 0-byte file would fail here (and in gzip -t)
+            assert fh.read() == b""
+        assert out.stat().st_size > 0
+
+
+async def test_reading_back_and_state(tmp_path: Path) -> None:
+    fake = FakeCrossref(works=300, seed=15, limits="fast-50")
+    out, state = tmp_path / "w.jsonl.zst", tmp_path / "state.json"
+    assert read_state(state) is None
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works, out=out, state_file=state)
+    assert report.verified and report.since is None
+    works = [decode_item(line, Work) for line in iter_records(out)]
+    assert len(works) == report.records == 300
+    assert all(w.DOI for w in works)
+    assert read_state(state) is not None
