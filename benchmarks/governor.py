@@ -144,10 +144,10 @@ def measure(
     admitted = [r.started for r in log if r.status != 429]
     rejected = [r.started for r in log if r.status == 429]
     t0 = min(r.started for r in log) if log else 0.0
-    # Steady state: from the end of the first interval to the last request admitted.
-    steady = [t for t in admitted if t >= t0 + pool.interval]
-    span = max((max(steady) - (t0 + pool.interval)) if steady else 0.0, 1e-9)
-    achieved = len(steady) / span
+    # Steady state: the requests admitted after the first interval, as gaps between them.
+    steady = sorted(t for t in admitted if t >= t0 + pool.interval)
+    span = steady[-1] - steady[0] if len(steady) > 1 else 0.0
+    achieved = (len(steady) - 1) / span if span > 0 else 0.0
     advertised = pool.rate / pool.interval
     result = Result(
         scenario=scenario,

@@ -252,13 +252,14 @@ class PoolBudget:
         return self.concurrency if self.learned else 1
 
     def _recover(self, now: float) -> None:
-        # Additive recovery after a 429 episode: +10% of the budget per quiet interval.
+        # Additive recovery after a 429 episode: +20% of the budget per quiet interval, so a
+        # lone 429 costs a few intervals at reduced speed, not a long crawl back.
         if self.factor >= 1.0 or now < self._episode_until:
             self._last_recovery = now
             return
         steps = math.floor((now - self._last_recovery) / self.advertised.interval)
         if steps > 0:
-            self.factor = min(1.0, self.factor + 0.1 * steps)
+            self.factor = min(1.0, self.factor + 0.2 * steps)
             self._last_recovery += steps * self.advertised.interval
 
     def _earliest_start(self, now: float) -> float:
