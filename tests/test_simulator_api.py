@@ -105,7 +105,6 @@ async def test_hostile_dois_round_trip(http: httpx.AsyncClient, doi: str) -> Non
 async def test_unknown_resources_are_plain_text_404s(http: httpx.AsyncClient) -> None:
     for path in (
         "/works/10.9999/not-there",
-        "/works/10.5555/12345678/transform",
         "/members/999999",
         "/journals/0000-0000",
         "/funders/10.13039/notarealdoi",

@@ -1,8 +1,9 @@
 """What the simulator answers: the response to a route and its parameters.
 
 Validation failures become 400s with Crossref's bodies, unknown resources the plain-text
-404, unknown cursors the ``resource-failure`` 404; everything else is an envelope built from
-the corpus. Works lists are assembled from cached record bytes, so big pages stay cheap.
+404, unknown cursors the ``resource-failure`` 404; formatted citations and the doi.org hop are
+content negotiation's (``_negotiation``); everything else is an envelope built from the
+corpus. Works lists are assembled from cached record bytes, so big pages stay cheap.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import msgspec
 
 from . import _bodies as bodies
+from . import _negotiation as negotiation
 from . import _requests as requests
 from . import _routes as routes
 from . import _tables as tb
@@ -44,11 +46,19 @@ class Responder:
         self.stats = stats
         self._sampler = random.Random(seed ^ 0x5A3B1E)
 
-    def answer(self, route: routes.Route, params: Sequence[tuple[str, str]]) -> wire.Answer:
-        """The full answer to an admitted request (computing it may advance a cursor)."""
+    def answer(
+        self, route: routes.Route, params: Sequence[tuple[str, str]], accept: str | None = None
+    ) -> wire.Answer:
+        """The full answer to an admitted request (computing it may advance a cursor);
+        ``accept`` is the request's ``Accept`` header, which only content negotiation reads."""
         try:
             if route.name == routes.NOT_FOUND:
                 return wire.Answer(404, bodies.ROUTE_NOT_FOUND, bodies.JSON)
+            if route.name == routes.RESOLVE:  # doi.org ignores query strings
+                return negotiation.resolve(self.corpus, route.ident or "", accept)
+            if route.name == routes.TRANSFORM:
+                requests.check_singleton(params)
+                return negotiation.transform(self.corpus, route.ident or "", route.media, accept)
             if route.name == routes.WORKS:
                 return self._works(route, requests.parse(params, requests.WORKS))
             if route.is_list:

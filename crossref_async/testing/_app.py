@@ -195,7 +195,7 @@ class FakeCrossref:
             await outcome.deliver(send, error)
             return
         params = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
-        answer = self._responder.answer(route, params)
+        answer = self._responder.answer(route, params, _accept(scope))
         answer.headers.extend(limit_headers)
         self.stats.count("items_served", answer.rows)
         if answer.rows and self.faults.per_row > 0:
@@ -241,6 +241,16 @@ class _Outcome:
     async def deliver(self, send: wire.Send, answer: wire.Answer) -> None:
         self.status = answer.status
         await wire.deliver(send, answer)
+
+
+def _accept(scope: wire.Scope) -> str | None:
+    """The request's ``Accept`` header (several are joined, as HTTP defines), or None."""
+    values = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name.lower() == b"accept"
+    ]
+    return ", ".join(values) if values else None
 
 
 def _blocked() -> wire.Answer:

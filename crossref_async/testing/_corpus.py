@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from .._params import doi_key
+from . import _citations as cite
 from . import _records as rec
 from . import _tables as tb
 from . import _vocab as v
@@ -148,6 +149,28 @@ class Corpus:
             out.append(record)
         return out
 
+    def citation(self, doi_or_index: str | int, style: str = "plain") -> str:
+        """A reference-list entry of a work (by DOI or index), as other works cite it: family
+        names and initials, year, title, container, volume, issue, pages, no DOI; the text a
+        citation matcher sends as ``query.bibliographic``. Styles: ``plain`` (numeric, as
+        many science journals print them), ``apa``, ``vancouver``, ``chicago-author-date``,
+        ``harvard1``, ``ieee``. Raises KeyError for an unknown DOI, IndexError for an index
+        out of range, ValueError for an unknown style.
+
+        >>> corpus = Corpus(works=20)
+        >>> corpus.citation("10.5555/12345678", "apa")
+        'Carberry, J. (2007). Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory. Journal of Psychoceramics, 18(2), 1015–1020.'
+        """  # noqa: E501 - the example prints one long line
+        if style not in cite.REFERENCE_STYLES:
+            raise ValueError(f"unknown style {style!r}; styles: {', '.join(cite.REFERENCE_STYLES)}")
+        if isinstance(doi_or_index, str):
+            index = self.index_of(doi_or_index)
+            if index is None:
+                raise KeyError(doi_or_index)
+        else:
+            index = doi_or_index
+        return cite.reference(self.works[index], style)
+
     # -- everything else -----------------------------------------------------------------
 
     @functools.cached_property
@@ -266,10 +289,21 @@ class Corpus:
         ]
 
     def agency(self, doi: str) -> Record | None:
-        """The ``work-agency`` record of a corpus DOI or a funder DOI, or None."""
+        """The ``work-agency`` record of a DOI, or None when no agency registered it: corpus
+        and funder DOIs are Crossref's, any DOI under a prefix of :data:`OTHER_AGENCIES` is
+        that agency's (echoed as given), everything else is unregistered.
+
+        >>> Corpus(works=20).agency("10.5061/dryad.x")
+        {'DOI': '10.5061/dryad.x', 'agency': {'id': 'datacite', 'label': 'DataCite'}}
+        """
         index = self.index_of(doi)
         if index is not None:
             return rec.agency_record(self.tables.columns.doi[index])
-        if doi.strip().startswith("10.13039/") and self.funder_code(doi) is not None:
-            return rec.agency_record(doi.strip())
+        text = doi.strip()
+        if text.startswith("10.13039/") and self.funder_code(text) is not None:
+            return rec.agency_record(text)
+        prefix, _, suffix = text.partition("/")
+        other = tb.OTHER_AGENCIES.get(prefix)
+        if other is not None and suffix:
+            return rec.agency_record(text, other)
         return None

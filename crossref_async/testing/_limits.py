@@ -1,9 +1,10 @@
 """Rate and concurrency limits, as Crossref enforces them since late 2025.
 
-Requests fall in two kinds: ``single`` (one record: singletons, ``HEAD``, agency) and ``list``
-(anything returning a list). Each kind has a :class:`Pool`: at most ``rate`` requests in any
-window of ``interval`` seconds and at most ``concurrency`` at once. Pools with the same name
-share one budget (the ``public`` preset gives both kinds the same pool).
+Requests fall in two kinds: ``single`` (one record: singletons, ``HEAD``, agency, formatted
+citations, the doi.org hop) and ``list`` (anything returning a list). Each kind has a
+:class:`Pool`: at most ``rate`` requests in any window of ``interval`` seconds and at most
+``concurrency`` at once. Pools with the same name share one budget (the ``public`` preset
+gives both kinds the same pool).
 
 Enforcement is a strict sliding-window log: a request is refused (429) when admitting it would
 make ``rate`` + 1 admitted requests fall within ``interval`` seconds, or when the pool already

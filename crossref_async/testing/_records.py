@@ -805,6 +805,10 @@ def type_record(type_id: str) -> Record:
     return {"id": type_id, "label": v.TYPE_LABELS[type_id]}
 
 
-def agency_record(doi: str) -> Record:
-    """A ``work-agency`` message: every DOI the simulator knows is Crossref's."""
-    return {"DOI": doi, "agency": {"id": "crossref", "label": "Crossref"}}
+CROSSREF_AGENCY = ("crossref", "Crossref")
+
+
+def agency_record(doi: str, agency: tuple[str, str] = CROSSREF_AGENCY) -> Record:
+    """A ``work-agency`` message: the DOI and its agency's ``(id, label)``."""
+    agency_id, label = agency
+    return {"DOI": doi, "agency": {"id": agency_id, "label": label}}

@@ -2,9 +2,11 @@
 
 The path is percent-decoded once, after splitting off the query string, so ``%2F`` in a DOI
 becomes ``/`` and ``%25`` becomes ``%``, as Crossref decodes it. A DOI is the whole rest of
-the path after ``/works/``; a trailing ``/agency`` is the agency route (so a DOI that itself
-ends in ``/agency`` cannot be looked up, as on the real API). ``/v1/`` in front of any route is
-accepted, as Crossref accepts it.
+the path after ``/works/``; a trailing ``/agency`` is the agency route, a trailing
+``/transform`` or ``/transform/{type}/{subtype}`` the content negotiation route (so a DOI that
+itself ends that way cannot be looked up, as on the real API). ``/v1/`` in front of any route
+is accepted, as Crossref accepts it. A path whose first segment starts with ``10.`` is
+doi.org's: the whole rest of the path is the DOI.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ._limits import LIST, SINGLE
 WORKS = "works"  # /works and /<entity>/<id>/works
 WORK = "work"
 AGENCY = "agency"
+TRANSFORM = "transform"  # /works/{doi}/transform[/{media type}]
+RESOLVE = "resolve"  # doi.org: /{doi}
 MEMBERS = "members"
 MEMBER = "member"
 JOURNALS = "journals"
@@ -37,12 +41,14 @@ _ENTITY = {"members": MEMBER, "journals": JOURNAL, "funders": FUNDER, "prefixes"
 
 @dataclass(frozen=True)
 class Route:
-    """A resolved route: its name, the identifier in the path, and the scope of a scoped
-    works list (``("member", "98")`` for ``/members/98/works``)."""
+    """A resolved route: its name, the identifier in the path, the scope of a scoped works
+    list (``("member", "98")`` for ``/members/98/works``) and the media type of a transform
+    path (``application/x-bibtex``)."""
 
     name: str
     ident: str | None = None
     scope: str | None = None
+    media: str | None = None  # the media type in a transform path
 
     @property
     def is_list(self) -> bool:
@@ -58,6 +64,8 @@ class Route:
 def resolve(raw_path: bytes) -> Route:
     """The route of a raw (still percent-encoded) request path."""
     path = unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
+    if path.startswith("/10."):
+        return Route(RESOLVE, path[1:])
     if path.startswith("/v1/"):
         path = path[3:]
     if path != "/" and path.endswith("/") and not path.startswith("/works/"):
@@ -68,7 +76,7 @@ def resolve(raw_path: bytes) -> Route:
     if head == "works":
         if rest.endswith("/agency") and len(rest) > len("/agency"):
             return Route(AGENCY, rest[: -len("/agency")])
-        return Route(WORK, rest)
+        return _transform(rest) or Route(WORK, rest)
     entity = _ENTITY.get(head)
     if entity is None or not rest:
         return Route(NOT_FOUND)
@@ -78,3 +86,14 @@ def resolve(raw_path: bytes) -> Route:
     if "/" in rest and entity != FUNDER:
         return Route(NOT_FOUND)  # only funder ids (10.13039/...) contain a slash
     return Route(entity, rest)
+
+
+def _transform(rest: str) -> Route | None:
+    """The transform route of ``{doi}/transform`` or ``{doi}/transform/{type}/{subtype}``."""
+    if rest.endswith("/transform") and len(rest) > len("/transform"):
+        return Route(TRANSFORM, rest[: -len("/transform")])
+    doi, found, media = rest.rpartition("/transform/")
+    kind, slash, subtype = media.partition("/")
+    if found and doi and kind and slash and subtype and "/" not in subtype:
+        return Route(TRANSFORM, doi, media=media)
+    return None

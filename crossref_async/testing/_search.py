@@ -9,9 +9,38 @@ results with exactly the rules the server applies. The rules, where Crossref doc
   (``until-created-date:2010-06`` includes all of June).
 * Queries: case-insensitive words, stop words ignored. A work matches a query parameter when
   it contains at least one of its words in that parameter's fields; several parameters
-  (``query`` and ``query.author``...) must all match. The score adds, for every matched word,
-  an inverse-document-frequency weight, so rare words (a title's own words, a family name)
-  count far more than common ones: a full citation string ranks its work first.
+  (``query`` and ``query.author``...) must all match, and their scores add up.
+* Scores are relevance, built the way search engines build them. Every matched word adds its
+  inverse document frequency, ``log(1 + N / df)``, times its field's weight (title and
+  author 1, container title and year 0.5), so a title's own words and family names count far
+  more than ``journal`` or a year. Title words then count again in proportion to how much of
+  the work's title the query covers (a coordination factor: quoting the whole title doubles
+  the title's share, sharing a few of its words adds little). Last, the 64 best candidates
+  with title words are rescored: each pair of consecutive title words that the query has
+  next to each other adds both words' weights again (a phrase bonus, as Elasticsearch
+  rescoring does), since a citation quotes its title in order and unrelated text does not.
+* Citation matching (``query.bibliographic`` with a reference string such as
+  :meth:`Corpus.citation` makes) was measured over 300 random works in each of the six
+  reference styles (1,800 citations) and 900 strings that cite no corpus work (300 references
+  to outside works in the corpus's own vocabulary, the hard case; 300 of random letters; 300
+  of prose):
+
+  ==============  ======================  ====================  =================================
+  works (seed)    own work, 1st hit:      2nd hit: median,      non-citing strings, 1st hit:
+                  min, 5th pct, median    95th pct, max         median, max (outside refs)
+  ==============  ======================  ====================  =================================
+  1,000 (0)       73.7, 84.8, 141.2       15.2, 21.8, 30.7      14.5, 30.7 (letters 3.7, prose 6.4)
+  2,000 (11)      65.7, 84.5, 146.1       17.8, 25.2, 37.7      17.2, 37.4
+  3,000 (5)       68.1, 82.6, 141.9       17.9, 26.1, 34.6      18.0, 35.2
+  20,000 (0)      73.6, 83.7, 146.2       22.7, 29.9, 34.0      22.4, 40.0 (letters 7.0, prose 9.1)
+  200,000 (1)     74.5, 83.1, 151.9       28.4, 36.8, 42.7      27.3, 43.2 (letters 11, prose 11)
+  ==============  ======================  ====================  =================================
+
+  The own work always came first, at 2.07 times the second hit's score or more (3.2 or more
+  up to 3,000 works). Every own work scored 65.7 or more, everything else 43.2 or less:
+  :data:`MATCH_THRESHOLD` (55) sits between them, with a margin of about ten either way. The
+  weights depend on proportions, not on the corpus size, so the scale barely moves from 1,000
+  to 200,000 works; only non-matches creep up, as more works share some words with any text.
 * Order: ``sort`` with ``order`` (default ``desc``); works without the sort field (no
   publication date) come last either way; ties keep corpus order. Without ``sort``, a query
   orders by score, otherwise corpus order.
@@ -22,11 +51,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import heapq
+import itertools
 import math
 import re
 from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,8 +110,10 @@ class Result:
     scores: dict[int, float] | None = None
 
     def score(self, i: int) -> float:
-        """The relevance score of work ``i`` (1.0 without a query, as Crossref sends)."""
-        return 1.0 if self.scores is None else self.scores.get(i, 0.0)
+        """The relevance score of work ``i`` (1.0 without a query, as Crossref sends), rounded
+        to six decimals. Rounded here rather than when scoring: only the served few ever
+        are."""
+        return 1.0 if self.scores is None else round(self.scores.get(i, 0.0), 6)
 
 
 # -- what is implemented --------------------------------------------------------------------
@@ -162,6 +195,11 @@ IMPLEMENTED_FACETS: tuple[str, ...] = (
     "type-name",
 )
 
+#: The ``query.bibliographic`` score that separates a citation's own work (65.7 and more,
+#: measured) from every other work (43.2 and less): see the module docstring.
+MATCH_THRESHOLD: float = 55.0
+
+_RESCORE_WINDOW = 64  # how many of the best candidates the phrase bonus rescores
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _TRUE = frozenset({"true", "1", "t"})
@@ -304,7 +342,7 @@ class Searcher:
         for name, value in selection.filters:
             check_filter(name)
             groups.setdefault(name, []).append(value)
-        sets: list[set[int] | range] = []
+        sets: list[Collection[int]] = []
         predicates: list[Predicate] = []
         for name, values in groups.items():
             compiled = self._compile(name, values)
@@ -314,7 +352,7 @@ class Searcher:
                 predicates.append(compiled)
         scores = self._score(selection.queries) if selection.queries else None
         if scores is not None:
-            sets.append(set(scores))
+            sets.append(scores.keys())
         sets.sort(key=len)
         if sets:
             candidates: Iterable[int] = sets[0]
@@ -536,6 +574,25 @@ class Searcher:
         return out
 
     @functools.cached_property
+    def _title_weight(self) -> dict[int, float]:
+        """The weight (inverse document frequency) of each title word code in use."""
+        n = max(self.t.n, 1)
+        return {code: math.log(1 + n / len(works)) for code, works in self._by_title_word.items()}
+
+    @functools.cached_property
+    def _title_mass(self) -> array[float]:
+        """Per work, the summed weight of its distinct title words: what a query quoting the
+        whole title matches (the denominator of the coverage factor)."""
+        weight = self._title_weight
+        c = self.t.columns
+        starts = c.title_start
+        return array(
+            "d",
+            (sum(weight[code] for code in set(c.title[starts[i] : starts[i + 1]])) or 1.0
+             for i in range(self.t.n)),
+        )  # fmt: skip
+
+    @functools.cached_property
     def _word_codes(self) -> dict[str, int]:
         return {word: code for code, word in enumerate(v.TITLE_WORDS)}
 
@@ -567,33 +624,66 @@ class Searcher:
 
     def _score(self, queries: tuple[tuple[str, str], ...]) -> dict[int, float]:
         total: dict[int, float] | None = None
-        n = max(self.t.n, 1)
         for field_name, text in queries:
             check_field_query(field_name)
-            fields = _QUERY_FIELDS[field_name]
-            scores: dict[int, float] = {}
-            words = {
-                token
-                for token in tokens(text)
-                if token not in v.STOP_WORDS
-                and len(token) > 1
-                and (not token.isdigit() or _YEAR.match(token))
-            }
-            for token in sorted(words):
-                for field in fields:
-                    postings = self._postings(field, token)
-                    df = sum(len(p) for p in postings)
-                    if not df:
-                        continue
-                    weight = _FIELD_WEIGHTS.get(field, 1.0) * math.log(1 + n / df)
-                    for posting in postings:
-                        for i in posting:
-                            scores[i] = scores.get(i, 0.0) + weight
+            scores = self._score_one(_QUERY_FIELDS[field_name], text)
             if total is None:
                 total = scores
             else:
                 total = {i: s + scores[i] for i, s in total.items() if i in scores}
-        return {i: round(s, 6) for i, s in (total or {}).items()}
+        return total or {}
+
+    def _score_one(self, fields: tuple[str, ...], text: str) -> dict[int, float]:
+        """The scores of one query parameter (see the module docstring): word weights, the
+        title coverage factor, then the phrase bonus of the best candidates."""
+        n = max(self.t.n, 1)
+        words = [
+            token
+            for token in tokens(text)
+            if token not in v.STOP_WORDS
+            and len(token) > 1
+            and (not token.isdigit() or _YEAR.match(token))
+        ]
+        scores: dict[int, float] = {}
+        title_hits: dict[int, float] = {}  # the title's share, for the coverage factor
+        for token in sorted(set(words)):
+            for field in fields:
+                postings = self._postings(field, token)
+                df = sum(len(p) for p in postings)
+                if not df:
+                    continue
+                weight = _FIELD_WEIGHTS.get(field, 1.0) * math.log(1 + n / df)
+                into = title_hits if field == "title" else scores
+                for posting in postings:
+                    for i in posting:
+                        into[i] = into.get(i, 0.0) + weight
+        mass = self._title_mass
+        for i, hit in title_hits.items():
+            scores[i] = scores.get(i, 0.0) + hit * (1.0 + hit / mass[i])
+        if title_hits:
+            self._phrase_bonus(scores, title_hits.keys(), words)
+        return scores
+
+    def _phrase_bonus(
+        self, scores: dict[int, float], titled: Iterable[int], words: list[str]
+    ) -> None:
+        """Rescore the best :data:`_RESCORE_WINDOW` of the ``titled`` candidates (those with
+        title words): every pair of consecutive title words that the query also has next to
+        each other adds both words' weights again. A citation quotes its title in order; text that
+        merely shares words rarely does. Only the window is rescored, as Elasticsearch's
+        ``rescore`` does, and a bonus only raises scores."""
+        codes = self._word_codes
+        sequence = [codes[w] for w in words if w in codes]
+        pairs = set(itertools.pairwise(sequence))
+        if not pairs:
+            return
+        weight = self._title_weight
+        c = self.t.columns
+        for i in heapq.nlargest(_RESCORE_WINDOW, titled, key=scores.__getitem__):
+            title = c.title_codes(i)
+            scores[i] += sum(
+                weight[a] + weight[b] for a, b in itertools.pairwise(title) if (a, b) in pairs
+            )
 
     # -- order ---------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """What the simulator saw: counters that tests and benchmarks assert on.
 
-Kinds are ``"single"`` (one record: singletons, ``HEAD``, agency) and ``"list"`` (anything
-returning a list). Pools are the limit pools by name (``polite-single``...), ``"-"`` when the
-request kind had no limit.
+Kinds are ``"single"`` (one record: singletons, ``HEAD``, agency, formatted citations, the
+doi.org hop) and ``"list"`` (anything returning a list). Pools are the limit pools by name
+(``polite-single``...), ``"-"`` when the request kind had no limit.
 """
 
 from __future__ import annotations

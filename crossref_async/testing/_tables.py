@@ -15,7 +15,9 @@ import functools
 import itertools
 import random
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from . import _vocab as v
 
@@ -45,6 +47,23 @@ HOSTILE_DOIS: tuple[str, ...] = (
 
 TEST_MEMBER_ID = 7822
 TEST_PREFIX = "10.5555"
+
+#: DOI prefixes of registration agencies other than Crossref: prefix -> the agency's
+#: ``(id, label)``, spelled as ``/works/{doi}/agency`` answers (``datacite``/``DataCite`` and
+#: ``medra``/``mEDRA`` are recorded, for 10.5284/1011335 and 10.1430/8105). Every DOI under
+#: these prefixes counts as registered with that agency: its agency route answers 200 while
+#: ``/works/{doi}`` is a 404, since it is not a Crossref work. No corpus member is ever given
+#: one of these prefixes.
+OTHER_AGENCIES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "10.1400": ("medra", "mEDRA"),
+        "10.1430": ("medra", "mEDRA"),
+        "10.5061": ("datacite", "DataCite"),  # Dryad
+        "10.5281": ("datacite", "DataCite"),  # Zenodo
+        "10.5284": ("datacite", "DataCite"),  # the Archaeology Data Service
+        "10.6084": ("datacite", "DataCite"),  # figshare
+    }
+)
 
 # Bits of Columns.flags.
 ABSTRACT = 1
@@ -243,7 +262,7 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
     ]
     rng.shuffle(names)
     ids = rng.sample([k for k in range(1, 40_000) if k != TEST_MEMBER_ID], count - 1)
-    used = {TEST_PREFIX}
+    used = {TEST_PREFIX, *OTHER_AGENCIES}  # other agencies' prefixes are never Crossref's
     rows = [MemberRow(0, TEST_MEMBER_ID, "Crossref Test Member", "United States", (TEST_PREFIX,))]
     for code in range(1, count):
         prefixes = []
