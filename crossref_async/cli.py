@@ -326,7 +326,7 @@ async def _check(args: argparse.Namespace) -> int:
 async def _cite(args: argparse.Namespace) -> int:
     async with _client(args) as cr:
         text = await cr.cite(args.doi, format=args.format, style=args.style, locale=args.locale)
-    print(text.rstrip("\n"))
+    print(text.strip())
     return 0
 
 
