@@ -199,6 +199,17 @@ def _doi(raw: bytes | msgspec.Raw) -> str:
 
 
 @dataclass
+class _ShardRun:
+    """One pass over a shard: where it writes, its checkpoint, and the DOIs written so far."""
+
+    shard: Shard
+    part: PartFile | None
+    cp: Checkpoint
+    cp_path: Path | None
+    seen: set[str]
+
+
+@dataclass
 class _Counters:
     by_shard: dict[int, int] = field(default_factory=dict)  # records written per shard
     pages: int = 0
@@ -368,7 +379,7 @@ class Harvester:
                     await anyio.to_thread.run_sync(part.truncate, 0)
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
-            if await self._pages(shard, part, cp, cp_path, seen):
+            if await self._pages(_ShardRun(shard, part, cp, cp_path, seen)):
                 cp.done = True
                 if cp_path:
                     cp.save(cp_path)
@@ -412,14 +423,7 @@ class Harvester:
         params += [("sort", "created"), ("order", "asc"), ("rows", str(self.rows))]
         return params
 
-    async def _pages(
-        self,
-        shard: Shard,
-        part: PartFile | None,
-        cp: Checkpoint,
-        cp_path: Path | None,
-        seen: set[str],
-    ) -> bool:
+    async def _pages(self, run: _ShardRun) -> bool:
         """Page through the shard; True when the written records verify.
 
         A cursor that may have skipped a page (a request that failed after it possibly reached
@@ -427,6 +431,7 @@ class Harvester:
         the last record written; records already written are recognized by DOI and skipped.
         """
         route = Route(self.plan.path, "work-list", None, works=True)
+        shard, cp = run.shard, run.cp
         restarts = 0
         while True:
             base = self._params(shard, cp.resume_from)
@@ -438,7 +443,7 @@ class Harvester:
                     page = await self.client._list(route, params, msgspec.Raw, outcome)
                     if cp.expected is None:
                         cp.expected = page.total_results
-                    await self._write(shard, part, cp, cp_path, seen, page.items)
+                    await self._write(run, page.items)
                     if len(page.items) < self.rows or not page.next_cursor:
                         return cp.written == (cp.expected or 0)
                     cursor = page.next_cursor
@@ -456,15 +461,8 @@ class Harvester:
                     cp.resume_from or "the start",
                 )
 
-    async def _write(
-        self,
-        shard: Shard,
-        part: PartFile | None,
-        cp: Checkpoint,
-        cp_path: Path | None,
-        seen: set[str],
-        items: Sequence[msgspec.Raw],
-    ) -> None:
+    async def _write(self, run: _ShardRun, items: Sequence[msgspec.Raw]) -> None:
+        shard, part, cp, cp_path, seen = run.shard, run.part, run.cp, run.cp_path, run.seen
         fresh: list[msgspec.Raw] = []
         last_day: str | None = None
         for raw in items:

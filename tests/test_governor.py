@@ -10,6 +10,7 @@ import time
 
 import anyio
 import pytest
+from _windows import max_in_window
 
 from crossref_async import Breaker, CircuitOpenError
 from crossref_async._governor import Advertised, Governor, PoolBudget, Ticket, parse_interval
@@ -24,16 +25,6 @@ def headers(
         "x-concurrency-limit": str(concurrency),
         "x-api-pool": pool,
     }
-
-
-def max_in_any_window(starts: list[float], width: float) -> int:
-    starts = sorted(starts)
-    best, lo = 0, 0
-    for hi, t in enumerate(starts):
-        while starts[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def run_requests(
@@ -85,7 +76,7 @@ async def test_no_burst_above_the_limit_from_the_first_request() -> None:
     budget = PoolBudget("p", Advertised(10, 0.5, 100), time.monotonic)
     budget.learned = True
     starts = await run_requests(budget, 30)
-    assert max_in_any_window(starts, 0.5) <= 10
+    assert max_in_window(starts, 0.5) <= 10
     # ...and the budget is used: 30 starts need about 1.5 s, not much more.
     assert starts[-1] - starts[0] < 0.5 * 3 * 1.1
 
@@ -137,7 +128,7 @@ async def test_rerate_up_uses_the_new_budget() -> None:
     budget.in_flight += 1
     budget.release(status=200, latency=0.0, headers=headers(20, "200ms", 10))
     starts = await run_requests(budget, 40)
-    assert max_in_any_window(starts, 0.2) <= 20
+    assert max_in_window(starts, 0.2) <= 20
     assert starts[-1] - starts[0] < 0.2 * 2 * 1.2  # 40 at 20/0.2 s is about 0.4 s
 
 

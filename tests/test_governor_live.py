@@ -10,6 +10,7 @@ import time
 
 import anyio
 import pytest
+from _windows import max_in_window
 
 from crossref_async import Breaker, CircuitOpenError, Crossref, RetryPolicy, ServerError
 from crossref_async.testing import Change, FakeCrossref, Faults, Limits, Pool, serve
@@ -34,16 +35,6 @@ async def run(fake: FakeCrossref, calls: int, *, lists: bool = False, **kw: obje
             for i in range(calls):
                 tg.start_soon(one, i)
         return cr
-
-
-def max_in_window(starts: list[float], width: float) -> int:
-    starts = sorted(starts)
-    best, lo = 0, 0
-    for hi, t in enumerate(starts):
-        while starts[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def admitted(fake: FakeCrossref, pool: str) -> list[float]:
