@@ -95,9 +95,11 @@ def grade(asked: list[str], answers: dict[str, str | None], existing: set[str]) 
     return correct, wrong
 
 
-async def run_crossref_async(url: str, asked: list[str]) -> dict[str, str | None]:
+async def run_crossref_async(
+    url: str, asked: list[str], batch_size: int = 100
+) -> dict[str, str | None]:
     async with Crossref(mailto=MAILTO, base_url=url) as cr:
-        found = await cr.works_by_doi(asked, select=["title"])
+        found = await cr.works_by_doi(asked, select=["title"], batch_size=batch_size)
     by_key = {doi_key(k): (w.DOI if w else None) for k, w in found.items()}
     return {doi: by_key.get(doi_key(normalize_doi(doi))) for doi in asked}
 
@@ -145,15 +147,15 @@ def run_crossrefapi(url: str, asked: list[str]) -> dict[str, str | None]:
     return answers
 
 
-def measure(client: str, n: int, peer_n: int) -> Result:
+def measure(client: str, n: int, peer_n: int, batch_size: int = 100) -> Result:
     sim = FakeCrossref(works=20_000, limits=POLITE, faults=LATENCY)
     asked, existing = make_dois(sim, n)
-    subset = asked if client == "crossref-async" else asked[:peer_n]
+    subset = asked if client.startswith("crossref-async") else asked[:peer_n]
     with loopback(sim) as url:
         sim.stats.reset()
         started = time.monotonic()
-        if client == "crossref-async":
-            answers = asyncio.run(run_crossref_async(url, subset))
+        if client.startswith("crossref-async"):
+            answers = asyncio.run(run_crossref_async(url, subset, batch_size))
         elif client == "httpx + aiolimiter":
             answers = asyncio.run(run_httpx(url, subset))
         elif client == "habanero":
@@ -185,8 +187,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--peer-dois", type=int, default=1_000, help="DOIs the peers are timed on")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
     parser.add_argument("--json", type=Path, help="folder to write dois.json into")
+    parser.add_argument(
+        "--batch-sizes", default="20,50,200", help="other batch sizes to time crossref-async with"
+    )
     args = parser.parse_args(argv)
     results: list[Result] = []
+    for size in (int(s) for s in args.batch_sizes.split(",") if s.strip()):
+        print(f"resolving with crossref-async, batches of {size} ...", flush=True)
+        results.append(measure(f"crossref-async (batch {size})", args.dois, args.dois, size))
     for client in (c.strip() for c in args.clients.split(",")):
         print(f"resolving with {client} ...", flush=True)
         results.append(measure(client, args.dois, min(args.peer_dois, args.dois)))
