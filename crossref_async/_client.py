@@ -67,7 +67,11 @@ PLUS_HEADER = "Crossref-Plus-API-Token"
 MAX_REDIRECTS = 5
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAILTO = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+_PORTS = {"http": 80, "https": 443}
+# Header values must be printable ASCII (httpx refuses anything else when sending).
+_MAILTO = re.compile(r"^[!-~]+@[!-~]+\.[!-~]+$")
+_MAILTO_FORBIDDEN = re.compile(r"[<>()\[\],;:\"@]")
+_HEADER_TEXT = re.compile(r"^[ -~]+$")
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -140,12 +144,17 @@ class Crossref:
         breaker: Breaker | None = None,
         cite_base_url: str = DEFAULT_CITE_BASE_URL,
     ) -> None:
-        if mailto is not None and (not isinstance(mailto, str) or not _MAILTO.match(mailto)):
+        if mailto is not None and (not isinstance(mailto, str) or not _is_mailto(mailto)):
             raise ValidationError(
                 mailto, "mailto must be an e-mail address such as you@example.org"
             )
-        if plus_token is not None and (not isinstance(plus_token, str) or not plus_token.strip()):
-            raise ValidationError("<plus token>", "plus_token must be non-empty text")
+        if plus_token is not None and (
+            not isinstance(plus_token, str)
+            or not plus_token.strip()
+            or not _HEADER_TEXT.match(plus_token)
+        ):
+            # The value itself never goes into the message: it is a secret.
+            raise ValidationError("<plus token>", "plus_token must be non-empty printable ASCII")
         if http_client is not None and transport is not None:
             raise ValidationError("transport", "give either transport or http_client, not both")
         url = httpx.URL(base_url)
@@ -258,8 +267,13 @@ class Crossref:
         ticket = await self.governor.acquire(kind) if self.governor else None
         started = anyio.current_time()
         answer: Answer | None = None
+        cancelled = False
         try:
             answer = await self._exchange(method, url, kind, accept, to_api)
+        except anyio.get_cancelled_exc_class():
+            # The caller gave up (a timeout, a sibling task failed): not the server's fault.
+            cancelled = True
+            raise
         finally:
             if ticket is not None and self.governor is not None:
                 retry_after = (
@@ -275,6 +289,8 @@ class Crossref:
                     headers=answer.headers if answer is not None else None,
                     retry_after=retry_after,
                     sent_at=answer.sent_at if answer is not None else None,
+                    cancelled=cancelled,
+                    size=_size(url),
                 )
         if answer.status >= 300:
             raise error_for(answer.status, answer.content, answer.headers, answer.url)
@@ -304,7 +320,9 @@ class Crossref:
             )
             logger.debug("%s %s (%s)", method, shown, kind)
             try:
-                response = await self._http.send(request)
+                # Redirects are followed here, never by httpx (a user's client may be set to
+                # follow them), so the Plus token cannot ride along to another host.
+                response = await self._http.send(request, follow_redirects=False)
                 try:
                     content = await response.aread()
                 finally:
@@ -322,7 +340,8 @@ class Crossref:
             # The Plus token goes only to the host it was given for, and never in clear text.
             with_token = (
                 with_token
-                and target.host == url.host
+                and (target.host, target.port or _PORTS.get(target.scheme))
+                == (url.host, url.port or _PORTS.get(url.scheme))
                 and not (url.scheme == "https" and target.scheme != "https")
             )
             if status == 303:
@@ -579,9 +598,24 @@ class Crossref:
         )
 
 
+def _is_mailto(text: str) -> bool:
+    local, _, domain = text.rpartition("@")
+    return bool(_MAILTO.match(text)) and not _MAILTO_FORBIDDEN.search(local + domain)
+
+
+def _size(url: httpx.URL) -> int:
+    """Records a request asks for (its ``rows``; 1 for a singleton): latency grows with it."""
+    rows = url.params.get("rows")
+    return int(rows) if rows is not None and rows.isdecimal() else 1
+
+
 def _user_agent(prefix: str | None, mailto: str | None) -> str:
-    if prefix is not None and (not isinstance(prefix, str) or not prefix.strip() or "\n" in prefix):
-        raise ValidationError(prefix, "user_agent must be one line of text, such as 'MyTool/1.2'")
+    if prefix is not None and (
+        not isinstance(prefix, str) or not prefix.strip() or not _HEADER_TEXT.match(prefix)
+    ):
+        raise ValidationError(
+            prefix, "user_agent must be one line of printable ASCII, such as 'MyTool/1.2'"
+        )
     contact = f"; mailto:{mailto}" if mailto else ""
     agent = f"crossref-async/{__version__} ({PROJECT_URL}{contact})"
     return f"{prefix.strip()} {agent}" if prefix else agent

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -226,7 +227,10 @@ class PoolBudget:
         self._last_recovery = clock()
         self._waiters: deque[anyio.Event] = deque()
         self._latency: float | None = None
-        self._baseline: deque[float] = deque(maxlen=200)
+        # Latencies by request size (rows asked for): a 1000-row page is slower than a count
+        # by nature, not because the server is struggling, so each size has its own baseline.
+        self._history: dict[int, deque[float]] = {}
+        self._smoothed: dict[int, float] = {}
         self._good_streak = 0
         self._last_decrease = -math.inf
         self.requests = 0
@@ -285,6 +289,11 @@ class PoolBudget:
             self._waiters.append(event)
             try:
                 await event.wait()
+            except BaseException:
+                if event.is_set():
+                    # Woken and cancelled in the same tick: pass the slot on, or it is lost.
+                    self._wake()
+                raise
             finally:
                 if event in self._waiters:
                     self._waiters.remove(event)
@@ -329,6 +338,7 @@ class PoolBudget:
         retry_after: float | None = None,
         ticket: Ticket | None = None,
         sent_at: float | None = None,
+        size: int = 1,
     ) -> None:
         """Account for a finished request: re-rate, back off on 429, adapt concurrency.
 
@@ -358,7 +368,7 @@ class PoolBudget:
             self._on_rate_limited(now, retry_after, cut=not lowered)
         elif status is not None and status < 500:
             self._consecutive_429 = 0
-            self._on_latency(now, latency)
+            self._on_latency(now, latency, size)
         if status is None:
             self.transport_errors += 1
         elif status >= 500:
@@ -407,22 +417,26 @@ class PoolBudget:
         self._episode_until = self.paused_until
         self._last_recovery = self.paused_until
 
-    def _on_latency(self, now: float, latency: float) -> None:
-        self._baseline.append(latency)
-        self._latency = latency if self._latency is None else 0.8 * self._latency + 0.2 * latency
-        baseline = min(self._baseline)
+    def _on_latency(self, now: float, latency: float, size: int) -> None:
+        history = self._history.setdefault(size, deque(maxlen=100))
+        history.append(latency)
+        previous = self._smoothed.get(size)
+        smoothed = latency if previous is None else 0.8 * previous + 0.2 * latency
+        self._smoothed[size] = self._latency = smoothed
+        # The median, not the minimum: the short last page of a cursor, or one lucky answer,
+        # must not make every ordinary answer look slow.
+        baseline = statistics.median(history) if len(history) >= 10 else smoothed
         rising = (
-            self._latency > baseline * self.LATENCY_RISE
-            and self._latency - baseline > self.LATENCY_FLOOR
+            smoothed > baseline * self.LATENCY_RISE and smoothed - baseline > self.LATENCY_FLOOR
         )
-        if rising and now - self._last_decrease > self._latency:
+        if rising and now - self._last_decrease > smoothed:
             self.concurrency = max(1, math.floor(self.concurrency * 0.7))
             self._last_decrease = now
             self._good_streak = 0
             logger.info(
                 "pool %s: latency %.2fs is up from %.2fs; concurrency now %d",
                 self.name,
-                self._latency,
+                smoothed,
                 baseline,
                 self.concurrency,
             )
@@ -501,9 +515,19 @@ class Governor:
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
         sent_at: float | None = None,
+        cancelled: bool = False,
+        size: int = 1,
     ) -> None:
-        """Account for a finished request (``status`` None: no HTTP answer at all)."""
+        """Account for a finished request (``status`` None: no HTTP answer at all).
+
+        A ``cancelled`` request (the caller gave up) frees its slot and counts for nothing.
+        ``size`` is how many records it asked for, so latencies compare like with like.
+        """
         budget = ticket.budget
+        if cancelled:
+            budget.in_flight -= 1
+            budget._wake()
+            return
         budget.release(
             status=status,
             latency=latency,
@@ -511,6 +535,7 @@ class Governor:
             retry_after=retry_after,
             ticket=ticket,
             sent_at=sent_at,
+            size=size,
         )
         # 429s are not failures here: the pool pauses and slows down for them. The breaker is
         # for a server that is failing (5xx, timeouts, broken connections).

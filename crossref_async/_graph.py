@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._errors import ValidationError
+from ._errors import InvalidDOIError, ValidationError
 from ._lookup import DEFAULT_BATCH, works_by_doi
 from ._params import doi_key, normalize_doi
 
@@ -71,12 +71,16 @@ async def citation_graph(
             for reference in work.reference:
                 if not reference.DOI:
                     continue
-                key = doi_key(reference.DOI)
+                try:
+                    cited = normalize_doi(reference.DOI)
+                except InvalidDOIError:
+                    continue  # a malformed DOI deposited in a reference list is no edge
+                key = doi_key(cited)
                 if key not in nodes:
                     if len(nodes) >= max_nodes:
                         continue
-                    nodes[key] = reference.DOI
-                    following.append(reference.DOI)
+                    nodes[key] = cited
+                    following.append(cited)
                 if key not in cited_here:
                     cited_here.add(key)
                     yield Edge(citing, nodes[key], level)

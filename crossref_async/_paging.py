@@ -113,7 +113,9 @@ async def iter_items(
     query: ListQuery[Any], item: type[T], *, max_items: int | None = None, rows: int | None = None
 ) -> AsyncIterator[T]:
     """Yield the items of every page, stopping after ``max_items`` if given."""
-    if max_items is not None and (isinstance(max_items, bool) or max_items < 0):
+    if max_items is not None and (
+        isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0
+    ):
         raise ValidationError(max_items, "max_items must be a whole number (0 or more)")
     if max_items == 0:
         return

@@ -422,10 +422,15 @@ def normalize_prefix(value: str) -> str:
     return text
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts superscripts, which ``int`` refuses)."""
+    return text.isascii() and text.isdecimal()
+
+
 def normalize_member(value: int | str) -> str:
     """A Crossref member id: a positive integer that fits Crossref's 32-bit id."""
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) <= MAX_JAVA_INT:
+    if isinstance(value, bool) or not _digits(text) or not 0 < int(text) <= MAX_JAVA_INT:
         raise ValidationError(value, f"a member id is a whole number from 1 to {MAX_JAVA_INT}")
     return str(int(text))
 
@@ -488,7 +493,7 @@ def encode_bool(value: object) -> str:
 def encode_int(value: object) -> str:
     """A whole number (not negative) for count and amount filters."""
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
+    if isinstance(value, bool) or not _digits(text):
         raise ValidationError(value, "this filter takes a whole number (0 or more)")
     return str(int(text))
 
@@ -539,7 +544,8 @@ def encode_filter_value(name: str, kind: Kind, value: object) -> str:
 def filter_values(value: object) -> list[object]:
     """One value, or many (a list, tuple or set means OR)."""
     if isinstance(value, (list, tuple, set, frozenset)):
-        values = list(value)
+        # Sets have no order of their own; sorting keeps the URL (and caches) stable.
+        values = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
         if not values:
             raise ValidationError(value, "an OR filter needs at least one value")
         return values

@@ -121,7 +121,14 @@ class ListQuery(Generic[T]):
         same filter again. Dates take ``date``
         objects or ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``; yes/no filters take booleans.
         """
-        given = filters.items() if isinstance(filters, Mapping) else (filters or ())
+        if isinstance(filters, str):
+            raise ValidationError(
+                filters, "filter() takes name=value keywords, a mapping, or (name, value) pairs"
+            )
+        given = list(filters.items() if isinstance(filters, Mapping) else (filters or ()))
+        for pair in given:
+            if not isinstance(pair, tuple) or len(pair) != 2 or not isinstance(pair[0], str):
+                raise ValidationError(pair, "a filter is a (name, value) pair with a text name")
         items = [*given, *((P.kebab(k), v) for k, v in kwargs.items())]
         if not items:
             raise ValidationError(filters, "filter() needs at least one name=value")

@@ -196,6 +196,25 @@ async def _edge(query: WorksQuery[Any], order: Literal["asc", "desc"]) -> dt.dat
     return _created_of(page.items)
 
 
+def harvest_base(
+    query: WorksQuery[Any],
+) -> tuple[WorksQuery[Any], dt.date | None, dt.date | None]:
+    """The query a harvest pages through, and the created-date bounds it had.
+
+    Its own created-date filters become bounds; paging parameters go; facets go (they would
+    be computed again for every page); a ``select`` keeps ``DOI`` and ``created``, which the
+    harvester needs to de-duplicate and to resume.
+    """
+    rest, lower, upper = split_created_bounds(query._filters)
+    selected = query._select
+    if selected:
+        selected = tuple(dict.fromkeys((*selected, "DOI", "created")))
+    base = dataclasses.replace(
+        query, _filters=rest, _rows=None, _offset=None, _facets=(), _select=selected
+    )
+    return base, lower, upper
+
+
 async def plan_shards(
     query: WorksQuery[Any], *, target: int = DEFAULT_TARGET, max_shards: int = 10_000
 ) -> Plan:
@@ -209,8 +228,7 @@ async def plan_shards(
     if getattr(query, "_sample", None) is not None:
         raise ValidationError("sample", "a sampled query cannot be sharded")
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    rest, lower, upper = split_created_bounds(query._filters)
-    base = dataclasses.replace(query, _filters=rest, _rows=None, _offset=None)
+    base, lower, upper = harvest_base(query)
     bounded = _window(base, lower, upper)
     total = await bounded.count()
     if total <= target:

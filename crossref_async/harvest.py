@@ -53,7 +53,7 @@ from ._errors import (
 from ._params import MAX_ROWS, doi_key
 from ._query import Route
 from ._retry import Outcome
-from ._shards import DEFAULT_TARGET, Plan, Shard, period_start, plan_shards
+from ._shards import DEFAULT_TARGET, Plan, Shard, harvest_base, period_start, plan_shards
 from ._sinks import (
     CallbackSink,
     Checkpoint,
@@ -198,6 +198,10 @@ def _doi(raw: bytes | msgspec.Raw) -> str:
     return doi_key(_doi_decoder.decode(raw).DOI or "")
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass
 class _ShardRun:
     """One pass over a shard: where it writes, its checkpoint, and the DOIs written so far."""
@@ -212,6 +216,8 @@ class _ShardRun:
 @dataclass
 class _Counters:
     by_shard: dict[int, int] = field(default_factory=dict)  # records written per shard
+    expected: dict[int, int] = field(default_factory=dict)  # total-results per verified shard
+    verified: set[int] = field(default_factory=set)
     pages: int = 0
     shards_done: int = 0
     redone: int = 0
@@ -245,12 +251,15 @@ class Harvester:
     max_restarts: int = 1000
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
+    _complete: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
             raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
-        if isinstance(self.rows, bool) or not 1 <= self.rows <= MAX_ROWS:
+        if not _whole(self.rows) or not 1 <= self.rows <= MAX_ROWS:
             raise ValidationError(self.rows, f"rows must be between 1 and {MAX_ROWS}")
+        if self.concurrency is not None and (not _whole(self.concurrency) or self.concurrency < 1):
+            raise ValidationError(self.concurrency, "concurrency must be a whole number, 1 or more")
         if self.out is not None:
             self.out = Path(self.out)
         self.compression: Compression = compression_for(self.out) if self.out else None
@@ -316,7 +325,9 @@ class Harvester:
         await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
         output_bytes = await anyio.to_thread.run_sync(self._finish)
         after = self._traffic()
-        expected = sum(s.count or 0 for s in self.shards)
+        # What each shard's own cursor announced when it was read (verified against), not the
+        # counts at planning time: the index may have grown in between.
+        expected = sum(self._counters.expected.get(s.id, s.count or 0) for s in self.shards)
         return Report(
             records=self._counters.records,
             expected=expected,
@@ -333,6 +344,17 @@ class Harvester:
     def _traffic(self) -> tuple[int, int]:
         stats = self.client.stats().values()
         return sum(s.retries for s in stats), sum(s.rate_limited for s in stats)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every shard of the plan (not only those run now) is done and verified."""
+        return self._complete or all(self._done(s) for s in self.plan.shards)
+
+    def _done(self, shard: Shard) -> bool:
+        path = self._checkpoint_path(shard)
+        if path is None:
+            return shard.id in self._counters.verified
+        return Checkpoint.load(path, shard.id).done
 
     def _worker_for(self, queue: list[Shard]) -> Callable[[], Awaitable[None]]:
         async def worker() -> None:
@@ -362,6 +384,8 @@ class Harvester:
         cp = Checkpoint.load(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
         if cp.done and (part is None or part.size == cp.size):
             self._counters.by_shard[shard.id] = cp.written
+            self._counters.expected[shard.id] = cp.expected or 0
+            self._counters.verified.add(shard.id)
             self._counters.shards_done += 1
             self._report_progress()
             return
@@ -381,6 +405,8 @@ class Harvester:
             self._counters.by_shard[shard.id] = cp.written
             if await self._pages(_ShardRun(shard, part, cp, cp_path, seen)):
                 cp.done = True
+                self._counters.expected[shard.id] = cp.expected or 0
+                self._counters.verified.add(shard.id)
                 if cp_path:
                     cp.save(cp_path)
                 self._counters.shards_done += 1
@@ -409,7 +435,7 @@ class Harvester:
             window = [(k, v) for k, v in window if k != "from-created-date"]
             window.insert(0, ("from-created-date", resume_from))
         extra = ",".join(f"{k}:{v}" for k, v in window)
-        dropped = ("rows", "offset", "cursor", "sort", "order", "sample")
+        dropped = ("rows", "offset", "cursor", "sort", "order", "sample", "facet")
         params = [(k, v) for k, v in self.plan.params if k not in dropped]
         if extra:
             for i, (k, v) in enumerate(params):
@@ -491,10 +517,16 @@ class Harvester:
     # -- output -------------------------------------------------------------------------------
 
     def _finish(self) -> int:
-        """Join the verified parts into the output file; returns its size."""
+        """Join the parts of every verified shard into the output file; returns its size.
+
+        Shards of the plan that are not done yet (another job's ``--shard``, or a run that
+        stopped) keep their state, and the state folder stays until every shard is done.
+        """
         if self.out is None or self.state_dir is None:
             return 0
-        parts = [p for p in (self._part(s) for s in self.shards) if p is not None]
+        done = [s for s in self.plan.shards if self._done(s)]
+        self._complete = len(done) == len(self.plan.shards)
+        parts = [p for p in (self._part(s) for s in done) if p is not None]
         tmp = self.out.with_name(self.out.name + ".tmp")
         if self.newest_wins:
             self._write_newest(parts, tmp)
@@ -508,7 +540,7 @@ class Harvester:
             # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
             tmp.write_bytes(compress(b"", self.compression))
         tmp.replace(self.out)
-        if not self.keep_parts:
+        if not self.keep_parts and len(done) == len(self.plan.shards):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return self.out.stat().st_size
 
@@ -575,6 +607,12 @@ async def harvest(
         saved = anyio.Path(str(out) + ".harvest", "plan.json") if out is not None else None
         if resume and saved is not None and await saved.exists():
             the_plan = Plan.from_json(await saved.read_text())
+            base, _, _ = harvest_base(query)
+            if (the_plan.path, the_plan.params) != (base.path, tuple(base.to_params())):
+                raise HarvestStateError(
+                    f"the harvest in progress in {saved.parent} is for a different query; "
+                    "resume it with the same query, or delete that folder to start over"
+                )
         else:
             the_plan = await plan_shards(query, target=target)
     harvester = Harvester(
@@ -591,7 +629,8 @@ async def harvest(
         on_progress=on_progress,
     )
     report = await harvester.run()
-    if state_file is not None:
+    if state_file is not None and harvester.complete:
+        # Only a run that covered the whole query moves the next run's start forward.
         _write_state(Path(state_file), started)
     if since is not None:
         since_date = since if isinstance(since, dt.date) else period_start(str(since))
