@@ -6,9 +6,14 @@ to one JSONL part per shard, checkpoints each shard after every page, verifies e
 (records written equal the shard's ``total-results``, no DOI twice) and redoes a shard that
 fails verification, then joins the parts into the output file.
 
-After a crash or a kill, run it again with ``resume=True``: finished shards are kept, a shard
-whose cursor is still alive continues from its checkpoint (its part cut back to the
-checkpointed size), and a shard whose cursor expired is redone from scratch.
+After a crash or a kill, run it again with ``resume=True``: finished shards are kept, and an
+unfinished shard's part is cut back to its last checkpoint and continued by a new cursor that
+starts at the created day of the last record written (records come oldest first; those
+already written are recognized by DOI). No cursor is ever reused after a failure: Crossref
+keeps a cursor's position on its side, so a reused or retried cursor can skip a page.
+
+A ``sink`` callback receives each record at least once: records delivered just before a
+crash, or in a shard that had to be redone, may be delivered again.
 
 >>> import asyncio
 >>> from crossref_async import Crossref
