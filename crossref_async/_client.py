@@ -322,9 +322,12 @@ class Crossref:
             try:
                 # Redirects are followed here, never by httpx (a user's client may be set to
                 # follow them), so the Plus token cannot ride along to another host.
-                response = await self._http.send(request, follow_redirects=False)
+                response = await self._http.send(request, follow_redirects=False, stream=True)
                 try:
-                    content = await response.aread()
+                    # The body is gathered here rather than stored on the response: httpx's
+                    # response and its stream refer to each other, so a stored body would
+                    # live until the cycle collector runs (pages of megabytes piling up).
+                    content = b"".join([chunk async for chunk in response.aiter_bytes()])
                 finally:
                     await response.aclose()
             except httpx.TimeoutException as exc:

@@ -115,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     _api_options(h)
     h.add_argument("--out", required=True, type=Path, help="output .jsonl, .jsonl.gz or .jsonl.zst")
     h.add_argument("--rows", type=int, default=1000, help="records per request (max 1000)")
-    h.add_argument("--shard-size", type=int, default=50_000, help="target records per shard")
+    h.add_argument(
+        "--shard-size", type=int, help="target records per shard (default: about total/8)"
+    )
     h.add_argument("--concurrency", type=int, help="shards at once (default: the pool's limit)")
     h.add_argument("--resume", action="store_true", help="continue an interrupted harvest")
     h.add_argument("--since", help="incremental: records indexed since this date (YYYY-MM-DD)")
@@ -130,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("plan", help="print a shard plan as JSON (for one job per shard)")
     _api_options(p)
-    p.add_argument("--shard-size", type=int, default=50_000, help="target records per shard")
+    p.add_argument(
+        "--shard-size", type=int, help="target records per shard (default: about total/8)"
+    )
 
     g = commands.add_parser("get", help="resolve DOIs (arguments or --file) to JSONL records")
     _api_options(g, query=False)

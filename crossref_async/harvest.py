@@ -58,7 +58,7 @@ from ._errors import (
 from ._params import MAX_ROWS, doi_key
 from ._query import Route
 from ._retry import Outcome
-from ._shards import DEFAULT_TARGET, Plan, Shard, harvest_base, period_start, plan_shards
+from ._shards import Plan, Shard, harvest_base, period_start, plan_shards
 from ._sinks import (
     CallbackSink,
     Checkpoint,
@@ -90,8 +90,9 @@ __all__ = [
 logger = logging.getLogger("crossref_async")
 
 
-async def plan(query: WorksQuery[Any], *, target: int = DEFAULT_TARGET) -> Plan:
-    """Split a works query into disjoint created-date shards of at most ``target`` records."""
+async def plan(query: WorksQuery[Any], *, target: int | None = None) -> Plan:
+    """Split a works query into disjoint created-date shards of at most ``target`` records
+    (by default about an eighth of the total, between 2,000 and 50,000)."""
     return await plan_shards(query, target=target)
 
 
@@ -582,7 +583,7 @@ async def harvest(
     *,
     out: str | Path | None = None,
     sink: CallbackSink | None = None,
-    target: int = DEFAULT_TARGET,
+    target: int | None = None,
     rows: int = MAX_ROWS,
     concurrency: int | None = None,
     resume: bool = False,
