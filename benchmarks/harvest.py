@@ -5,7 +5,8 @@ limits, realistic latency per row: about one second for a 1000-row page) and eac
 harvests all of them into uncompressed JSONL, in a process of its own so that its peak RSS is
 its own:
 
-* crossref-async: ``harvest()`` with a shard target of records / 12 (``--shards``), rows=1000;
+* crossref-async: ``harvest()`` with its default shard size (about total/8; ``--shards N``
+  asks for about N shards), rows=1000;
   the shards run as concurrent cursors under the client's governor.
 * habanero: ``works(cursor="*", cursor_max=N, limit=1000)``, which keeps every page in memory
   and returns them as a list; its user then writes the items with ``json.dumps``.
@@ -58,7 +59,7 @@ QUICK_SIZES = (5_000, 20_000)
 FAULTS = Faults(latency=0.15, jitter=0.1, per_row=0.0008)
 CLIENTS = ("crossref-async", "habanero", "httpx cursor loop")
 RSS_BUDGET_MB = 50.0
-SHARDS = 12
+SHARDS = 0
 
 
 @dataclass
@@ -89,7 +90,8 @@ def run_crossref_async(url: str, records: int, out: Path, shards: int) -> dict[s
 
     async def go() -> dict[str, Any]:
         async with Crossref(mailto=MAILTO, base_url=url) as cr:
-            target = max(1, -(-records // shards))  # the shard size for about `shards` shards
+            # 0: the library's own choice (about total/8 a shard); else about `shards` shards.
+            target = max(1, -(-records // shards)) if shards > 0 else None
             report = await harvest(cr, cr.works, out=out, target=target, rows=ROWS)
         return {
             "harvester_records": report.records,
@@ -392,7 +394,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workdir", type=Path, help="where outputs go (a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the JSONL outputs")
     parser.add_argument("--cli-server", action="store_true", help="serve with fake-server")
-    parser.add_argument("--shards", type=int, default=SHARDS, help="crossref-async's shards")
+    parser.add_argument(
+        "--shards", type=int, default=SHARDS, help="crossref-async's shards (0: its default)"
+    )
     parser.add_argument("--latency", type=float, default=FAULTS.latency, help="seconds")
     parser.add_argument("--jitter", type=float, default=FAULTS.jitter, help="seconds")
     parser.add_argument("--per-row", type=float, default=FAULTS.per_row, help="seconds a row")
