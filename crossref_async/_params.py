@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from urllib.parse import quote, unquote
 
@@ -507,32 +507,32 @@ def _encode_text(value: object) -> str:
     return text
 
 
+# How each kind of filter value is checked and written: dates, yes/no and numbers from any
+# Python value; identifiers from text, normalized.
+_VALUE_ENCODERS: dict[Kind, Callable[[object], str]] = {
+    Kind.DATE: encode_date,
+    Kind.BOOL: encode_bool,
+    Kind.INT: encode_int,
+}
+_TEXT_NORMALIZERS: dict[Kind, Callable[[str], str]] = {
+    Kind.DOI: normalize_doi,
+    Kind.ISSN: normalize_issn,
+    Kind.ORCID: normalize_orcid,
+    Kind.PREFIX: normalize_prefix,
+    Kind.MEMBER: normalize_member,
+    Kind.FUNDER: normalize_funder,
+    Kind.TYPE: normalize_type,
+}
+
+
 def encode_filter_value(name: str, kind: Kind, value: object) -> str:
     """Check and write one filter value. A comma is refused: Crossref cannot escape it."""
-    if kind is Kind.DATE:
-        text = encode_date(value)
-    elif kind is Kind.BOOL:
-        text = encode_bool(value)
-    elif kind is Kind.INT:
-        text = encode_int(value)
-    elif kind is Kind.DOI:
-        text = normalize_doi(_encode_text(value))
-    elif kind is Kind.ISSN:
-        text = normalize_issn(_encode_text(value))
-    elif kind is Kind.ORCID:
-        text = normalize_orcid(_encode_text(value))
-    elif kind is Kind.PREFIX:
-        text = normalize_prefix(_encode_text(value))
-    elif kind is Kind.MEMBER:
-        text = normalize_member(_encode_text(value))
-    elif kind is Kind.FUNDER:
-        text = normalize_funder(_encode_text(value))
-    elif kind is Kind.TYPE:
-        text = normalize_type(_encode_text(value))
+    if kind in _VALUE_ENCODERS:
+        text = _VALUE_ENCODERS[kind](value)
     elif kind is Kind.CHOICE:
         text = check_name(_encode_text(value), CHOICES[name], f"value for filter {name!r}")
     else:
-        text = _encode_text(value)
+        text = _TEXT_NORMALIZERS.get(kind, str)(_encode_text(value))
     if "," in text:
         raise ValidationError(
             value,
