@@ -69,7 +69,7 @@ def best_times(
     return best
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_corpus = os.environ.get("CROSSREF_CORPUS", ROOT.parent / "shared" / "crossref-corpus")
     parser.add_argument("--corpus", type=Path, default=Path(default_corpus))
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=15, help="passes per decoder; the best counts"
     )
+    parser.add_argument("--json", type=Path, help="folder to write decode.json into")
     args = parser.parse_args(argv)
 
     if not (args.corpus / "manifest.json").is_file():
@@ -115,13 +116,26 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     times = best_times(decoders, bodies, args.repeat)
     baseline = times["json.loads"]
+    results = []
     for label, seconds in times.items():
         print(
             f"| {label} | {records / seconds:,.0f} | {megabytes / seconds:,.1f} "
             f"| {baseline / seconds:.1f}x |"
         )
-    return 0
+        results.append(
+            {
+                "decoder": label,
+                "records_per_second": records / seconds,
+                "megabytes_per_second": megabytes / seconds,
+                "vs_json_loads": baseline / seconds,
+            }
+        )
+    data = {"records": records, "megabytes": megabytes, "results": results}
+    if args.json is not None:
+        args.json.mkdir(parents=True, exist_ok=True)
+        (args.json / "decode.json").write_text(json.dumps(data, indent=2))
+    return data
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

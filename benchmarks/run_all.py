@@ -1,0 +1,194 @@
+"""Every benchmark in one run, with one summary table, JSON results and a chart each.
+
+Runs, against the simulator on loopback (nothing touches the network): decoding, the
+governor, harvesting, resolving DOIs and client overhead, each side by side with the peers
+where they apply (habanero, crossrefapi, a plain httpx + aiolimiter loop). Results go to
+``--out`` (default ``benchmarks/results/``): one ``<name>.json`` per scenario, a PNG chart
+per scenario when matplotlib is installed (``pip install matplotlib``), and ``summary.md``.
+
+Run: ``python benchmarks/run_all.py [--quick] [--out DIR]`` (``--quick``: smaller sizes and
+shorter runs, a few minutes; the full run takes about 30 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import decode
+import dois
+import governor
+import harvest
+import overhead
+from _common import machine, table
+
+HERE = Path(__file__).resolve().parent
+
+
+def _bar_chart(path: Path, title: str, labels: list[str], values: list[float], unit: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # charts are optional: the JSON and the tables carry the numbers
+        return
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(labels)))
+    ax.barh(
+        labels,
+        values,
+        color=[
+            "#1f77b4" if ("crossref-async" in lb or lb.startswith("decode_")) else "#aaaaaa"
+            for lb in labels
+        ],
+    )
+    ax.set_xlabel(unit)
+    ax.set_title(title)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _summaries(results: dict[str, dict[str, Any]], out: Path) -> list[list[object]]:
+    rows: list[list[object]] = []
+    if "decode" in results:
+        data = results["decode"]["results"]
+        for r in data:
+            rows.append(
+                [
+                    "decode",
+                    r["decoder"],
+                    f"{r['records_per_second']:,.0f} records/s",
+                    f"{r['vs_json_loads']:.1f}x json.loads",
+                ]
+            )
+        _bar_chart(
+            out / "decode.png",
+            "Decoding work-list pages",
+            [r["decoder"] for r in data],
+            [r["records_per_second"] for r in data],
+            "records/s",
+        )
+    if "governor" in results:
+        data = [r for r in results["governor"]["results"] if r["comply_s"] is None]
+        for r in data:
+            rows.append(
+                [
+                    "governor",
+                    f"{r['client']} ({r['pool']})",
+                    f"{100 * r['share']:.1f}% of limit",
+                    f"{r['rejected_429']} 429s",
+                ]
+            )
+        _bar_chart(
+            out / "governor.png",
+            "Share of the advertised rate used",
+            [f"{r['client']} / {r['pool']}" for r in data],
+            [100 * r["share"] for r in data],
+            "%",
+        )
+    if "harvest" in results:
+        data = results["harvest"]["results"]
+        for r in data:
+            rows.append(
+                [
+                    "harvest",
+                    f"{r['client']} ({r['records']:,})",
+                    f"{r['records_per_second']:,.0f} records/s",
+                    f"{r['peak_rss_mb']:,.0f} MB peak",
+                ]
+            )
+        _bar_chart(
+            out / "harvest.png",
+            "Harvest throughput",
+            [f"{r['client']} / {r['records']:,}" for r in data],
+            [r["records_per_second"] for r in data],
+            "records/s",
+        )
+    if "dois" in results:
+        data = results["dois"]["results"]
+        for r in data:
+            rows.append(
+                [
+                    "dois",
+                    r["client"],
+                    f"{r['seconds']:,.1f} s",
+                    f"{r['correct']:,}/{r['dois']:,} correct",
+                ]
+            )
+        _bar_chart(
+            out / "dois.png",
+            "Resolving DOIs (seconds, lower is better)",
+            [r["client"] for r in data],
+            [r["seconds"] for r in data],
+            "seconds",
+        )
+    if "overhead" in results:
+        data = results["overhead"]["results"]
+        for r in data:
+            rows.append(
+                [
+                    "overhead",
+                    f"{r['client']} ({r['kind']})",
+                    f"{r['per_second']:,.0f} requests/s",
+                    f"{100 * r['vs_bare']:.0f}% of bare httpx",
+                ]
+            )
+        _bar_chart(
+            out / "overhead.png",
+            "Requests/s with nothing in the way",
+            [f"{r['client']} / {r['kind']}" for r in data],
+            [r["per_second"] for r in data],
+            "requests/s",
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter runs")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
+    parser.add_argument(
+        "--only", help="comma-separated subset of decode,governor,harvest,dois,overhead"
+    )
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    q = args.quick
+    plans: dict[str, tuple[Callable[[list[str]], dict[str, Any]], list[str]]] = {
+        "decode": (decode.main, ["--repeat", "5" if q else "20"]),
+        "governor": (governor.main, ["--seconds", "4" if q else "8"]),
+        "harvest": (harvest.main, ["--quick"] if q else []),
+        "dois": (
+            dois.main,
+            [
+                "--dois",
+                "2000" if q else "10000",
+                "--peer-dois",
+                "100" if q else "500",
+                "--batch-sizes",
+                "",
+            ],
+        ),
+        "overhead": (overhead.main, ["--requests", "500" if q else "3000"]),
+    }
+    chosen = args.only.split(",") if args.only else list(plans)
+    results: dict[str, dict[str, Any]] = {}
+    for name in chosen:
+        func, extra = plans[name]
+        print(f"\n=== {name} ===", flush=True)
+        results[name] = func([*extra, "--json", str(out)])
+        (out / f"{name}.json").write_text(json.dumps(results[name], indent=2, default=str))
+    rows = _summaries(results, out)
+    summary = f"machine: {machine()}\n\n" + table(["scenario", "client", "result", "detail"], rows)
+    (out / "summary.md").write_text(summary + "\n")
+    print("\n" + summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
