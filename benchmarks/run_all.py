@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,97 +54,68 @@ def _bar_chart(path: Path, title: str, labels: list[str], values: list[float], u
     plt.close(fig)
 
 
+@dataclass(frozen=True)
+class _View:
+    """How one scenario's results become summary rows and a chart."""
+
+    title: str
+    unit: str
+    label: Callable[[dict[str, Any]], str]
+    value: Callable[[dict[str, Any]], float]
+    result: Callable[[dict[str, Any]], str]
+    detail: Callable[[dict[str, Any]], str]
+    keep: Callable[[dict[str, Any]], bool] = lambda r: True
+
+
+VIEWS: dict[str, _View] = {
+    "decode": _View(
+        "Decoding work-list pages", "records/s",
+        label=lambda r: r["decoder"],
+        value=lambda r: r["records_per_second"],
+        result=lambda r: f"{r['records_per_second']:,.0f} records/s",
+        detail=lambda r: f"{r['vs_json_loads']:.1f}x json.loads",
+    ),
+    "governor": _View(
+        "Share of the advertised rate used", "%",
+        label=lambda r: f"{r['client']} / {r['pool']}",
+        value=lambda r: 100 * r["share"],
+        result=lambda r: f"{100 * r['share']:.1f}% of limit",
+        detail=lambda r: f"{r['rejected_429']} 429s",
+        keep=lambda r: r["comply_s"] is None,
+    ),
+    "harvest": _View(
+        "Harvest throughput", "records/s",
+        label=lambda r: f"{r['client']} / {r['records']:,}",
+        value=lambda r: r["records_per_second"],
+        result=lambda r: f"{r['records_per_second']:,.0f} records/s",
+        detail=lambda r: f"{r['peak_rss_mb']:,.0f} MB peak",
+    ),
+    "dois": _View(
+        "Resolving DOIs (seconds, lower is better)", "seconds",
+        label=lambda r: r["client"],
+        value=lambda r: r["seconds"],
+        result=lambda r: f"{r['seconds']:,.1f} s",
+        detail=lambda r: f"{r['correct']:,}/{r['dois']:,} correct",
+    ),
+    "overhead": _View(
+        "Requests/s with nothing in the way", "requests/s",
+        label=lambda r: f"{r['client']} / {r['kind']}",
+        value=lambda r: r["per_second"],
+        result=lambda r: f"{r['per_second']:,.0f} requests/s",
+        detail=lambda r: f"{100 * r['vs_bare']:.0f}% of bare httpx",
+    ),
+}  # fmt: skip
+
+
 def _summaries(results: dict[str, dict[str, Any]], out: Path) -> list[list[object]]:
     rows: list[list[object]] = []
-    if "decode" in results:
-        data = results["decode"]["results"]
-        for r in data:
-            rows.append(
-                [
-                    "decode",
-                    r["decoder"],
-                    f"{r['records_per_second']:,.0f} records/s",
-                    f"{r['vs_json_loads']:.1f}x json.loads",
-                ]
-            )
+    for name, data in results.items():
+        view = VIEWS[name]
+        kept = [r for r in data["results"] if view.keep(r)]
+        rows += [[name, view.label(r), view.result(r), view.detail(r)] for r in kept]
+        labels = [view.label(r) for r in kept]
         _bar_chart(
-            out / "decode.png",
-            "Decoding work-list pages",
-            [r["decoder"] for r in data],
-            [r["records_per_second"] for r in data],
-            "records/s",
-        )
-    if "governor" in results:
-        data = [r for r in results["governor"]["results"] if r["comply_s"] is None]
-        for r in data:
-            rows.append(
-                [
-                    "governor",
-                    f"{r['client']} ({r['pool']})",
-                    f"{100 * r['share']:.1f}% of limit",
-                    f"{r['rejected_429']} 429s",
-                ]
-            )
-        _bar_chart(
-            out / "governor.png",
-            "Share of the advertised rate used",
-            [f"{r['client']} / {r['pool']}" for r in data],
-            [100 * r["share"] for r in data],
-            "%",
-        )
-    if "harvest" in results:
-        data = results["harvest"]["results"]
-        for r in data:
-            rows.append(
-                [
-                    "harvest",
-                    f"{r['client']} ({r['records']:,})",
-                    f"{r['records_per_second']:,.0f} records/s",
-                    f"{r['peak_rss_mb']:,.0f} MB peak",
-                ]
-            )
-        _bar_chart(
-            out / "harvest.png",
-            "Harvest throughput",
-            [f"{r['client']} / {r['records']:,}" for r in data],
-            [r["records_per_second"] for r in data],
-            "records/s",
-        )
-    if "dois" in results:
-        data = results["dois"]["results"]
-        for r in data:
-            rows.append(
-                [
-                    "dois",
-                    r["client"],
-                    f"{r['seconds']:,.1f} s",
-                    f"{r['correct']:,}/{r['dois']:,} correct",
-                ]
-            )
-        _bar_chart(
-            out / "dois.png",
-            "Resolving DOIs (seconds, lower is better)",
-            [r["client"] for r in data],
-            [r["seconds"] for r in data],
-            "seconds",
-        )
-    if "overhead" in results:
-        data = results["overhead"]["results"]
-        for r in data:
-            rows.append(
-                [
-                    "overhead",
-                    f"{r['client']} ({r['kind']})",
-                    f"{r['per_second']:,.0f} requests/s",
-                    f"{100 * r['vs_bare']:.0f}% of bare httpx",
-                ]
-            )
-        _bar_chart(
-            out / "overhead.png",
-            "Requests/s with nothing in the way",
-            [f"{r['client']} / {r['kind']}" for r in data],
-            [r["per_second"] for r in data],
-            "requests/s",
+            out / f"{name}.png", view.title, labels, [view.value(r) for r in kept], view.unit
         )
     return rows
 
