@@ -15,6 +15,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from _cli import run_cli
 
 from crossref_async import Breaker, Crossref, HarvestStateError, RetryPolicy, ValidationError
 from crossref_async._sinks import read_records
@@ -313,78 +314,19 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
 
 def test_cli_harvest_fake_count_and_plan(tmp_path: Path) -> None:
     out = tmp_path / "demo.jsonl"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run(
-        _cli(
-            "harvest",
-            "--fake",
-            "--fake-works",
-            "1500",
-            "--fake-preset",
-            "unlimited",
-            "--filter",
-            "type:journal-article",
-            "--out",
-            str(out),
-            "--shard-size",
-            "400",
-        ),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ("--filter", "type:journal-article")
+    done = run_cli("harvest", *args, "--out", str(out), "--shard-size", "400", works=1500)
     assert done.returncode == 0, done.stderr
     assert "records/s" in done.stdout
     lines = out.read_bytes().splitlines()
     assert lines and all(json.loads(line)["type"] == "journal-article" for line in lines)
-    count = subprocess.run(
-        _cli(
-            "count",
-            "--fake",
-            "--fake-works",
-            "1500",
-            "--fake-preset",
-            "unlimited",
-            "--filter",
-            "type:journal-article",
-        ),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    count = run_cli("count", *args, works=1500)
     assert count.returncode == 0 and int(count.stdout) == len(lines)
-    planned = subprocess.run(
-        _cli(
-            "plan",
-            "--fake",
-            "--fake-works",
-            "1500",
-            "--fake-preset",
-            "unlimited",
-            "--shard-size",
-            "300",
-        ),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    planned = run_cli("plan", "--shard-size", "300", works=1500)
     assert planned.returncode == 0, planned.stderr
     data = json.loads(planned.stdout)
     assert data["consistent"] and sum(s["count"] for s in data["shards"]) == 1500
-    bad = subprocess.run(
-        _cli("count", "--fake", "--filter", "from-pub-dat:2020"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = run_cli("count", "--filter", "from-pub-dat:2020")
     assert bad.returncode == 2 and "from-pub-date" in bad.stderr
 
 

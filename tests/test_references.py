@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from _cli import run_cli
 from conftest import unit_client
 
 from crossref_async import Crossref, NotFound, ValidationError, extract_dois
@@ -155,22 +153,13 @@ async def test_plus_token_never_goes_to_doi_org() -> None:
     assert "mailto" not in str(seen[0].url)
 
 
-def _run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "crossref_async", *args, "--fake", "--fake-works", "500",
-         "--fake-preset", "fast-50"],
-        input=stdin, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-
-
 def test_cli_get_check_and_cite(tmp_path: Path) -> None:
     corpus = FakeCrossref(works=500).corpus
     dois = [str(w["DOI"]) for w in corpus.works[:5]]
     listing = tmp_path / "dois.txt"
     listing.write_text("\n".join([*dois[2:], "10.5555/nope"]))
     out = tmp_path / "works.jsonl"
-    got = _run_cli("get", *dois[:2], "--file", str(listing), "--out", str(out))
+    got = run_cli("get", *dois[:2], "--file", str(listing), "--out", str(out))
     assert got.returncode == 1  # one DOI was not found
     assert "not found: 10.5555/nope" in got.stderr and "5 found, 1 not found" in got.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -178,14 +167,14 @@ def test_cli_get_check_and_cite(tmp_path: Path) -> None:
 
     bib = tmp_path / "bib.txt"
     bib.write_text(f"[1] doi:{dois[0]}.\n[2] 10.5555/never-registered-xyz\n")
-    checked = _run_cli("check", str(bib), "--json")
+    checked = run_cli("check", str(bib), "--json")
     assert checked.returncode == 1
     statuses = [json.loads(line)["status"] for line in checked.stdout.splitlines()]
     assert statuses == ["found", "not-registered"]
 
-    cited = _run_cli("cite", dois[0], "--format", "bibtex")
+    cited = run_cli("cite", dois[0], "--format", "bibtex")
     assert cited.returncode == 0, cited.stderr
     assert cited.stdout.startswith("@")
-    text = _run_cli("cite", dois[0], "--format", "text", "--style", "ieee")
+    text = run_cli("cite", dois[0], "--format", "text", "--style", "ieee")
     assert text.returncode == 0, text.stderr
     assert text.stdout.strip()
