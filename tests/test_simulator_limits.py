@@ -210,7 +210,7 @@ async def test_429_without_retry_after() -> None:
 
 
 def test_presets_and_configuration_errors() -> None:
-    assert set(PRESETS) >= {"polite-2026", "public", "fast-50", "unlimited"}
+    assert set(PRESETS) >= {"polite-2026", "public", "fast-50", "unmetered", "unlimited"}
     polite = PRESETS["polite-2026"]
     assert polite.single == Pool(rate=10, interval=1.0, concurrency=3, name="polite-single")
     assert polite.list == Pool(rate=3, interval=1.0, concurrency=3, name="polite-array")

@@ -125,6 +125,9 @@ _PUBLIC = Pool(rate=5, interval=1.0, concurrency=1, name="public")
 #: * ``public``: anonymous clients: one shared pool of 5/s and 1 at once.
 #: * ``fast-50``: a generous pool per kind, 50/s and 10 at once (benchmarks of the client
 #:   itself).
+#: * ``unmetered``: limits advertised far above anything a client reaches (a million per second,
+#:   1000 at once): every header-reading path of a client runs, none of it ever waits (the
+#:   client-overhead benchmark).
 #: * ``unlimited``: no limits and no limit headers.
 PRESETS: dict[str, Limits] = {
     "polite-2026": Limits(single=_POLITE_SINGLE, list=_POLITE_ARRAY),
@@ -132,6 +135,10 @@ PRESETS: dict[str, Limits] = {
     "fast-50": Limits(
         single=Pool(rate=50, interval=1.0, concurrency=10, name="fast-single"),
         list=Pool(rate=50, interval=1.0, concurrency=10, name="fast-array"),
+    ),
+    "unmetered": Limits(
+        single=Pool(rate=1_000_000, interval=1.0, concurrency=1000, name="unmetered-single"),
+        list=Pool(rate=1_000_000, interval=1.0, concurrency=1000, name="unmetered-array"),
     ),
     "unlimited": Limits(),
 }
