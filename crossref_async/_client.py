@@ -117,16 +117,17 @@ class Crossref:
         breaker: the circuit breaker's settings (:class:`Breaker`).
         cite_base_url: where formatted citations are negotiated (doi.org, or a simulator).
 
-    >>> import asyncio
+    Over the embedded simulator (:mod:`crossref_async.testing`), as in the other examples:
+
     >>> from crossref_async import Crossref
     >>> from crossref_async.testing import FakeCrossref
     >>> fake = FakeCrossref(works=50)
-    >>> async def main() -> str | None:
-    ...     async with Crossref(mailto="me@example.org", transport=fake.transport()) as cr:
-    ...         work = await cr.work("10.5555/12345678")
-    ...         return work.DOI
-    >>> asyncio.run(main())
+    >>> async with Crossref(mailto="me@example.org", transport=fake.transport()) as cr:
+    ...     work = await cr.work("10.5555/12345678")
+    >>> work.DOI
     '10.5555/12345678'
+    >>> cr
+    Crossref(base_url='https://api.crossref.org', mailto='me@example.org')
     """
 
     def __init__(
@@ -203,7 +204,17 @@ class Crossref:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this object created it (idempotent)."""
+        """Close the HTTP client if this object created it (idempotent).
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> client = Crossref(mailto="me@example.org", transport=FakeCrossref(works=10).transport())
+        >>> await client.aclose()
+        >>> await client.aclose()  # closing again does nothing
+        >>> await client.work("10.5555/12345678")
+        Traceback (most recent call last):
+        ...
+        RuntimeError: this Crossref client is closed
+        """
         if not self._closed:
             self._closed = True
             if self._owns_http:
@@ -384,7 +395,18 @@ class Crossref:
         """Per-pool budgets and traffic so far (empty when limits are off).
 
         Each :class:`PoolStats` holds the advertised and current rate and concurrency,
-        requests, retries, 429s, server and transport errors, and smoothed latency.
+        requests, retries, 429s, server and transport errors, and smoothed latency. Pools are
+        named as Crossref names them (``x-api-pool``; here the simulator's ``unmetered`` ones).
+
+        >>> work = await cr.work("10.5555/12345678")
+        >>> total = await cr.works.count()
+        >>> sorted(cr.stats())
+        ['unmetered-array', 'unmetered-single']
+        >>> cr.stats()["unmetered-single"]
+        PoolStats(name='unmetered-single', advertised_rate=1000000.0, interval=1.0,
+                  advertised_concurrency=1000, rate=1000000.0, concurrency=1000, in_flight=0,
+                  max_in_flight=..., requests=..., rate_limited=0, server_errors=0,
+                  transport_errors=0, retries=0, latency=..., paused_for=0.0)
         """
         return self.governor.stats() if self.governor else {}
 
@@ -394,31 +416,72 @@ class Crossref:
         """The work with this DOI (``https://doi.org/...`` and ``doi:`` forms accepted).
 
         Raises :class:`NotFound` when Crossref does not know it (see :meth:`agency`).
+
+        >>> work = await cr.work("https://doi.org/10.5555/12345678")
+        >>> work.DOI, work.type, work.container_title, work.year
+        ('10.5555/12345678', 'journal-article', ('Journal of Psychoceramics',), 1995)
+        >>> work.first_title
+        'Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory'
+        >>> await cr.work("10.5555/no-such-work")
+        Traceback (most recent call last):
+        ...
+        crossref_async._errors.NotFound: 404 from https://api.crossref.org/works/...:
+        Resource not found.
         """
         return await self._message(_work_path(doi), Work, "work")
 
     async def agency(self, doi: str) -> Agency:
-        """The registration agency of a DOI (``crossref``, ``datacite``, ``medra``, ...)."""
+        """The registration agency of a DOI (``crossref``, ``datacite``, ``medra``, ...).
+
+        >>> await cr.agency("10.5555/12345678")
+        Agency(DOI='10.5555/12345678', agency=RegistrationAgency(id='crossref', label='Crossref'))
+        >>> (await cr.agency("10.5061/dryad.123")).agency.id  # a DataCite prefix
+        'datacite'
+        """
         return await self._message(_work_path(doi) + "/agency", Agency, "work-agency")
 
     async def member(self, member_id: int | str) -> Member:
-        """A Crossref member (a publisher or other depositor), by its numeric id."""
+        """A Crossref member (a publisher or other depositor), by its numeric id.
+
+        >>> member = await cr.member(7822)
+        >>> member.primary_name, member.prefixes, member.counts.total_dois
+        ('Crossref Test Member', ('10.5555',), 10)
+        """
         return await self._message(_member_path(member_id), Member, "member")
 
     async def journal(self, issn: str) -> Journal:
-        """A journal by one of its ISSNs (``NNNN-NNNN``)."""
+        """A journal by one of its ISSNs (``NNNN-NNNN``).
+
+        >>> journal = await cr.journal("0264-3561")
+        >>> journal.title, journal.publisher, journal.ISSN
+        ('Journal of Psychoceramics', 'Crossref Test Member', ('0264-3561',))
+        """
         return await self._message(_journal_path(issn), Journal, "journal")
 
     async def funder(self, funder_id: int | str) -> Funder:
-        """A funder, by id (``100000001``) or DOI (``10.13039/100000001``)."""
+        """A funder, by id (``100000001``) or DOI (``10.13039/100000001``).
+
+        >>> funder = await cr.funder("10.13039/100000001")
+        >>> funder.id, funder.name, funder.alt_names, funder.work_count
+        ('100000001', 'National Science Foundation', ('NSF',), 17)
+        """
         return await self._message(_funder_path(funder_id), Funder, "funder")
 
     async def prefix(self, prefix: str) -> Prefix:
-        """A DOI prefix (``10.1016``) and the member that owns it."""
+        """A DOI prefix (``10.1016``) and the member that owns it.
+
+        >>> await cr.prefix("10.5555")
+        Prefix(prefix='https://id.crossref.org/prefix/10.5555',
+               member='https://id.crossref.org/member/7822', name='Crossref Test Member')
+        """
         return await self._message(_prefix_path(prefix), Prefix, "prefix")
 
     async def type(self, type_id: str) -> Type:
-        """A work type (``journal-article``, ``book-chapter``, ...)."""
+        """A work type (``journal-article``, ``book-chapter``, ...).
+
+        >>> await cr.type("journal-article")
+        Type(id='journal-article', label='Journal Article')
+        """
         return await self._message(_type_path(type_id), Type, "type")
 
     async def exists(
@@ -435,6 +498,11 @@ class Crossref:
 
         Give exactly one of: a DOI, ``member=``, ``journal=`` (ISSN), ``funder=``,
         ``prefix=``, ``type=``.
+
+        >>> await cr.exists("10.5555/12345678"), await cr.exists("10.5555/no-such-work")
+        (True, False)
+        >>> await cr.exists(journal="0264-3561"), await cr.exists(member=7822)
+        (True, True)
         """
         given = {
             "doi": doi,
@@ -473,9 +541,15 @@ class Crossref:
         ``filter=doi:...`` batches; the answer keeps the caller's order, and a DOI Crossref
         does not have maps to None. ``select`` limits the fields (``DOI`` is always added).
 
-        >>> async def titles(cr):  # doctest: +SKIP
-        ...     found = await cr.works_by_doi(["10.5555/12345678", "doi:10.1037/abc"])
-        ...     return {doi: w.first_title if w else None for doi, w in found.items()}
+        >>> found = await cr.works_by_doi(
+        ...     ["https://doi.org/10.5555/12345678", "10.5555/MIXED.case.doi", "10.5555/nothing"]
+        ... )
+        >>> {doi: work.DOI if work else None for doi, work in found.items()}
+        {'10.5555/12345678': '10.5555/12345678', '10.5555/MIXED.case.doi': '10.5555/Mixed.Case.DOI',
+         '10.5555/nothing': None}
+        >>> found = await cr.works_by_doi(["10.5555/12345678"], select=["title"])
+        >>> found["10.5555/12345678"].first_title, found["10.5555/12345678"].publisher
+        ('Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory', None)
         """
         return await works_by_doi(self, dois, select=select, batch_size=batch_size)
 
@@ -487,12 +561,28 @@ class Crossref:
         batch_size: int = DEFAULT_BATCH,
     ) -> AsyncIterator[tuple[str, Work | None]]:
         """Like :meth:`works_by_doi` for inputs of any size, with bounded memory: yields
-        ``(doi, Work or None)`` pairs in input order, a window of batches at a time."""
+        ``(doi, Work or None)`` pairs in input order, a window of batches at a time.
+
+        >>> dois = ["10.5555/12345678", "10.5555/no-such-work", "10.5555/Mixed.Case.DOI"]
+        >>> async for doi, work in cr.iter_works_by_doi(dois, select=["type"]):
+        ...     print(doi, work.type if work else None)
+        10.5555/12345678 journal-article
+        10.5555/no-such-work None
+        10.5555/Mixed.Case.DOI journal-article
+        """
         return iter_works_by_doi(self, dois, select=select, batch_size=batch_size)
 
     async def references(self, doi: str) -> tuple[Reference, ...]:
         """A work's reference list (each with its DOI where present, and the unstructured
-        text); empty when the publisher deposited none or keeps them closed."""
+        text); empty when the publisher deposited none or keeps them closed.
+
+        >>> refs = await cr.references("10.37491/j.deep.2020.000104")
+        >>> [ref.DOI for ref in refs]
+        ['10.52995/s10105-17-00105-2', None, '10.60372/journal.rein.0000330']
+        >>> print(refs[1].unstructured)
+        Dubois M. Failure magnetic longitudinal cognitive variability deposition.
+        Rev Molecular Genetics. 1978;5:613.
+        """
         return (await self.work(doi)).reference
 
     def citation_graph(
@@ -504,16 +594,41 @@ class Crossref:
         batch_size: int = DEFAULT_BATCH,
     ) -> AsyncIterator[Edge]:
         """Crawl the citation graph from ``seeds`` breadth-first, yielding
-        :class:`Edge` (citing, cited) as each layer arrives."""
+        :class:`Edge` (citing, cited) as each layer arrives.
+
+        >>> async for edge in cr.citation_graph(["10.37491/j.deep.2020.000104"]):
+        ...     print(edge)
+        Edge(citing='10.37491/j.deep.2020.000104', cited='10.52995/s10105-17-00105-2', depth=0)
+        Edge(citing='10.37491/j.deep.2020.000104', cited='10.60372/journal.rein.0000330', depth=0)
+        >>> edges = [e async for e in cr.citation_graph(["10.37491/j.deep.2020.000104"], depth=2)]
+        >>> len(edges), sorted({edge.depth for edge in edges})
+        (9, [0, 1])
+        """
         return citation_graph(self, seeds, depth=depth, max_nodes=max_nodes, batch_size=batch_size)
 
     async def check_bibliography(self, text: str) -> list[BibliographyEntry]:
         """Find the DOIs in ``text`` and report each: found (with metadata), registered with
-        another agency (not Crossref), or not registered at all."""
+        another agency (not Crossref), or not registered at all.
+
+        >>> text = '''Carberry J. Silly String Theory. doi:10.5555/12345678.
+        ... Data: https://doi.org/10.5061/dryad.123; see also 10.1234/no-such-work.'''
+        >>> for entry in await cr.check_bibliography(text):
+        ...     print(entry.doi, entry.status, entry.agency)
+        10.5555/12345678 found crossref
+        10.5061/dryad.123 other-agency datacite
+        10.1234/no-such-work not-registered None
+        """
         return await check_dois(self, extract_dois(text))
 
     async def check_dois(self, dois: Iterable[str]) -> list[BibliographyEntry]:
-        """:meth:`check_bibliography` for DOIs already extracted."""
+        """:meth:`check_bibliography` for DOIs already extracted.
+
+        >>> entries = await cr.check_dois(["10.5555/12345678", "10.1400/abc"])
+        >>> [(entry.status, entry.agency) for entry in entries]
+        [('found', 'crossref'), ('other-agency', 'medra')]
+        >>> entries[0].work.first_title
+        'Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory'
+        """
         return await check_dois(self, dois)
 
     async def match_citation(
@@ -521,13 +636,33 @@ class Crossref:
     ) -> CitationMatch:
         """Match a free-form citation to its DOI (``query.bibliographic``): the best
         candidate, its score, and whether the score clears ``threshold``. Fewer than three
-        words never match."""
+        words never match.
+
+        >>> match = await cr.match_citation(
+        ...     "Carberry, J. (1995). Toward a Unified Theory of High-Energy Metaphysics: "
+        ...     "Silly String Theory. Journal of Psychoceramics, 6(2), 1015–1020."
+        ... )
+        >>> match.matched, match.doi, match.score
+        (True, '10.5555/12345678', 135.530605)
+        >>> match = await cr.match_citation("Carberry silly string")
+        >>> match.matched, match.doi, match.reason
+        (False, '10.5555/12345678', 'score below threshold')
+        """
         return await match_citation(self, citation, threshold=threshold, rows=rows)
 
     async def match_citations(
         self, citations: Iterable[str], *, threshold: float = DEFAULT_THRESHOLD, rows: int = 5
     ) -> list[CitationMatch]:
-        """:meth:`match_citation` for many citations at once, in input order."""
+        """:meth:`match_citation` for many citations at once, in input order.
+
+        >>> matches = await cr.match_citations([
+        ...     "Carberry, J. (1995). Toward a Unified Theory of High-Energy Metaphysics: "
+        ...     "Silly String Theory. Journal of Psychoceramics, 6(2), 1015–1020.",
+        ...     "Carberry J",
+        ... ])
+        >>> [(match.matched, match.doi, match.reason) for match in matches]
+        [(True, '10.5555/12345678', None), (False, None, 'too few terms')]
+        """
         return await match_citations(self, citations, threshold=threshold, rows=rows)
 
     async def cite(
@@ -540,59 +675,143 @@ class Crossref:
     ) -> str:
         """A formatted citation by content negotiation: ``bibtex``, ``ris``, ``csl-json``,
         ``crossref-xml``, or ``text`` in a CSL ``style`` (``apa``, ``ieee``...) and
-        ``locale`` (``en-US``...)."""
+        ``locale`` (``en-US``...).
+
+        >>> print(await cr.cite("10.5555/12345678", format="text", style="apa"))
+        Carberry, J. (1995). Toward a Unified Theory of High-Energy Metaphysics: Silly String
+        Theory. Journal of Psychoceramics, 6(2), 1015–1020. https://doi.org/10.5555/12345678
+        >>> print(await cr.cite("10.5555/12345678"))  # BibTeX
+        @article{Carberry_1995, title={Toward a Unified Theory of High-Energy Metaphysics: Silly
+        String Theory}, volume={6}, ISSN={0264-3561}, ... author={Carberry, Josiah}, year={1995},
+        month=Jul, pages={1015–1020} }
+        >>> print(await cr.cite("10.5555/12345678", format="ris"))
+        TY  - JOUR
+        DO  - 10.5555/12345678
+        ...
+        AU  - Carberry, Josiah
+        PY  - 1995
+        ...
+        """
         return await cite(self, doi, format=format, style=style, locale=locale)
 
     # -- list routes ------------------------------------------------------------------------
 
     @property
     def works(self) -> WorksQuery[Work]:
-        """All works: ``cr.works.query(...).filter(...).select(...)``."""
+        """All works: ``cr.works.query(...).filter(...).select(...)``.
+
+        >>> await cr.works.count()
+        1000
+        >>> page = await cr.works.query(author="carberry").select("DOI", "title").page()
+        >>> page.total_results, [work.DOI for work in page.items]
+        (1, ['10.5555/12345678'])
+        """
         return WorksQuery(self, Route("/works", "work-list", P.WORK_FILTERS, works=True), Work)
 
     @property
     def members(self) -> ListQuery[Member]:
-        """All members (``query`` and the member filters)."""
+        """All members (``query`` and the member filters).
+
+        >>> page = await cr.members.query("learned society").page()
+        >>> [(member.id, member.primary_name) for member in page.items]
+        [(6566, 'Calder Learned Society'), (11944, 'Brackenmoor Learned Society'),
+         (13011, 'Northbridge Learned Society')]
+        >>> [member.id async for member in cr.members.filter(prefix="10.5555").stream()]
+        [7822]
+        """
         return ListQuery(self, Route("/members", "member-list", P.MEMBER_FILTERS), Member)
 
     @property
     def funders(self) -> ListQuery[Funder]:
-        """All funders of the Funder Registry (``query`` and the ``location`` filter)."""
+        """All funders of the Funder Registry (``query`` and the ``location`` filter).
+
+        >>> page = await cr.funders.query("national").page(rows=2)
+        >>> page.total_results, [funder.name for funder in page.items]
+        (4, ['National Science Foundation', 'National Institutes of Health'])
+        >>> [funder.name async for funder in cr.funders.filter(location="Germany").stream()]
+        ['Deutsche Forschungsgemeinschaft']
+        """
         return ListQuery(self, Route("/funders", "funder-list", P.FUNDER_FILTERS), Funder)
 
     @property
     def journals(self) -> ListQuery[Journal]:
-        """All journals (``query``; Crossref offers no filters here)."""
+        """All journals (``query``; Crossref offers no filters here).
+
+        >>> query = cr.journals.query("physics")
+        >>> [(journal.title, journal.ISSN) async for journal in query.stream()]
+        [('Applied Physics Quarterly', ('1055-6699', '1664-4840')),
+         ('Acta Applied Physics', ('3491-6768', '6077-3766'))]
+        """
         return ListQuery(self, Route("/journals", "journal-list", None), Journal)
 
     @property
     def licenses(self) -> ListQuery[LicenseEntry]:
-        """License URLs used by works, with counts (``query`` and the works filters)."""
-        return ListQuery(self, Route("/licenses", "license-list", P.WORK_FILTERS), LicenseEntry)
+        """License URLs used by works, with counts (``query`` and paging; Crossref takes no
+        filters here: licenses of some works come from ``cr.works.filter(...).facet("license")``).
+
+        >>> page = await cr.licenses.page(rows=2)
+        >>> page.total_results, page.items
+        (9, (LicenseEntry(URL='http://creativecommons.org/licenses/by/3.0/', work_count=76),
+             LicenseEntry(URL='http://creativecommons.org/licenses/by/4.0/', work_count=66)))
+        """
+        return ListQuery(self, Route("/licenses", "license-list", None), LicenseEntry)
 
     @property
     def types(self) -> ListQuery[Type]:
-        """All work types (paging only)."""
+        """All work types (paging only).
+
+        >>> await cr.types.count()
+        30
+        >>> [type.id async for type in cr.types.stream(max_items=3)]
+        ['book-section', 'monograph', 'report-component']
+        """
         return ListQuery(self, Route("/types", "type-list", None, text_query=False), Type)
 
     def member_works(self, member_id: int | str) -> WorksQuery[Work]:
-        """Works deposited by one member."""
+        """Works deposited by one member.
+
+        >>> query = cr.member_works(7822).sort("published", "asc").select("DOI")
+        >>> query.path
+        '/members/7822/works'
+        >>> [work.DOI async for work in query.stream(max_items=2)]
+        ['10.5555/12345678', '10.5555/percent%20literal']
+        """
         return self._works_of(_member_path(member_id))
 
     def journal_works(self, issn: str) -> WorksQuery[Work]:
-        """Works in one journal."""
+        """Works in one journal.
+
+        >>> query = cr.journal_works("02643561")  # the ISSN is normalized
+        >>> query.path, await query.count()
+        ('/journals/0264-3561/works', 10)
+        """
         return self._works_of(_journal_path(issn))
 
     def funder_works(self, funder_id: int | str) -> WorksQuery[Work]:
-        """Works funded by one funder (and, as Crossref does, its sub-organizations)."""
+        """Works funded by one funder (and, as Crossref does, its sub-organizations).
+
+        >>> query = cr.funder_works("10.13039/100000001")
+        >>> query.path, await query.count(), await query.filter(type="journal-article").count()
+        ('/funders/100000001/works', 17, 9)
+        """
         return self._works_of(_funder_path(funder_id))
 
     def prefix_works(self, prefix: str) -> WorksQuery[Work]:
-        """Works under one DOI prefix."""
+        """Works under one DOI prefix.
+
+        >>> page = await cr.prefix_works("10.5555").facet("type-name").page(rows=0)
+        >>> page.total_results, page.facets["type-name"].values
+        (10, {'Journal Article': 10})
+        """
         return self._works_of(_prefix_path(prefix))
 
     def type_works(self, type_id: str) -> WorksQuery[Work]:
-        """Works of one type."""
+        """Works of one type.
+
+        >>> query = cr.type_works("book-chapter")
+        >>> query.path, await query.count()
+        ('/types/book-chapter/works', 96)
+        """
         return self._works_of(_type_path(type_id))
 
     def _works_of(self, path: str) -> WorksQuery[Work]:

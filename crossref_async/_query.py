@@ -102,7 +102,13 @@ class ListQuery(Generic[T]):
     # -- builders ---------------------------------------------------------------------------
 
     def query(self: Q, text: str, /) -> Q:
-        """Free-text query (``query=``); the words are ORed and ranked by relevance."""
+        """Free-text query (``query=``); the words are ORed and ranked by relevance.
+
+        >>> cr.members.query("  learned   society ").to_params()
+        [('query', 'learned society')]
+        >>> [member.primary_name async for member in cr.members.query("calder").stream()]
+        ['Calder Learned Society']
+        """
         if not self._route.text_query:
             raise ValidationError("query", f"{self._route.label} does not support query")
         return dataclasses.replace(self, _text=_check_text(text, "query"))
@@ -120,6 +126,15 @@ class ListQuery(Generic[T]):
         ``(name, value)`` pairs. A list, tuple or set value means OR, and so does naming the
         same filter again. Dates take ``date``
         objects or ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``; yes/no filters take booleans.
+
+        >>> from datetime import date
+        >>> query = cr.works.filter(type=["book", "monograph"], from_pub_date=date(2020, 1, 1))
+        >>> query.filter(has_references=True).to_params()
+        [('filter', 'type:book,type:monograph,from-pub-date:2020-01-01,has-references:true')]
+        >>> cr.works.filter({"award.number": "CBET-0756451"}).to_params()
+        [('filter', 'award.number:CBET-0756451')]
+        >>> await cr.works.count(), await cr.works.filter(type="journal-article").count()
+        (1000, 607)
         """
         if isinstance(filters, str):
             raise ValidationError(
@@ -138,13 +153,30 @@ class ListQuery(Generic[T]):
         return dataclasses.replace(self, _filters=self._filters + added)
 
     def rows(self: Q, rows: int) -> Q:
-        """Items per page, 0 to 1000 (0 returns only the counts and facets)."""
+        """Items per page, 0 to 1000 (0 returns only the counts and facets).
+
+        >>> page = await cr.works.rows(3).page()
+        >>> len(page.items), page.total_results
+        (3, 1000)
+        >>> page = await cr.works.rows(0).page()
+        >>> page.items, page.total_results
+        ((), 1000)
+        """
         _check_rows(rows)
         _check_window(rows, self._offset)
         return dataclasses.replace(self, _rows=rows)
 
     def offset(self: Q, offset: int) -> Q:
-        """Skip ``offset`` items; ``offset + rows`` may not exceed 10,000 (use cursors beyond)."""
+        """Skip ``offset`` items; ``offset + rows`` may not exceed 10,000 (use cursors beyond).
+
+        >>> page = await cr.types.offset(2).rows(2).page()
+        >>> [type.id for type in page.items]
+        ['report-component', 'report']
+        >>> cr.works.offset(9990).rows(20)
+        Traceback (most recent call last):
+        ...
+        crossref_async._errors.ValidationError: 9990: offset + rows must not exceed 10,000 ...
+        """
         _check_offset(offset)
         _check_window(self._rows, offset)
         return dataclasses.replace(self, _offset=offset)
@@ -171,6 +203,13 @@ class ListQuery(Generic[T]):
         """The query string as ordered ``(name, value)`` pairs; pure, and checked.
 
         ``rows``, ``offset`` and ``cursor`` override what the query holds, for one request.
+        The client adds ``mailto`` when it sends them.
+
+        >>> query = cr.members.query("learned society").rows(5)
+        >>> query.to_params()
+        [('query', 'learned society'), ('rows', '5')]
+        >>> query.to_params(rows=10, offset=20)
+        [('query', 'learned society'), ('rows', '10'), ('offset', '20')]
         """
         rows = self._rows if rows is None else _check_rows(rows)
         offset = self._offset if offset is None else _check_offset(offset)
@@ -191,7 +230,11 @@ class ListQuery(Generic[T]):
 
     @property
     def path(self) -> str:
-        """The route's path, percent-encoded (``/members/311/works``)."""
+        """The route's path, percent-encoded (``/members/311/works``).
+
+        >>> cr.members.path, cr.member_works(311).path, cr.funder_works("10.13039/100000001").path
+        ('/members', '/members/311/works', '/funders/100000001/works')
+        """
         return self._route.path
 
     # -- execution --------------------------------------------------------------------------
@@ -199,14 +242,31 @@ class ListQuery(Generic[T]):
     async def page(
         self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
     ) -> Page[T]:
-        """Fetch one page: items, ``total_results``, ``facets`` and ``next_cursor``."""
+        """Fetch one page: items, ``total_results``, ``facets`` and ``next_cursor``.
+
+        >>> page = await cr.works.query("silly string").page(rows=2)
+        >>> page.total_results, [work.DOI for work in page.items], page.next_cursor
+        (33, ['10.5555/12345678', '10.52995/s10094-22-00094-1'], None)
+        >>> page = await cr.works.page(rows=2, cursor="*")  # starts a cursor
+        >>> page.next_cursor
+        '...'
+        """
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
         return await self._client._list(self._route, params, self._item)
 
     async def raw_page(
         self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
     ) -> Page[msgspec.Raw]:
-        """Like :meth:`page`, but items stay :class:`msgspec.Raw` (each record's own bytes)."""
+        """Like :meth:`page`, but items stay :class:`msgspec.Raw` (each record's own bytes).
+
+        >>> import msgspec
+        >>> page = await cr.members.raw_page(rows=2)
+        >>> raw = page.items[0]
+        >>> bytes(raw)[:40]
+        b'{"last-status-check-time":1769860800000,'
+        >>> msgspec.json.decode(raw)["primary-name"]
+        'Calder Learned Society'
+        """
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
         return await self._client._list(self._route, params, msgspec.Raw)
 
@@ -216,22 +276,41 @@ class ListQuery(Generic[T]):
         ``rows`` per page defaults to the query's ``rows()`` or 1000. Requests are made only
         as the pages are consumed.
 
-        >>> async def journal_pages(cr):  # doctest: +SKIP
-        ...     async for page in cr.journal_works("0028-0836").pages(rows=1000):
-        ...         print(len(page.items), page.total_results)
+        >>> async for page in cr.journal_works("0264-3561").pages(rows=4):
+        ...     print(len(page.items), page.total_results)
+        4 10
+        4 10
+        2 10
         """
         return iter_pages(self, self._item, rows=rows)
 
     def raw_pages(self, *, rows: int | None = None) -> AsyncIterator[Page[msgspec.Raw]]:
-        """Like :meth:`pages`, with items as :class:`msgspec.Raw` (each record's own bytes)."""
+        """Like :meth:`pages`, with items as :class:`msgspec.Raw` (each record's own bytes).
+
+        >>> async for page in cr.types.raw_pages(rows=12):
+        ...     print(len(page.items), bytes(page.items[0]))
+        12 b'{"id":"book-section","label":"Book Section"}'
+        12 b'{"id":"reference-entry","label":"Reference Entry"}'
+        6 b'{"id":"journal-issue","label":"Journal Issue"}'
+        """
         return iter_pages(self, msgspec.Raw, rows=rows)
 
     def stream(self, *, max_items: int | None = None, rows: int | None = None) -> AsyncIterator[T]:
-        """Every matching item, one at a time (at most ``max_items``), paging as needed."""
+        """Every matching item, one at a time (at most ``max_items``), paging as needed.
+
+        >>> [work.first_title async for work in cr.works.query(author="carberry").stream()]
+        ['Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory']
+        >>> [type.id async for type in cr.types.stream(max_items=3, rows=2)]
+        ['book-section', 'monograph', 'report-component']
+        """
         return iter_items(self, self._item, max_items=max_items, rows=rows)
 
     async def count(self) -> int:
-        """How many items match (one request with ``rows=0``)."""
+        """How many items match (one request with ``rows=0``).
+
+        >>> await cr.journals.count(), await cr.works.filter(type="journal-article").count()
+        (9, 607)
+        """
         page = await self._client._list(self._route, self.to_params(rows=0), msgspec.Raw)
         return page.total_results or 0
 
@@ -268,6 +347,15 @@ class WorksQuery(ListQuery[T]):
         Field names are the ``query.<field>`` names with ``_`` for ``-`` (``container_title``,
         ``bibliographic``, ``funder_name``, ...); all given parts are ANDed by Crossref.
         A field query given again replaces the earlier one.
+
+        >>> query = cr.works.query("silly string", author="carberry")
+        >>> query.to_params()
+        [('query', 'silly string'), ('query.author', 'carberry')]
+        >>> query.query(container_title="psychoceramics", author="josiah carberry").to_params()
+        [('query', 'silly string'), ('query.container-title', 'psychoceramics'),
+         ('query.author', 'josiah carberry')]
+        >>> await query.count()
+        1
         """
         if text is None and not fields:
             raise ValidationError(text, "query() needs text or at least one field query")
@@ -280,7 +368,16 @@ class WorksQuery(ListQuery[T]):
         return dataclasses.replace(out, _fields=kept + tuple(added.items()))
 
     def select(self: W, *fields: str) -> W:
-        """Return only these elements (``select("DOI", "title")``; ``"DOI,title"`` works too)."""
+        """Return only these elements (``select("DOI", "title")``; ``"DOI,title"`` works too).
+
+        >>> query = cr.works.select("DOI", "title").select("DOI,type")
+        >>> query.to_params()
+        [('select', 'DOI,title,type')]
+        >>> page = await query.filter(doi="10.5555/12345678").page()
+        >>> work = page.items[0]
+        >>> work.type, work.publisher  # publisher was not selected
+        ('journal-article', None)
+        """
         names = [n.strip() for f in fields for n in str(f).split(",") if n.strip()]
         if not names:
             raise ValidationError(fields, "select() needs at least one field name")
@@ -292,13 +389,29 @@ class WorksQuery(ListQuery[T]):
         return dataclasses.replace(self, _select=tuple(chosen))
 
     def sort(self: W, field: str, order: Order | None = None) -> W:
-        """Sort by ``field`` (``published``, ``score``, ``is-referenced-by-count``, ...)."""
+        """Sort by ``field`` (``published``, ``score``, ``is-referenced-by-count``, ...).
+
+        >>> query = cr.works.sort("is-referenced-by-count").select("DOI", "is-referenced-by-count")
+        >>> query.to_params()
+        [('select', 'DOI,is-referenced-by-count'), ('sort', 'is-referenced-by-count')]
+        >>> [(work.DOI, work.is_referenced_by_count) async for work in query.stream(max_items=2)]
+        [('10.52995/s10325-22-00325-3', 20000), ('10.90259/s10262-24-00262-8', 17249)]
+        """
         P.check_name(field, P.SORT_FIELDS, "sort field")
         out = dataclasses.replace(self, _sort=field)
         return out.order(order) if order is not None else out
 
     def order(self: W, order: Order) -> W:
-        """``asc`` or ``desc`` (Crossref's default) for the chosen sort."""
+        """``asc`` or ``desc`` (Crossref's default) for the chosen sort.
+
+        >>> query = cr.member_works(7822).sort("published")
+        >>> [work.year async for work in query.stream()]
+        [2010, 2010, 2010, 2009, 2009, 2008, 2008, 2008, 2007, 1995]
+        >>> [work.year async for work in query.order("asc").stream()]
+        [1995, 2007, 2008, 2008, 2008, 2009, 2009, 2010, 2010, 2010]
+        >>> query.order("asc").to_params()
+        [('sort', 'published'), ('order', 'asc')]
+        """
         P.check_name(order, P.ORDERS, "order")
         return dataclasses.replace(self, _order=order)
 
@@ -308,6 +421,15 @@ class WorksQuery(ListQuery[T]):
         A bare name asks for all values (``*``), or for the most allowed (100) where Crossref
         caps the facet (``container-title``, ``issn``, ``orcid``). Keyword names take ``_``
         for ``-``.
+
+        >>> query = cr.works.facet("type-name", "issn", published=3)
+        >>> query.to_params()
+        [('facet', 'type-name:*,issn:100,published:3')]
+        >>> page = await query.page(rows=0)
+        >>> page.facets["published"]
+        Facet(value_count=72, values={'2024': 68, '2022': 57, '2019': 56})
+        >>> page.facets["type-name"].values
+        {'Journal Article': 607, 'Book Chapter': 96, 'Proceedings Article': 64, ...}
         """
         wanted: list[tuple[str, int | str | None]] = [(n, None) for n in names]
         wanted += [(P.kebab(k), v) for k, v in counts.items()]
@@ -319,7 +441,15 @@ class WorksQuery(ListQuery[T]):
         return dataclasses.replace(self, _facets=tuple(facets.items()))
 
     def sample(self: W, n: int) -> W:
-        """``n`` random items (1 to 100); not combinable with rows, offset or cursors."""
+        """``n`` random items (1 to 100); not combinable with rows, offset or cursors.
+
+        >>> query = cr.works.filter(type="book").sample(3)
+        >>> query.to_params()
+        [('filter', 'type:book'), ('sample', '3')]
+        >>> page = await query.page()
+        >>> len(page.items), {work.type for work in page.items}
+        (3, {'book'})
+        """
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= P.MAX_SAMPLE:
             raise ValidationError(n, f"sample must be between 1 and {P.MAX_SAMPLE}")
         return dataclasses.replace(self, _sample=n)
@@ -353,6 +483,16 @@ class WorksQuery(ListQuery[T]):
     def to_params(
         self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
     ) -> Params:
+        """:meth:`ListQuery.to_params`, with field queries, ``select``, ``sort``, ``order``,
+        ``facet`` and ``sample`` before the filter, as Crossref's own URLs have them.
+
+        >>> query = cr.works.query("ontologies", author="renear").filter(type="book-chapter")
+        >>> query.select("DOI").sort("score").to_params(rows=1000, cursor="*")
+        [('query', 'ontologies'), ('query.author', 'renear'), ('select', 'DOI'),
+         ('sort', 'score'), ('filter', 'type:book-chapter'), ('rows', '1000'), ('cursor', '*')]
+        >>> cr.works.sample(5).to_params(), cr.works.sample(5).to_params(rows=0)
+        ([('sample', '5')], [('rows', '0')])
+        """
         params = super().to_params(rows=rows, offset=offset, cursor=cursor)
         if self._sample is not None and not any(k == "rows" for k, _ in params):
             params.append(("sample", str(self._sample)))

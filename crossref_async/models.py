@@ -110,6 +110,11 @@ class CrossrefStruct(
     ``msgspec.json.encode`` gives back the JSON shape, without the fields left at their default.
     Instances stay out of the cyclic garbage collector: never put a model inside one of its
     own maps (such as ``Work.relation``), or it would never be freed.
+
+    >>> decode_item(b'{"id": "book", "label": "Book", "a-key-added-later": 1}', Type)
+    Type(id='book', label='Book')
+    >>> msgspec.json.encode(Work(DOI="10.5555/12345678", is_referenced_by_count=3))
+    b'{"DOI":"10.5555/12345678","is-referenced-by-count":3}'
     """
 
 
@@ -134,19 +139,39 @@ class PartialDate(CrossrefStruct, frozen=True, kw_only=True):
 
     @property
     def parts(self) -> tuple[int | None, ...]:
-        """The first ``date-parts`` entry (``(2020, 5)``), or ``()`` when there is none."""
+        """The first ``date-parts`` entry (``(2020, 5)``), or ``()`` when there is none.
+
+        >>> PartialDate(date_parts=((2020, 5),)).parts
+        (2020, 5)
+        >>> PartialDate().parts
+        ()
+        """
         return self.date_parts[0] if self.date_parts else ()
 
     @property
     def year(self) -> int | None:
-        """The year, or None when the date has no year (``[[null]]``)."""
+        """The year, or None when the date has no year (``[[null]]``).
+
+        >>> decode_item(b'{"date-parts": [[1896, 5]]}', PartialDate).year
+        1896
+        >>> decode_item(b'{"date-parts": [[null]]}', PartialDate).year is None
+        True
+        """
         parts = self.parts
         return parts[0] if parts else None
 
     @property
     def date(self) -> datetime.date | None:
         """The date, with a missing (or impossible) month or day taken as 1: ``[[2013, 2]]``
-        is 2013-02-01, as Crossref itself reads partial dates. None without a year."""
+        is 2013-02-01, as Crossref itself reads partial dates. None without a year.
+
+        >>> decode_item(b'{"date-parts": [[2013, 2]]}', PartialDate).date
+        datetime.date(2013, 2, 1)
+        >>> PartialDate(date_parts=((2019, 6, 31),)).date  # no 31 June: the day is dropped
+        datetime.date(2019, 6, 1)
+        >>> PartialDate(date_parts=((2019, 0, 12),)).date  # month 0: taken as 1, with the day
+        datetime.date(2019, 1, 12)
+        """
         parts = self.parts
         year = parts[0] if parts else None
         if year is None:
@@ -164,7 +189,15 @@ class PartialDate(CrossrefStruct, frozen=True, kw_only=True):
 
     @property
     def datetime(self) -> datetime.datetime | None:
-        """``date-time`` as an aware datetime (UTC), or None if absent or unreadable."""
+        """``date-time`` as an aware datetime (UTC), or None if absent or unreadable.
+
+        >>> created = decode_item(b'''{"date-parts": [[2023, 1, 17]],
+        ...     "date-time": "2023-01-17T09:30:00Z", "timestamp": 1673947800000}''', PartialDate)
+        >>> created.datetime
+        datetime.datetime(2023, 1, 17, 9, 30, tzinfo=datetime.timezone.utc)
+        >>> PartialDate(date_parts=((2023, 1, 17),)).datetime is None  # issued dates have none
+        True
+        """
         if not self.date_time:
             return None
         try:
@@ -176,7 +209,13 @@ class PartialDate(CrossrefStruct, frozen=True, kw_only=True):
 
 class Identifier(CrossrefStruct, frozen=True, kw_only=True):
     """An external identifier of an organisation: ``id`` (a ROR URL, a funder DOI...),
-    ``id-type`` (``ROR``, ``DOI``...) and who asserted it (``asserted-by``)."""
+    ``id-type`` (``ROR``, ``DOI``...) and who asserted it (``asserted-by``).
+
+    >>> ror = decode_item(b'''{"id": "https://ror.org/02jz4aj89", "id-type": "ROR",
+    ...                        "asserted-by": "publisher"}''', Identifier)
+    >>> ror.id_type, ror.id, ror.asserted_by
+    ('ROR', 'https://ror.org/02jz4aj89', 'publisher')
+    """
 
     id: str | None = None
     id_type: str | None = None
@@ -185,7 +224,14 @@ class Identifier(CrossrefStruct, frozen=True, kw_only=True):
 
 class Relation(CrossrefStruct, frozen=True, kw_only=True):
     """One entry of a work's ``relation`` map: the related object's ``id``, its ``id-type``
-    (``doi``, ``issn``, ``uri``...) and ``asserted-by`` (``subject`` or ``object``)."""
+    (``doi``, ``issn``, ``uri``...) and ``asserted-by`` (``subject`` or ``object``).
+
+    >>> work = decode_item(b'''{"DOI": "10.1371/journal.pone.0060462", "relation": {
+    ...     "is-supplemented-by": [{"id-type": "doi", "id": "10.5061/dryad.b835k",
+    ...                             "asserted-by": "subject"}]}}''', Work)
+    >>> work.relation["is-supplemented-by"]
+    (Relation(id='10.5061/dryad.b835k', id_type='doi', asserted_by='subject'),)
+    """
 
     id: str | None = None
     id_type: str | None = None
@@ -193,14 +239,28 @@ class Relation(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class IssnType(CrossrefStruct, frozen=True, kw_only=True):
-    """An ISSN with its kind: ``type`` is ``print``, ``electronic`` or ``link``."""
+    """An ISSN with its kind: ``type`` is ``print``, ``electronic`` or ``link``.
+
+    >>> work = decode_item(b'''{"ISSN": ["0004-637X", "1538-4357"], "issn-type": [
+    ...     {"type": "print", "value": "0004-637X"},
+    ...     {"type": "electronic", "value": "1538-4357"}]}''', Work)
+    >>> {issn.type: issn.value for issn in work.issn_type}
+    {'print': '0004-637X', 'electronic': '1538-4357'}
+    """
 
     value: str | None = None
     type: str | None = None
 
 
 class IsbnType(CrossrefStruct, frozen=True, kw_only=True):
-    """An ISBN with its kind: ``type`` is ``print`` or ``electronic``."""
+    """An ISBN with its kind: ``type`` is ``print`` or ``electronic``.
+
+    >>> book = decode_item(b'''{"ISBN": ["9783662463697", "9783662463703"], "isbn-type": [
+    ...     {"type": "print", "value": "9783662463697"},
+    ...     {"type": "electronic", "value": "9783662463703"}]}''', Work)
+    >>> book.isbn_type[1]
+    IsbnType(value='9783662463703', type='electronic')
+    """
 
     value: str | None = None
     type: str | None = None
@@ -211,7 +271,14 @@ class IsbnType(CrossrefStruct, frozen=True, kw_only=True):
 
 class Affiliation(CrossrefStruct, frozen=True, kw_only=True):
     """A contributor's affiliation: ``name``, identifiers (``id``: ROR and others),
-    ``place``, ``department`` and ``acronym``."""
+    ``place``, ``department`` and ``acronym``.
+
+    >>> aff = decode_item(b'''{"name": "Maastricht University",
+    ...     "place": ["Maastricht, Netherlands"],
+    ...     "id": [{"id": "https://ror.org/02jz4aj89", "id-type": "ROR"}]}''', Affiliation)
+    >>> aff.name, aff.place, [i.id for i in aff.id if i.id_type == "ROR"]
+    ('Maastricht University', ('Maastricht, Netherlands',), ['https://ror.org/02jz4aj89'])
+    """
 
     name: str | None = None
     id: tuple[Identifier, ...] = ()
@@ -221,7 +288,13 @@ class Affiliation(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class ContributorRole(CrossrefStruct, frozen=True, kw_only=True):
-    """A contributor's role from a controlled ``vocabulary`` (such as ``crossref``)."""
+    """A contributor's role from a controlled ``vocabulary`` (such as ``crossref``).
+
+    >>> editor = decode_item(b'''{"given": "Ana", "family": "Lima", "sequence": "first",
+    ...     "role": [{"role": "editor", "vocabulary": "crossref"}]}''', Contributor)
+    >>> editor.role
+    (ContributorRole(role='editor', vocabulary='crossref'),)
+    """
 
     role: str | None = None
     vocabulary: str | None = None
@@ -230,7 +303,16 @@ class ContributorRole(CrossrefStruct, frozen=True, kw_only=True):
 class Contributor(CrossrefStruct, frozen=True, kw_only=True):
     """An author, editor, chair or translator: a person (``given``/``family``) or an
     organisation (``name``), with ``ORCID``, affiliations and ``sequence`` (``first`` or
-    ``additional``)."""
+    ``additional``).
+
+    >>> author = decode_item(b'''{"ORCID": "https://orcid.org/0000-0002-1825-0097",
+    ...     "authenticated-orcid": true, "given": "Josiah", "family": "Carberry",
+    ...     "sequence": "first", "affiliation": [{"name": "Brown University"}]}''', Contributor)
+    >>> author.display_name, author.sequence, author.ORCID
+    ('Josiah Carberry', 'first', 'https://orcid.org/0000-0002-1825-0097')
+    >>> author.authenticated_orcid, author.affiliation[0].name
+    (True, 'Brown University')
+    """
 
     ORCID: str | None = msgspec.field(default=None, name="ORCID")
     authenticated_orcid: bool | None = None
@@ -245,7 +327,15 @@ class Contributor(CrossrefStruct, frozen=True, kw_only=True):
 
     @property
     def display_name(self) -> str | None:
-        """``"Given Family"`` for a person, ``name`` for an organisation, else None."""
+        """``"Given Family"`` for a person, ``name`` for an organisation, else None.
+
+        >>> Contributor(given="Adeildo S.", family="Ramos", suffix="Jr.").display_name
+        'Adeildo S. Ramos'
+        >>> Contributor(name="Australasian Gastro-Intestinal Trials Group").display_name
+        'Australasian Gastro-Intestinal Trials Group'
+        >>> Contributor(sequence="additional").display_name is None
+        True
+        """
         person = " ".join(p.strip() for p in (self.given, self.family) if p and p.strip())
         if person:
             return person
@@ -254,7 +344,15 @@ class Contributor(CrossrefStruct, frozen=True, kw_only=True):
 
 class WorkLicense(CrossrefStruct, frozen=True, kw_only=True):
     """A license on a work: ``URL``, when it starts, ``delay-in-days`` after publication,
-    and the ``content-version`` it covers (``vor``, ``am``, ``tdm``, ``unspecified``)."""
+    and the ``content-version`` it covers (``vor``, ``am``, ``tdm``, ``unspecified``).
+
+    >>> cc_by = decode_item(b'''{"URL": "http://creativecommons.org/licenses/by/4.0/",
+    ...     "content-version": "vor", "delay-in-days": 16,
+    ...     "start": {"date-parts": [[2023, 1, 17]], "date-time": "2023-01-17T00:00:00Z"}}''',
+    ...     WorkLicense)
+    >>> cc_by.content_version, cc_by.delay_in_days, cc_by.start.date
+    ('vor', 16, datetime.date(2023, 1, 17))
+    """
 
     start: PartialDate | None = None
     content_version: str | None = None
@@ -264,7 +362,15 @@ class WorkLicense(CrossrefStruct, frozen=True, kw_only=True):
 
 class Link(CrossrefStruct, frozen=True, kw_only=True):
     """A full-text link: ``URL``, ``content-type`` (MIME type), ``content-version`` and
-    ``intended-application`` (``text-mining``, ``similarity-checking``, ``unspecified``)."""
+    ``intended-application`` (``text-mining``, ``similarity-checking``, ``unspecified``).
+
+    >>> pdf = decode_item(b'''{
+    ...     "URL": "https://cdn.elifesciences.org/articles/01567/elife-01567-v1.pdf",
+    ...     "content-type": "application/pdf", "content-version": "vor",
+    ...     "intended-application": "text-mining"}''', Link)
+    >>> pdf.content_type, pdf.intended_application
+    ('application/pdf', 'text-mining')
+    """
 
     URL: str | None = msgspec.field(default=None, name="URL")
     content_type: str | None = None
@@ -273,14 +379,30 @@ class Link(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class AwardInfo(CrossrefStruct, frozen=True, kw_only=True):
-    """Structured award data on a work's funder entry (newer records)."""
+    """Structured award data on a work's funder entry (newer records).
+
+    >>> dfg = decode_item(b'''{"name": "Deutsche Forschungsgemeinschaft",
+    ...     "award": ["NA 240/10-2"], "award-info": [{"award-number": ["NA 240/10-2"]}]}''',
+    ...     FunderRef)
+    >>> dfg.award_info
+    (AwardInfo(award_number=('NA 240/10-2',)),)
+    """
 
     award_number: _Strs = ()
 
 
 class FunderRef(CrossrefStruct, frozen=True, kw_only=True):
     """A funder named on a work: ``name``, the funder's ``DOI`` (and who asserted it), the
-    ``award`` numbers, and identifiers."""
+    ``award`` numbers, and identifiers.
+
+    >>> dfg = decode_item(b'''{"DOI": "10.13039/501100001659",
+    ...     "name": "Deutsche Forschungsgemeinschaft", "doi-asserted-by": "publisher",
+    ...     "award": ["NA 240/10-2"]}''', FunderRef)
+    >>> dfg.name, dfg.DOI, dfg.award
+    ('Deutsche Forschungsgemeinschaft', '10.13039/501100001659', ('NA 240/10-2',))
+    >>> decode_item(b'{"name": "SystemsX"}', FunderRef).DOI is None  # not in the Funder Registry
+    True
+    """
 
     DOI: str | None = msgspec.field(default=None, name="DOI")
     name: str | None = None
@@ -292,7 +414,18 @@ class FunderRef(CrossrefStruct, frozen=True, kw_only=True):
 
 class Reference(CrossrefStruct, frozen=True, kw_only=True):
     """One entry of a work's reference list: its ``key``, the cited ``DOI`` if matched,
-    the ``unstructured`` citation text, and the structured citation fields."""
+    the ``unstructured`` citation text, and the structured citation fields.
+
+    >>> ref = decode_item(b'''{"key": "bib2", "doi-asserted-by": "publisher",
+    ...     "first-page": "413", "DOI": "10.1534/genetics.109.104976",
+    ...     "article-title": "In the beginning was the worm", "volume": "182",
+    ...     "author": "Brenner", "year": "2009", "journal-title": "Genetics"}''', Reference)
+    >>> ref.DOI, ref.author, ref.year, ref.journal_title
+    ('10.1534/genetics.109.104976', 'Brenner', '2009', 'Genetics')
+    >>> plain = decode_item(b'{"key": "ref11", "unstructured": "See www.gps.gov."}', Reference)
+    >>> plain.DOI, plain.unstructured
+    (None, 'See www.gps.gov.')
+    """
 
     # Wire order (see CrossrefStruct): a large page holds a hundred thousand of these.
     issue: str | None = None
@@ -320,7 +453,16 @@ class Reference(CrossrefStruct, frozen=True, kw_only=True):
 
 class Update(CrossrefStruct, frozen=True, kw_only=True):
     """An editorial update (``update-to`` / ``updated-by``): the other work's ``DOI``, the
-    update ``type`` (``correction``, ``retraction``...), its ``label`` and date."""
+    update ``type`` (``correction``, ``retraction``...), its ``label`` and date.
+
+    >>> work = decode_item(b'''{"DOI": "10.1371/journal.pone.0033445", "updated-by": [
+    ...     {"DOI": "10.1371/annotation/c76da2c1-ccb8-4797-94c1-359d3ceceeda",
+    ...      "type": "correction", "source": "publisher", "label": "Correction",
+    ...      "updated": {"date-parts": [[2012, 5, 8]]}}]}''', Work)
+    >>> fix = work.updated_by[0]
+    >>> fix.type, fix.label, fix.updated.date
+    ('correction', 'Correction', datetime.date(2012, 5, 8))
+    """
 
     updated: PartialDate | None = None
     DOI: str | None = msgspec.field(default=None, name="DOI")
@@ -330,20 +472,40 @@ class Update(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class AssertionGroup(CrossrefStruct, frozen=True, kw_only=True):
-    """The group of a Crossmark assertion."""
+    """The group of a Crossmark assertion.
+
+    >>> body = b'{"name": "publication_history", "label": "Publication History"}'
+    >>> decode_item(body, AssertionGroup)
+    AssertionGroup(name='publication_history', label='Publication History')
+    """
 
     name: str | None = None
     label: str | None = None
 
 
 class AssertionExplanation(CrossrefStruct, frozen=True, kw_only=True):
-    """Where a Crossmark assertion is explained."""
+    """Where a Crossmark assertion is explained.
+
+    >>> check = decode_item(b'''{"value": "This document is Similarity Check deposited",
+    ...     "name": "similarity_check",
+    ...     "explanation": {"URL": "https://www.crossref.org/services/similarity-check/"}}''',
+    ...     Assertion)
+    >>> check.explanation
+    AssertionExplanation(URL='https://www.crossref.org/services/similarity-check/')
+    """
 
     URL: str | None = msgspec.field(default=None, name="URL")
 
 
 class Assertion(CrossrefStruct, frozen=True, kw_only=True):
-    """A custom Crossmark assertion (``received``, ``peer-review-method``...)."""
+    """A custom Crossmark assertion (``received``, ``peer-review-method``...).
+
+    >>> received = decode_item(b'''{"value": "2013-09-20", "order": 0, "name": "received",
+    ...     "label": "Received", "group": {"name": "publication_history",
+    ...                                   "label": "Publication History"}}''', Assertion)
+    >>> received.name, received.value, received.group.label
+    ('received', '2013-09-20', 'Publication History')
+    """
 
     value: str | None = None
     URL: str | None = msgspec.field(default=None, name="URL")
@@ -355,7 +517,13 @@ class Assertion(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class ClinicalTrial(CrossrefStruct, frozen=True, kw_only=True):
-    """A clinical trial number and the DOI of the registry that assigned it."""
+    """A clinical trial number and the DOI of the registry that assigned it.
+
+    >>> trial = decode_item(b'''{"clinical-trial-number": "nct03797326",
+    ...                          "registry": "10.18810/clinical-trials-gov"}''', ClinicalTrial)
+    >>> trial.clinical_trial_number, trial.registry
+    ('nct03797326', '10.18810/clinical-trials-gov')
+    """
 
     clinical_trial_number: str | None = None
     registry: str | None = None
@@ -363,14 +531,28 @@ class ClinicalTrial(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class ContentDomain(CrossrefStruct, frozen=True, kw_only=True):
-    """Domains where Crossmark content for the work appears."""
+    """Domains where Crossmark content for the work appears.
+
+    >>> domain = decode_item(b'''{"domain": ["www.elifesciences.org"],
+    ...                           "crossmark-restriction": false}''', ContentDomain)
+    >>> domain.domain, domain.crossmark_restriction
+    (('www.elifesciences.org',), False)
+    """
 
     domain: _Strs = ()
     crossmark_restriction: bool | None = None
 
 
 class Event(CrossrefStruct, frozen=True, kw_only=True):
-    """The conference or event of a proceedings work."""
+    """The conference or event of a proceedings work.
+
+    >>> icc = decode_item(b'''{"name": "IEEE International Conference on Communications",
+    ...     "location": "Ottawa, ON", "acronym": "ICC 2012",
+    ...     "start": {"date-parts": [[2012, 6, 10]]}, "end": {"date-parts": [[2012, 6, 15]]}}''',
+    ...     Event)
+    >>> icc.acronym, icc.location, icc.start.date, icc.end.date
+    ('ICC 2012', 'Ottawa, ON', datetime.date(2012, 6, 10), datetime.date(2012, 6, 15))
+    """
 
     name: str | None = None
     theme: str | None = None
@@ -383,7 +565,13 @@ class Event(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class Institution(CrossrefStruct, frozen=True, kw_only=True):
-    """An institution named on a work (dissertations, reports, posted content)."""
+    """An institution named on a work (dissertations, reports, posted content).
+
+    >>> pdb = decode_item(b'''{"name": "Worldwide Protein Data Bank", "acronym": ["wwPDB"],
+    ...     "id": [{"id": "https://ror.org/047qy5748", "id-type": "ROR"}]}''', Institution)
+    >>> pdb.name, pdb.acronym, pdb.id[0].id
+    ('Worldwide Protein Data Bank', ('wwPDB',), 'https://ror.org/047qy5748')
+    """
 
     name: str | None = None
     id: tuple[Identifier, ...] = ()
@@ -393,14 +581,24 @@ class Institution(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class StandardsBody(CrossrefStruct, frozen=True, kw_only=True):
-    """The body that published a standard."""
+    """The body that published a standard.
+
+    >>> decode_item(b'{"name": "BSI British Standards", "acronym": "BSI"}', StandardsBody)
+    StandardsBody(name='BSI British Standards', acronym='BSI')
+    """
 
     name: str | None = None
     acronym: str | None = None
 
 
 class JournalIssue(CrossrefStruct, frozen=True, kw_only=True):
-    """The journal issue a work appeared in, with the issue's own dates."""
+    """The journal issue a work appeared in, with the issue's own dates.
+
+    >>> issue = decode_item(b'''{"issue": "2", "published-online": {"date-parts": [[2023, 1, 17]]},
+    ...                          "published-print": {"date-parts": [[2023, 1]]}}''', JournalIssue)
+    >>> issue.issue, issue.published_print.date, issue.published_online.date
+    ('2', datetime.date(2023, 1, 1), datetime.date(2023, 1, 17))
+    """
 
     issue: str | None = None
     published_print: PartialDate | None = None
@@ -408,20 +606,40 @@ class JournalIssue(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class ResourceLink(CrossrefStruct, frozen=True, kw_only=True):
-    """A landing-page URL of a work."""
+    """A landing-page URL of a work.
+
+    >>> work = decode_item(b'''{"DOI": "10.3847/1538-4357/acacf5", "resource": {
+    ...     "primary": {"URL": "https://iopscience.iop.org/article/10.3847/1538-4357/acacf5"}}}''',
+    ...     Work)
+    >>> work.resource.primary
+    ResourceLink(URL='https://iopscience.iop.org/article/10.3847/1538-4357/acacf5')
+    """
 
     URL: str | None = msgspec.field(default=None, name="URL")
 
 
 class Resource(CrossrefStruct, frozen=True, kw_only=True):
-    """Where the work resolves: the ``primary`` landing page and any ``secondary`` ones."""
+    """Where the work resolves: the ``primary`` landing page and any ``secondary`` ones.
+
+    >>> resource = decode_item(b'''{
+    ...     "primary": {"URL": "https://elifesciences.org/articles/01567"},
+    ...     "secondary": [{"URL": "https://europepmc.org/article/MED/24327559"}]}''', Resource)
+    >>> resource.primary.URL, [link.URL for link in resource.secondary]
+    ('https://elifesciences.org/articles/01567', ['https://europepmc.org/article/MED/24327559'])
+    """
 
     primary: ResourceLink | None = None
     secondary: tuple[ResourceLink, ...] = ()
 
 
 class Review(CrossrefStruct, frozen=True, kw_only=True):
-    """Peer-review metadata (for works of type ``peer-review``)."""
+    """Peer-review metadata (for works of type ``peer-review``).
+
+    >>> report = decode_item(b'''{"type": "referee-report", "stage": "pre-publication",
+    ...                           "running-number": "PR3V1", "revision-round": "1"}''', Review)
+    >>> report.type, report.stage, report.revision_round
+    ('referee-report', 'pre-publication', '1')
+    """
 
     type: str | None = None
     stage: str | None = None
@@ -433,14 +651,24 @@ class Review(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class FreeToRead(CrossrefStruct, frozen=True, kw_only=True):
-    """When a work is free to read."""
+    """When a work is free to read.
+
+    >>> free = decode_item(b'{"start-date": {"date-parts": [[2021, 3, 1]]}}', FreeToRead)
+    >>> free.start_date.date, free.end_date
+    (datetime.date(2021, 3, 1), None)
+    """
 
     start_date: PartialDate | None = None
     end_date: PartialDate | None = None
 
 
 class WorkVersion(CrossrefStruct, frozen=True, kw_only=True):
-    """The version label of posted content (``{"version": "v1"}``)."""
+    """The version label of posted content (``{"version": "v1"}``).
+
+    >>> preprint = decode_item(b'{"type": "posted-content", "version": {"version": "v2"}}', Work)
+    >>> preprint.version
+    WorkVersion(version='v2')
+    """
 
     version: str | None = None
 
@@ -560,20 +788,41 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
     @property
     def doi_url(self) -> str | None:
         """The DOI as a resolvable ``https://doi.org/`` URL (characters that would break a
-        URL, such as ``#``, ``?``, ``%``, ``<`` and spaces, percent-encoded)."""
+        URL, such as ``#``, ``?``, ``%``, ``<`` and spaces, percent-encoded).
+
+        >>> Work(DOI="10.1002/(SICI)1097-4636(199706)35:4<439::AID-JBM4>3.0.CO;2-H").doi_url
+        'https://doi.org/10.1002/(SICI)1097-4636(199706)35:4%3C439::AID-JBM4%3E3.0.CO;2-H'
+        >>> Work().doi_url is None
+        True
+        """
         if not self.DOI:
             return None
         return "https://doi.org/" + quote(self.DOI, safe="/:;()!*'@&=+$,-._~")
 
     @property
     def first_title(self) -> str | None:
-        """The first title, or None when the work has none."""
+        """The first title, or None when the work has none.
+
+        >>> Work(title=("Toward a Unified Theory", "Silly String Theory")).first_title
+        'Toward a Unified Theory'
+        >>> decode_item(b'{"DOI": "10.5555/untitled", "title": []}', Work).first_title is None
+        True
+        """
         return self.title[0] if self.title else None
 
     @property
     def year(self) -> int | None:
         """The year of ``issued``, else of ``published``, ``published-print``,
-        ``published-online`` or ``created`` (the first that has one)."""
+        ``published-online`` or ``created`` (the first that has one).
+
+        >>> Work(issued=PartialDate(date_parts=((2008, 8),))).year
+        2008
+        >>> Work(issued=PartialDate(date_parts=((None,),)),
+        ...      published_print=PartialDate(date_parts=((1995, 7),))).year
+        1995
+        >>> Work().year is None
+        True
+        """
         for when in (
             self.issued,
             self.published,
@@ -587,18 +836,40 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
 
     @property
     def issued_date(self) -> datetime.date | None:
-        """``issued`` as a date (missing month or day taken as 1), or None."""
+        """``issued`` as a date (missing month or day taken as 1), or None.
+
+        >>> decode_item(b'{"issued": {"date-parts": [[1896, 5]]}}', Work).issued_date
+        datetime.date(1896, 5, 1)
+        >>> decode_item(b'{"issued": {"date-parts": [[null]]}}', Work).issued_date is None
+        True
+        """
         return self.issued.date if self.issued is not None else None
 
     @property
     def author_names(self) -> list[str]:
         """Display names of the authors in order: ``"Given Family"``, or ``name`` for an
-        organisation; authors with neither are left out."""
+        organisation; authors with neither are left out.
+
+        >>> work = decode_item(b'''{"author": [
+        ...     {"given": "Josiah", "family": "Carberry", "sequence": "first"},
+        ...     {"name": "Australasian Gastro-Intestinal Trials Group", "sequence": "additional"},
+        ...     {"sequence": "additional"}]}''', Work)
+        >>> work.author_names
+        ['Josiah Carberry', 'Australasian Gastro-Intestinal Trials Group']
+        """
         return [name for name in (a.display_name for a in self.author) if name]
 
     @property
     def institutions(self) -> tuple[Institution, ...]:
-        """``institution`` as a tuple, whichever shape the record used."""
+        """``institution`` as a tuple, whichever shape the record used.
+
+        >>> old = decode_item(b'{"institution": {"name": "Front Matter"}}', Work)
+        >>> new = decode_item(b'{"institution": [{"name": "Front Matter"}]}', Work)
+        >>> old.institutions == new.institutions == (Institution(name="Front Matter"),)
+        True
+        >>> Work().institutions
+        ()
+        """
         if self.institution is None:
             return ()
         if isinstance(self.institution, Institution):
@@ -610,7 +881,12 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class DoiCounts(CrossrefStruct, frozen=True, kw_only=True):
-    """DOI counts of a member or journal: all, current (last two years) and backfile."""
+    """DOI counts of a member or journal: all, current (last two years) and backfile.
+
+    >>> body = b'{"counts": {"current-dois": 402, "backfile-dois": 2085, "total-dois": 2487}}'
+    >>> decode_item(body, Member).counts
+    DoiCounts(total_dois=2487, current_dois=402, backfile_dois=2085)
+    """
 
     total_dois: int | None = None
     current_dois: int | None = None
@@ -618,13 +894,26 @@ class DoiCounts(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class Breakdowns(CrossrefStruct, frozen=True, kw_only=True):
-    """``dois-by-issued-year``: ``(year, count)`` pairs."""
+    """``dois-by-issued-year``: ``(year, count)`` pairs.
+
+    >>> body = b'{"breakdowns": {"dois-by-issued-year": [[2017, 35], [2018, 23], [2020, 22]]}}'
+    >>> journal = decode_item(body, Journal)
+    >>> dict(journal.breakdowns.dois_by_issued_year)[2018]
+    23
+    """
 
     dois_by_issued_year: tuple[tuple[int, ...], ...] = ()
 
 
 class MemberPrefix(CrossrefStruct, frozen=True, kw_only=True):
-    """A DOI prefix owned by a member, with its reference-distribution setting."""
+    """A DOI prefix owned by a member, with its reference-distribution setting.
+
+    >>> member = decode_item(b'''{"id": 1, "prefixes": ["10.1370"], "prefix": [
+    ...     {"value": "10.1370", "name": "Annals of Family Medicine",
+    ...      "public-references": false, "reference-visibility": "limited"}]}''', Member)
+    >>> member.prefix[0].value, member.prefix[0].reference_visibility
+    ('10.1370', 'limited')
+    """
 
     value: str | None = None
     name: str | None = None
@@ -644,6 +933,21 @@ class Member(CrossrefStruct, frozen=True, kw_only=True):
     carry it; ``coverage_type`` maps ``all``/``current``/``backfile`` to a map from work type
     to per-metric shares; ``counts_type`` maps the same periods to DOI counts by work type;
     ``flags`` maps ``deposits-...`` names to booleans. Any of them may be None (old records).
+
+    >>> body = b'''{"status": "ok", "message-type": "member", "message-version": "1.0.0",
+    ...   "message": {"id": 1, "primary-name": "Annals of Family Medicine",
+    ...     "location": "Leawood, KS, United States", "prefixes": ["10.1370"],
+    ...     "counts": {"current-dois": 402, "backfile-dois": 2085, "total-dois": 2487},
+    ...     "counts-type": {"all": {"journal-article": 2487}},
+    ...     "coverage": {"orcids-current": 0.0, "similarity-checking-current": 1.0},
+    ...     "flags": {"deposits-references-current": true}}}'''
+    >>> member = decode_message(body, Member, message_type="member")  # or await cr.member(1)
+    >>> member.id, member.primary_name, member.prefixes, member.counts.total_dois
+    (1, 'Annals of Family Medicine', ('10.1370',), 2487)
+    >>> member.coverage["similarity-checking-current"], member.counts_type["all"]
+    (1.0, {'journal-article': 2487})
+    >>> member.flags["deposits-references-current"], member.coverage_type is None
+    (True, True)
     """
 
     id: int | None = None
@@ -670,6 +974,20 @@ class Funder(CrossrefStruct, frozen=True, kw_only=True):
     ``hierarchy`` is the nested tree of funder ids around this funder (each node a map of
     child ids, ``{"more": true}`` where the tree was cut); ``hierarchy_names`` maps those ids
     to names; ``descendants`` lists every funder id below this one.
+
+    >>> body = b'''{"status": "ok", "message-type": "funder", "message-version": "1.0.0",
+    ...   "message": {"id": "100000001", "name": "National Science Foundation",
+    ...     "alt-names": ["US NSF", "NSF"], "location": "United States",
+    ...     "uri": "https://doi.org/10.13039/100000001", "work-count": 392984,
+    ...     "descendants": ["100000076"],
+    ...     "hierarchy": {"100000001": {"100000076": {"more": true}}},
+    ...     "hierarchy-names": {"100000001": "National Science Foundation",
+    ...                         "100000076": "Directorate for Biological Sciences"}}}'''
+    >>> nsf = decode_message(body, Funder, message_type="funder")  # or await cr.funder(id)
+    >>> nsf.name, nsf.alt_names, nsf.work_count
+    ('National Science Foundation', ('US NSF', 'NSF'), 392984)
+    >>> [nsf.hierarchy_names[child] for child in nsf.hierarchy[nsf.id]]
+    ['Directorate for Biological Sciences']
     """
 
     id: str | None = None
@@ -688,7 +1006,13 @@ class Funder(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class JournalSubject(CrossrefStruct, frozen=True, kw_only=True):
-    """A journal subject: its ``name`` and ASJC code."""
+    """A journal subject: its ``name`` and ASJC code.
+
+    >>> journal = decode_item(b'''{"title": "Journal of Landscape Ecology", "subjects": [
+    ...     {"ASJC": 2303, "name": "Ecology"}]}''', Journal)
+    >>> journal.subjects
+    (JournalSubject(ASJC=2303, name='Ecology'),)
+    """
 
     ASJC: int | None = msgspec.field(default=None, name="ASJC")
     name: str | None = None
@@ -696,7 +1020,21 @@ class JournalSubject(CrossrefStruct, frozen=True, kw_only=True):
 
 class Journal(CrossrefStruct, frozen=True, kw_only=True):
     """A journal (``message-type: journal``, items of ``journal-list``). ``coverage``,
-    ``coverage_type`` and ``flags`` are maps as on :class:`Member`."""
+    ``coverage_type`` and ``flags`` are maps as on :class:`Member`.
+
+    >>> body = b'''{"status": "ok", "message-type": "journal", "message-version": "1.0.0",
+    ...   "message": {"title": "Journal of Landscape Ecology",
+    ...     "publisher": "De Gruyter Poland Sp. z o.o.", "ISSN": ["1803-2427", "1805-4196"],
+    ...     "issn-type": [{"value": "1803-2427", "type": "print"},
+    ...                   {"value": "1805-4196", "type": "electronic"}],
+    ...     "counts": {"current-dois": 58, "backfile-dois": 172, "total-dois": 230},
+    ...     "coverage-type": {"all": {"abstracts": 0.86, "orcids": 0.02}}}}'''
+    >>> journal = decode_message(body, Journal, message_type="journal")  # or await cr.journal(issn)
+    >>> journal.title, journal.ISSN, journal.counts.total_dois
+    ('Journal of Landscape Ecology', ('1803-2427', '1805-4196'), 230)
+    >>> journal.coverage_type["all"]["abstracts"]
+    0.86
+    """
 
     title: str | None = None
     publisher: str | None = None
@@ -712,7 +1050,15 @@ class Journal(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class Prefix(CrossrefStruct, frozen=True, kw_only=True):
-    """A DOI prefix (``message-type: prefix``): its ``member`` URI and publisher ``name``."""
+    """A DOI prefix (``message-type: prefix``): its ``member`` URI and publisher ``name``.
+
+    >>> body = b'''{"status": "ok", "message-type": "prefix", "message-version": "1.0.0",
+    ...   "message": {"member": "http://id.crossref.org/member/78", "name": "Elsevier BV",
+    ...               "prefix": "http://id.crossref.org/prefix/10.1016"}}'''
+    >>> prefix = decode_message(body, Prefix, message_type="prefix")  # or await cr.prefix(prefix)
+    >>> prefix.name, prefix.member, prefix.prefix
+    ('Elsevier BV', 'http://id.crossref.org/member/78', 'http://id.crossref.org/prefix/10.1016')
+    """
 
     prefix: str | None = None
     member: str | None = None
@@ -720,28 +1066,54 @@ class Prefix(CrossrefStruct, frozen=True, kw_only=True):
 
 
 class Type(CrossrefStruct, frozen=True, kw_only=True):
-    """A work type (``message-type: type``, items of ``type-list``): ``journal-article``..."""
+    """A work type (``message-type: type``, items of ``type-list``): ``journal-article``...
+
+    >>> body = b'''{"status": "ok", "message-type": "type", "message-version": "1.0.0",
+    ...   "message": {"id": "journal-article", "label": "Journal Article"}}'''
+    >>> decode_message(body, Type, message_type="type")  # or await cr.type("journal-article")
+    Type(id='journal-article', label='Journal Article')
+    """
 
     id: str | None = None
     label: str | None = None
 
 
 class LicenseEntry(CrossrefStruct, frozen=True, kw_only=True):
-    """An item of ``/licenses`` (``license-list``): a license ``URL`` and how many works use it."""
+    """An item of ``/licenses`` (``license-list``): a license ``URL`` and how many works use it.
+
+    >>> body = b'''{"status": "ok", "message-type": "license-list", "message-version": "1.0.0",
+    ...   "message": {"total-results": 8087, "items": [
+    ...     {"URL": "http://creativecommons.org/licenses/by/4.0/", "work-count": 1214}]}}'''
+    >>> decode_page(body, LicenseEntry, message_type="license-list").items[0]
+    LicenseEntry(URL='http://creativecommons.org/licenses/by/4.0/', work_count=1214)
+    """
 
     URL: str | None = msgspec.field(default=None, name="URL")
     work_count: int | None = None
 
 
 class RegistrationAgency(CrossrefStruct, frozen=True, kw_only=True):
-    """A DOI registration agency: ``id`` (``crossref``, ``datacite``...) and ``label``."""
+    """A DOI registration agency: ``id`` (``crossref``, ``datacite``...) and ``label``.
+
+    >>> body = b'{"DOI": "10.5061/dryad.b835k", "agency": {"id": "datacite", "label": "DataCite"}}'
+    >>> decode_item(body, Agency).agency
+    RegistrationAgency(id='datacite', label='DataCite')
+    """
 
     id: str | None = None
     label: str | None = None
 
 
 class Agency(CrossrefStruct, frozen=True, kw_only=True):
-    """The agency that registered a DOI (``/works/{doi}/agency``, ``work-agency``)."""
+    """The agency that registered a DOI (``/works/{doi}/agency``, ``work-agency``).
+
+    >>> body = b'''{"status": "ok", "message-type": "work-agency", "message-version": "1.0.0",
+    ...   "message": {"DOI": "10.1126/science.169.3946.635",
+    ...               "agency": {"id": "crossref", "label": "Crossref"}}}'''
+    >>> agency = decode_message(body, Agency, message_type="work-agency")  # or await cr.agency(doi)
+    >>> agency.DOI, agency.agency.id
+    ('10.1126/science.169.3946.635', 'crossref')
+    """
 
     DOI: str | None = msgspec.field(default=None, name="DOI")
     agency: RegistrationAgency | None = None
@@ -752,14 +1124,29 @@ class Agency(CrossrefStruct, frozen=True, kw_only=True):
 
 class Facet(CrossrefStruct, frozen=True, kw_only=True):
     """One facet of a works list: ``values`` maps each value to its count, and
-    ``value_count`` is how many distinct values exist (more than ``values`` may hold)."""
+    ``value_count`` is how many distinct values exist (more than ``values`` may hold).
+
+    >>> body = b'''{"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
+    ...   "message": {"total-results": 18, "items": [], "facets": {"type-name": {
+    ...     "value-count": 6, "values": {"Journal Article": 10, "Book Chapter": 3}}}}}'''
+    >>> types = decode_page(body, Work, message_type="work-list").facets["type-name"]
+    >>> types.value_count, types.values
+    (6, {'Journal Article': 10, 'Book Chapter': 3})
+    """
 
     value_count: int | None = None
     values: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class Query(CrossrefStruct, frozen=True, kw_only=True):
-    """The ``query`` echo of a list message."""
+    """The ``query`` echo of a list message.
+
+    >>> body = b'''{"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
+    ...   "message": {"total-results": 0, "items": [], "items-per-page": 20,
+    ...               "query": {"start-index": 0, "search-terms": "widget"}}}'''
+    >>> decode_page(body, Work, message_type="work-list").query
+    Query(start_index=0, search_terms='widget')
+    """
 
     start_index: int | None = None
     search_terms: str | None = None
@@ -787,7 +1174,14 @@ class Page(CrossrefStruct, Generic[T], frozen=True, kw_only=True):
 
 class Envelope(CrossrefStruct, Generic[T], frozen=True, kw_only=True):
     """The wrapper of every response: ``status`` (``ok``), ``message_type``,
-    ``message_version`` and the ``message`` itself."""
+    ``message_version`` and the ``message`` itself.
+
+    >>> body = b'''{"status": "ok", "message-type": "type", "message-version": "1.0.0",
+    ...   "message": {"id": "book", "label": "Book"}}'''
+    >>> envelope = decoder(Envelope[Type]).decode(body)
+    >>> envelope.status, envelope.message_type, envelope.message
+    ('ok', 'type', Type(id='book', label='Book'))
+    """
 
     status: str | None = None
     message_type: str | None = None
@@ -961,7 +1355,20 @@ def decode_page(
     body: bytes | str, item: type[T], *, message_type: str, url: str | None = None
 ) -> Page[T]:
     """Decode a list envelope (``work-list``, ``member-list``...) into a :class:`Page` of
-    ``item``. Errors as for :func:`decode_message`."""
+    ``item``. Errors as for :func:`decode_message`.
+
+    >>> body = b'''{"status": "ok", "message-type": "member-list", "message-version": "1.0.0",
+    ...   "message": {"items-per-page": 20, "query": {"start-index": 0, "search-terms": null},
+    ...               "total-results": 1, "items": [{"id": 7822, "primary-name": "Test"}]}}'''
+    >>> page = decode_page(body, Member, message_type="member-list")
+    >>> page.total_results, page.items_per_page, page.items[0].id
+    (1, 20, 7822)
+    >>> try:
+    ...     decode_page(body, Work, message_type="work-list")
+    ... except DecodeError as exc:
+    ...     print(exc)
+    cannot decode work-list at $.message-type: message-type is 'member-list', not 'work-list'
+    """
     try:
         envelope = decoder(Envelope[Page[item]]).decode(body)  # type: ignore[valid-type]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

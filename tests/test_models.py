@@ -4,7 +4,6 @@ decode errors and decoder caching. The real-response checks are in test_corpus_c
 from __future__ import annotations
 
 import datetime
-import doctest
 import json
 
 import msgspec
@@ -40,13 +39,6 @@ def envelope(message: object, message_type: str = "work", status: str = "ok") ->
 
 def work_list(items: list[dict[str, object]], **extra: object) -> bytes:
     return envelope({"total-results": len(items), "items": items, **extra}, "work-list")
-
-
-def test_doctests() -> None:
-    """The examples in the module's docstrings run and give what they show."""
-    result = doctest.testmod(models, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10
-    assert result.failed == 0
 
 
 # -- dates --------------------------------------------------------------------------------------

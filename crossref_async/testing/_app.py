@@ -37,7 +37,9 @@ class FakeCrossref:
     synthetic works drawn from ``seed``, with Crossref's limits and injectable faults.
 
     ``limits``: a :class:`Limits`, a preset name from :data:`PRESETS` (``"polite-2026"``,
-    ``"public"``, ``"fast-50"``, ``"unlimited"``) or None for no limits. ``cursor_ttl``:
+    ``"public"``, ``"fast-50"``, ``"unmetered"``, ``"unlimited"``) or None for no limits;
+    ``"unmetered"`` advertises limits far above any client's reach, so every header-reading
+    path of a client runs but nothing ever waits (the client-overhead benchmark). ``cursor_ttl``:
     seconds a cursor survives unused. ``legacy_headers``: advertise limits with the old
     ``x-ratelimit-*`` spelling. ``clock``: the time source of rate windows, cursor expiry and
     timed limit changes (inject a fake one to test expiry without waiting); latency is always
@@ -83,34 +85,83 @@ class FakeCrossref:
     def transport(self) -> httpx.ASGITransport:
         """An httpx transport that calls the app in process (no sockets). Timeouts do not
         apply in process; connection faults surface as the exceptions httpx raises for them
-        (a transport built with ``raise_app_exceptions=False`` would turn them into 500s)."""
+        (a transport built with ``raise_app_exceptions=False`` would turn them into 500s).
+
+        >>> from crossref_async import Crossref
+        >>> sim = FakeCrossref(works=50)
+        >>> async with Crossref(mailto="me@example.org", transport=sim.transport()) as client:
+        ...     work = await client.work("10.5555/12345678")
+        >>> work.DOI, dict(sim.stats.requests)
+        ('10.5555/12345678', {'single': 1})
+        """
         return httpx.ASGITransport(app=self.app)
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` on :meth:`transport` (base URL ``http://crossref.test``
-        unless given). Close it (``async with``) when done."""
+        unless given). Close it (``async with``) when done.
+
+        >>> sim = FakeCrossref(works=50, limits="polite-2026")
+        >>> async with sim.client() as http:
+        ...     response = await http.get("/works", params={"rows": 3})
+        >>> response.url, response.headers["x-api-pool"], len(response.json()["message"]["items"])
+        (URL('http://crossref.test/works?rows=3'), 'polite-array', 3)
+        """
         kwargs.setdefault("base_url", "http://crossref.test")
         return httpx.AsyncClient(transport=self.transport(), **kwargs)
 
     def set_faults(self, faults: Faults) -> None:
         """Switch to other fault settings from the next request on (draws restart from
-        ``faults.seed``): a test can let a cursor start cleanly, then break one transfer."""
+        ``faults.seed``): a test can let a cursor start cleanly, then break one transfer.
+
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     first = await http.get("/works", params={"cursor": "*", "rows": 10})
+        ...     sim.set_faults(Faults(error_rate=1.0))
+        ...     cursor = first.json()["message"]["next-cursor"]
+        ...     second = await http.get("/works", params={"cursor": cursor, "rows": 10})
+        >>> first.status_code, second.status_code, sim.stats.server_errors
+        (200, 503, 1)
+        """
         self.faults = faults
         self._dice = Dice(faults)
 
     def pool(self, kind: str) -> Pool | None:
-        """The pool requests of ``kind`` (``"single"`` or ``"list"``) fall in right now."""
+        """The pool requests of ``kind`` (``"single"`` or ``"list"``) fall in right now.
+
+        >>> sim = FakeCrossref(works=50, limits="polite-2026")
+        >>> sim.pool("list")
+        Pool(rate=3, interval=1.0, concurrency=3, name='polite-array')
+        >>> FakeCrossref(works=50).pool("single") is None  # no limits
+        True
+        """
         return self._limiter.pool(kind)
 
     @property
     def live_cursors(self) -> int:
-        """How many cursors are alive (not yet expired)."""
+        """How many cursors are alive (not yet expired).
+
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     _ = await http.get("/works", params={"cursor": "*", "rows": 10})
+        >>> sim.live_cursors
+        1
+        """
         return len(self._cursors)
 
     # -- ASGI ----------------------------------------------------------------------------
 
     async def app(self, scope: wire.Scope, receive: wire.Receive, send: wire.Send) -> None:
-        """The ASGI 3 application (``http`` and ``lifespan`` scopes)."""
+        """The ASGI 3 application (``http`` and ``lifespan`` scopes), for any ASGI server or
+        transport; here one that turns an injected connection reset into a 500:
+
+        >>> import httpx
+        >>> sim = FakeCrossref(works=50, faults=Faults(reset_rate=1.0))
+        >>> transport = httpx.ASGITransport(app=sim.app, raise_app_exceptions=False)
+        >>> async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+        ...     response = await http.get("/works")
+        >>> response.status_code, sim.stats.resets
+        (500, 1)
+        """
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return

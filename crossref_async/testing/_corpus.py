@@ -25,7 +25,14 @@ _SCORE_VALUE = b"1.0}"  # what encoded_head leaves off a record's bytes
 
 class WorkList(Sequence[Record]):
     """``corpus.works``: every work record, exactly as the server sends it without a query
-    (``score`` 1.0). Records are built on access; each access returns a fresh dict."""
+    (``score`` 1.0). Records are built on access; each access returns a fresh dict.
+
+    >>> works = Corpus(works=50).works
+    >>> len(works), works[0]["DOI"], works[-1]["score"]
+    (50, '10.5555/12345678', 1.0)
+    >>> [work["DOI"] for work in works[1:3]]
+    ['10.5555/ab;c#d?e<f>(g):h', '10.5555/Mixed.Case.DOI']
+    """
 
     def __init__(self, corpus: Corpus) -> None:
         self._corpus = corpus
@@ -77,21 +84,46 @@ class Corpus:
     # -- works ---------------------------------------------------------------------------
 
     def index_of(self, doi: str) -> int | None:
-        """The index of the work with this DOI (compared case-insensitively), or None."""
+        """The index of the work with this DOI (compared case-insensitively), or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.index_of("10.5555/MIXED.CASE.DOI"), corpus.index_of("10.9999/none")
+        (2, None)
+        """
         return self._doi_index.get(doi_key(doi))
 
     def work(self, doi: str) -> Record | None:
-        """The record of the work with this DOI (case-insensitive), or None."""
+        """The record of the work with this DOI (case-insensitive), or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.work("10.5555/mixed.case.doi")["DOI"]
+        '10.5555/Mixed.Case.DOI'
+        >>> corpus.work("10.9999/none") is None
+        True
+        """
         index = self.index_of(doi)
         return None if index is None else self.record(index)
 
     def record(self, index: int) -> Record:
-        """The record of work ``index`` (a fresh dict)."""
+        """The record of work ``index`` (a fresh dict).
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.record(0)["title"]
+        ['Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory']
+        >>> corpus.record(0) == corpus.works[0], corpus.record(0) is corpus.record(0)
+        (True, False)
+        """
         return self.builder.build(index)
 
     def encoded_head(self, index: int) -> bytes:
         """Work ``index`` as JSON without its score: ``{...,"score":``. The server appends
-        the score and ``}``. Cached (bounded; the oldest entries go first)."""
+        the score and ``}``. Cached (bounded; the oldest entries go first).
+
+        >>> import json
+        >>> head = Corpus(works=50).encoded_head(0)
+        >>> head[-9:], json.loads(head + b"1.0}")["DOI"]
+        (b',"score":', '10.5555/12345678')
+        """
         found = self._encoded.get(index)
         if found is None:
             found = self.builder.encode(index)[: -len(_SCORE_VALUE)]
@@ -102,7 +134,12 @@ class Corpus:
 
     def warm(self, count: int | None = None) -> None:
         """Encode the first ``count`` works (all by default, up to the cache size) ahead of
-        time, so a benchmark then measures the client rather than record building."""
+        time, so a benchmark then measures the client rather than record building.
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> sim = FakeCrossref(works=200, limits="unmetered")
+        >>> sim.corpus.warm()  # before the timed part: every record is now served from cache
+        """
         for index in range(min(self.size, count or self.size, self._cache_records)):
             self.encoded_head(index)
 
@@ -116,7 +153,16 @@ class Corpus:
         order: str = "desc",
     ) -> Result:
         """Work indexes (and scores) selected by filters and queries, in the server's
-        order. Raises :class:`SearchError` where the server answers a validation failure."""
+        order. Raises :class:`SearchError` where the server answers a validation failure.
+
+        >>> corpus = Corpus(works=50)
+        >>> result = corpus.search([("type", "journal-article")], sort="published", order="asc")
+        >>> len(result.indexes), result.indexes[:3], result.score(result.indexes[0])
+        (32, [9, 33, 31], 1.0)
+        >>> result = corpus.search(query="silly string theory")
+        >>> result.indexes[:2], result.score(0)
+        ([0, 38], 17.773085)
+        """
         queries = [("", query)] if query else []
         queries += [
             (name.removeprefix("query."), text) for name, text in (field_queries or {}).items()
@@ -180,7 +226,11 @@ class Corpus:
 
     @property
     def members(self) -> list[Record]:
-        """Every ``member`` record, by id."""
+        """Every ``member`` record, by id.
+
+        >>> [(m["id"], m["primary-name"]) for m in Corpus(works=50).members][:2]
+        [(7822, 'Crossref Test Member'), (11944, 'Brackenmoor Learned Society')]
+        """
         return [self.member_record(row) for row in self._members_by_id]
 
     @functools.cached_property
@@ -188,11 +238,21 @@ class Corpus:
         return sorted(self.tables.members, key=lambda row: row.id)
 
     def member_record(self, row: tb.MemberRow) -> Record:
-        """The ``member`` record of a member row."""
+        """The ``member`` record of a member row.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.member_record(corpus.member_row("7822"))["counts"]
+        {'current-dois': 0, 'backfile-dois': 10, 'total-dois': 10}
+        """
         return rec.member_record(row, self.aggregates.members.get(row.code))
 
     def member_row(self, member_id: str) -> tb.MemberRow | None:
-        """The member with this numeric id (given as text), or None."""
+        """The member with this numeric id (given as text), or None.
+
+        >>> row = Corpus(works=50).member_row("7822")
+        >>> row.name, row.prefixes
+        ('Crossref Test Member', ('10.5555',))
+        """
         return self._member_ids.get(member_id.strip())
 
     @functools.cached_property
@@ -200,27 +260,52 @@ class Corpus:
         return {str(row.id): row for row in self.tables.members}
 
     def member(self, member_id: int | str) -> Record | None:
-        """The ``member`` record with this id, or None."""
+        """The ``member`` record with this id, or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.member(7822)["prefixes"], corpus.member("1") is None
+        (['10.5555'], True)
+        """
         row = self.member_row(str(member_id))
         return None if row is None else self.member_record(row)
 
     @property
     def journal_rows(self) -> list[tb.ContainerRow]:
-        """The containers that are journals (they have ISSNs)."""
+        """The containers that are journals (they have ISSNs).
+
+        >>> row = Corpus(works=50).journal_rows[0]
+        >>> row.title, row.issns
+        ('Journal of Psychoceramics', (('0264-3561', 'print'),))
+        """
         return [row for row in self.tables.containers if row.kind == tb.JOURNAL]
 
     def journal_record(self, row: tb.ContainerRow) -> Record:
-        """The ``journal`` record of a journal row."""
+        """The ``journal`` record of a journal row.
+
+        >>> corpus = Corpus(works=50)
+        >>> record = corpus.journal_record(corpus.journal_rows[0])
+        >>> record["title"], record["publisher"], record["ISSN"]
+        ('Journal of Psychoceramics', 'Crossref Test Member', ['0264-3561'])
+        """
         publisher = self.tables.members[row.member].name
         return rec.journal_record(row, publisher, self.aggregates.containers.get(row.code))
 
     @property
     def journals(self) -> list[Record]:
-        """Every ``journal`` record."""
+        """Every ``journal`` record.
+
+        >>> [journal["title"] for journal in Corpus(works=50).journals][:2]
+        ['Journal of Psychoceramics', 'International Journal of Remote Sensing']
+        """
         return [self.journal_record(row) for row in self.journal_rows]
 
     def journal_row(self, issn: str) -> tb.ContainerRow | None:
-        """The journal with this ISSN (print or electronic, hyphen optional), or None."""
+        """The journal with this ISSN (print or electronic, hyphen optional), or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.journal_row("02643561").title, corpus.journal_row("1234-5678")
+        ('Journal of Psychoceramics', None)
+        """
         return self._issns.get(normalize_issn(issn))
 
     @functools.cached_property
@@ -228,18 +313,32 @@ class Corpus:
         return {value: row for row in self.journal_rows for value, _ in row.issns}
 
     def journal(self, issn: str) -> Record | None:
-        """The ``journal`` record with this ISSN, or None."""
+        """The ``journal`` record with this ISSN, or None.
+
+        >>> Corpus(works=50).journal("0264-3561")["title"]
+        'Journal of Psychoceramics'
+        """
         row = self.journal_row(issn)
         return None if row is None else self.journal_record(row)
 
     @property
     def funders(self) -> list[Record]:
         """Every ``funder`` record, as ``/funders`` lists them (without the singleton's
-        hierarchy and counts)."""
+        hierarchy and counts).
+
+        >>> funders = Corpus(works=50).funders
+        >>> funders[0]["id"], funders[0]["name"], "work-count" in funders[0]
+        ('100000001', 'National Science Foundation', False)
+        """
         return [rec.funder_record(code) for code in range(len(v.FUNDERS))]
 
     def funder_code(self, value: str) -> int | None:
-        """The code of the funder with this id (bare or as a 10.13039 DOI), or None."""
+        """The code of the funder with this id (bare or as a 10.13039 DOI), or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.funder_code("10.13039/100000001"), corpus.funder_code("999")
+        (0, None)
+        """
         wanted = funder_id(value)
         for code, row in enumerate(v.FUNDERS):
             if row[0] == wanted:
@@ -247,7 +346,12 @@ class Corpus:
         return None
 
     def funder(self, value: str) -> Record | None:
-        """The ``funder`` singleton record (with ``work-count``), or None."""
+        """The ``funder`` singleton record (with ``work-count``), or None.
+
+        >>> funder = Corpus(works=50).funder("100000001")
+        >>> funder["name"], funder["work-count"], funder["hierarchy"]
+        ('National Science Foundation', 2, {'100000001': {}})
+        """
         code = self.funder_code(value)
         if code is None:
             return None
@@ -255,13 +359,22 @@ class Corpus:
 
     @property
     def prefixes(self) -> list[Record]:
-        """Every ``prefix`` record."""
+        """Every ``prefix`` record.
+
+        >>> Corpus(works=50).prefixes[0]["prefix"]
+        'https://id.crossref.org/prefix/10.5555'
+        """
         return [
             rec.prefix_record(prefix, row) for row in self.tables.members for prefix in row.prefixes
         ]
 
     def prefix(self, prefix: str) -> Record | None:
-        """The ``prefix`` record of this DOI prefix, or None."""
+        """The ``prefix`` record of this DOI prefix, or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.prefix("10.5555")["name"], corpus.prefix("10.5061")
+        ('Crossref Test Member', None)
+        """
         row = self._prefix_owner.get(prefix.strip().lower())
         return None if row is None else rec.prefix_record(prefix.strip(), row)
 
@@ -271,16 +384,29 @@ class Corpus:
 
     @property
     def types(self) -> list[Record]:
-        """Every ``type`` record, in the order ``/types`` lists them."""
+        """Every ``type`` record, in the order ``/types`` lists them.
+
+        >>> Corpus(works=50).types[:2]
+        [{'id': 'book-section', 'label': 'Book Section'}, {'id': 'monograph', 'label': 'Monograph'}]
+        """
         return [rec.type_record(type_id) for type_id in v.TYPE_LABELS]
 
     def type(self, type_id: str) -> Record | None:
-        """The ``type`` record with this id, or None."""
+        """The ``type`` record with this id, or None.
+
+        >>> corpus = Corpus(works=50)
+        >>> corpus.type("book"), corpus.type("blog-post")
+        ({'id': 'book', 'label': 'Book'}, None)
+        """
         return rec.type_record(type_id) if type_id in v.TYPE_LABELS else None
 
     @property
     def licenses(self) -> list[Record]:
-        """``/licenses`` items: each license URL in use and how many works carry it."""
+        """``/licenses`` items: each license URL in use and how many works carry it.
+
+        >>> Corpus(works=50).licenses[0]
+        {'URL': 'http://creativecommons.org/licenses/by/3.0/', 'work-count': 3}
+        """
         counts = self.aggregates.licenses
         return [
             {"URL": url, "work-count": counts[code]}

@@ -38,7 +38,14 @@ from dataclasses import dataclass
 
 
 class Fault(enum.Enum):
-    """A fault drawn for one request."""
+    """A fault drawn for one request. Its value is the ``fault`` of the request's
+    :class:`RequestRecord` in ``stats.log``.
+
+    >>> [fault.value for fault in Fault]
+    ['error', 'spurious_429', 'reset', 'truncate', 'malformed', 'slow_body']
+    >>> Fault("reset")
+    <Fault.RESET: 'reset'>
+    """
 
     ERROR = "error"
     SPURIOUS_429 = "spurious_429"
@@ -95,7 +102,11 @@ class Faults:
 
     @property
     def any_faults(self) -> bool:
-        """Whether any fault rate is above zero."""
+        """Whether any fault rate is above zero.
+
+        >>> Faults(latency=0.05).any_faults, Faults(malformed_rate=0.01).any_faults
+        (False, True)
+        """
         return any(rate > 0 for _, rate in self._rates())
 
 

@@ -48,7 +48,12 @@ class Pool:
 
     def headers(self, *, legacy: bool = False) -> list[tuple[bytes, bytes]]:
         """The headers advertising this pool. ``legacy``: the ``x-ratelimit-*`` spelling of
-        responses before 2025, which had no concurrency header."""
+        responses before 2025, which had no concurrency header.
+
+        >>> Pool(rate=3, name="polite-array").headers(legacy=True)
+        [(b'x-ratelimit-limit', b'3'), (b'x-ratelimit-interval', b'1s'),
+         (b'x-api-pool', b'polite-array')]
+        """
         interval = f"{self.interval:g}s".encode()
         rate = str(self.rate).encode()
         if legacy:
@@ -69,7 +74,8 @@ class _Keep(enum.Enum):
     KEEP = "keep"
 
 
-#: Default of :class:`Change` fields: leave that kind's pool as it is.
+#: Default of :class:`Change` fields: leave that kind's pool as it is (``None``, by contrast,
+#: removes that kind's limit).
 KEEP = _Keep.KEEP
 
 
@@ -101,6 +107,18 @@ class Limits:
     ``retry_after``: seconds sent in ``Retry-After`` with every 429 (rounded up to a whole
     number, as the header requires), or None to send 429s without it. ``legacy_headers``:
     advertise limits with the old ``x-ratelimit-*`` spelling.
+
+    A list pool of one request a minute, singles unlimited, 429s saying "retry in 3 s":
+
+    >>> from crossref_async.testing import FakeCrossref
+    >>> sim = FakeCrossref(works=50, limits=Limits(list=Pool(rate=1, interval=60), retry_after=2.5))
+    >>> async with sim.client() as http:
+    ...     ok = await http.get("/works", params={"rows": 1})
+    ...     refused = await http.get("/works", params={"rows": 1})
+    >>> ok.status_code, refused.status_code, refused.headers["retry-after"]
+    (200, 429, '3')
+    >>> sim.pool("single") is None, sim.stats.rejected_for_rate
+    (True, 1)
     """
 
     single: Pool | None = None

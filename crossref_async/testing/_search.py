@@ -70,7 +70,18 @@ Predicate = Callable[[int], bool]
 
 
 class SearchError(Exception):
-    """A filter, query, sort or facet the API would refuse, with its validation detail."""
+    """A filter, query, sort or facet the API would refuse, with its validation detail.
+
+    >>> from crossref_async.testing import Corpus
+    >>> try:
+    ...     Corpus(works=50).search([("from-pub-date", "last year")])
+    ... except SearchError as exc:
+    ...     error = exc
+    >>> error.kind, error.value
+    ('date-not-valid', 'last year')
+    >>> error.message
+    'Date specified as last year but must be of the form yyyy, yyyy-mm or yyyy-mm-dd'
+    """
 
     def __init__(self, kind: str, value: str, message: str) -> None:
         super().__init__(message)
@@ -80,7 +91,11 @@ class SearchError(Exception):
 
     @property
     def detail(self) -> dict[str, str]:
-        """The entry of a ``validation-failure`` body's ``message`` list."""
+        """The entry of a ``validation-failure`` body's ``message`` list.
+
+        >>> SearchError("filter-not-available", "colour", "Filter 'colour' ...").detail
+        {'type': 'filter-not-available', 'value': 'colour', 'message': "Filter 'colour' ..."}
+        """
         return {"type": self.kind, "value": self.value, "message": self.message}
 
 
@@ -252,8 +267,12 @@ def not_available(kind: str, value: str, valid: Iterable[str]) -> SearchError:
         f"{kind.replace(' ', '-')}-not-available",
         value,
         f"{kind.capitalize()} '{value}' specified but there is no such {kind} for this route."
-        f" Valid {kind}s for this route are: {', '.join(valid)}",
+        f" Valid {_plural(kind)} for this route are: {', '.join(valid)}",
     )
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
 
 
 def _not_implemented(kind: str, value: str, implemented: Iterable[str]) -> SearchError:

@@ -15,7 +15,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One API request as the server finished it."""
+    """One API request as the server finished it.
+
+    >>> from crossref_async.testing import FakeCrossref
+    >>> sim = FakeCrossref(works=50, limits="polite-2026")
+    >>> async with sim.client() as http:
+    ...     _ = await http.get("/works/10.5555/12345678")
+    >>> record = sim.stats.log[-1]
+    >>> record.method, record.target, record.kind, record.pool, record.status, record.fault
+    ('GET', '/works/10.5555/12345678', 'single', 'polite-single', 200, None)
+    """
 
     method: str
     target: str  # path and query string, as received
@@ -48,6 +57,15 @@ class Stats:
       unknown or expired token).
     * ``items_served``: records sent in list responses (including lost ones).
     * ``log``: the last 10,000 :class:`RequestRecord` entries.
+
+    >>> from crossref_async.testing import FakeCrossref
+    >>> sim = FakeCrossref(works=50, limits="polite-2026")
+    >>> async with sim.client() as http:
+    ...     for doi in ["10.5555/12345678", "10.9999/none"]:
+    ...         _ = await http.get(f"/works/{doi}")
+    ...     _ = await http.get("/works", params={"rows": 5})
+    >>> dict(sim.stats.requests_by_pool), dict(sim.stats.responses), sim.stats.items_served
+    ({'polite-single': 2, 'polite-array': 1}, {200: 2, 404: 1}, 5)
     """
 
     def __init__(self) -> None:
@@ -59,7 +77,17 @@ class Stats:
         self._zero()
 
     def reset(self) -> None:
-        """Zero every counter. The in-flight gauges keep counting requests still running."""
+        """Zero every counter. The in-flight gauges keep counting requests still running.
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     _ = await http.get("/works", params={"rows": 5})  # set-up traffic
+        ...     sim.stats.reset()  # count only what follows
+        ...     _ = await http.get("/works/10.5555/12345678")
+        >>> dict(sim.stats.requests), sim.stats.items_served
+        ({'single': 1}, 0)
+        """
         with self._lock:
             self._zero()
 
@@ -90,7 +118,13 @@ class Stats:
     # -- updates (called by the app) -------------------------------------------------------
 
     def arrive(self, kind: str, pool: str) -> None:
-        """A request of ``kind`` in ``pool`` started."""
+        """A request of ``kind`` in ``pool`` started. Called by the app, as is :meth:`depart`.
+
+        >>> stats = Stats()
+        >>> stats.arrive("list", "polite-array")
+        >>> stats.in_flight["list"], stats.max_in_flight_by_pool["polite-array"]
+        (1, 1)
+        """
         with self._lock:
             self.requests[kind] += 1
             self.requests_by_pool[pool] += 1
@@ -102,7 +136,14 @@ class Stats:
             )
 
     def depart(self, record: RequestRecord) -> None:
-        """A request finished (answered, cut or abandoned)."""
+        """A request finished (answered, cut or abandoned).
+
+        >>> stats = Stats()
+        >>> stats.arrive("list", "polite-array")
+        >>> stats.depart(RequestRecord("GET", "/works", "list", "polite-array", 429, None, 0, 0))
+        >>> stats.in_flight["list"], stats.total_429, dict(stats.rate_limited_by_pool)
+        (0, 1, {'polite-array': 1})
+        """
         with self._lock:
             self.in_flight[record.kind] -= 1
             self.in_flight_by_pool[record.pool] -= 1
@@ -115,12 +156,31 @@ class Stats:
             self.log.append(record)
 
     def count(self, name: str, amount: int = 1) -> None:
-        """Add to one of the integer counters (``resets``, ``items_served``...)."""
+        """Add to one of the integer counters (``resets``, ``items_served``...).
+
+        >>> stats = Stats()
+        >>> stats.count("items_served", 20)
+        >>> stats.count("resets")
+        >>> stats.items_served, stats.resets
+        (20, 1)
+        """
         with self._lock:
             setattr(self, name, getattr(self, name) + amount)
 
     def page(self, token: str) -> None:
-        """One page was served from cursor ``token``."""
+        """One page was served from cursor ``token``. The ``cursor=*`` request's page counts,
+        and so do empty pages past the end:
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     message = (await http.get("/works", params={"cursor": "*", "rows": 20})).json()
+        ...     while message["message"]["items"]:
+        ...         params = {"cursor": message["message"]["next-cursor"], "rows": 20}
+        ...         message = (await http.get("/works", params=params)).json()
+        >>> list(sim.stats.pages_per_cursor.values())  # 20 + 20 + 10 records, then an empty page
+        [4]
+        """
         with self._lock:
             self.pages_per_cursor[token] += 1
 
@@ -128,16 +188,43 @@ class Stats:
 
     @property
     def total_requests(self) -> int:
-        """All API requests received."""
+        """All API requests received.
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     for _ in range(3):
+        ...         _ = await http.head("/works/10.5555/12345678")
+        >>> sim.stats.total_requests, dict(sim.stats.requests)
+        (3, {'single': 3})
+        """
         return sum(self.requests.values())
 
     @property
     def total_429(self) -> int:
-        """All 429 answers."""
+        """All 429 answers.
+
+        >>> from crossref_async.testing import FakeCrossref, Faults
+        >>> sim = FakeCrossref(works=50, faults=Faults(spurious_429_rate=1.0))
+        >>> async with sim.client() as http:
+        ...     _ = await http.get("/works", params={"rows": 1})
+        >>> sim.stats.total_429, sim.stats.spurious_429
+        (1, 1)
+        """
         return sum(self.rate_limited.values())
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy of every counter (what ``GET /_stats`` returns)."""
+        """A JSON-ready copy of every counter (what ``GET /_stats`` returns).
+
+        >>> from crossref_async.testing import FakeCrossref
+        >>> sim = FakeCrossref(works=50)
+        >>> async with sim.client() as http:
+        ...     _ = await http.get("/works", params={"rows": 5})
+        ...     served = (await http.get("/_stats")).json()
+        >>> snapshot = sim.stats.snapshot()
+        >>> snapshot == served, snapshot["total_requests"], snapshot["responses"]
+        (True, 1, {'200': 1})
+        """
         with self._lock:
             return {
                 "requests": dict(self.requests),
