@@ -147,6 +147,13 @@ def test_matching_raises_what_the_server_would(corpus: Corpus) -> None:
     assert caught.value.kind == "filter-not-implemented"
     with pytest.raises(SearchError):
         corpus.matching([("from-pub-date", "2020-02-30")])
+    with pytest.raises(SearchError) as caught:
+        corpus.search(sort="colour")
+    assert caught.value.kind == "sort-not-available"
+    assert "Valid sorts for this route are: created," in caught.value.detail["message"]
+    with pytest.raises(SearchError) as caught:
+        corpus.search(order="sideways")
+    assert caught.value.kind == "order-not-available"
 
 
 def test_other_entities(corpus: Corpus, works: list[Record]) -> None:

@@ -171,6 +171,17 @@ async def test_cursors_expire_when_idle(
     assert sim.live_cursors == 0
 
 
+async def test_live_cursors_leaves_out_the_expired(
+    http: httpx.AsyncClient, sim: FakeCrossref, clock: FakeClock
+) -> None:
+    await page(http, "*", 10)
+    await page(http, "*", 10)
+    assert sim.live_cursors == 2
+    clock.advance(301)  # nothing touches the cursors: the count alone must see them expire
+    assert sim.live_cursors == 0
+    assert sim.stats.cursors_expired == 2
+
+
 async def test_cursor_tokens_need_percent_encoding(http: httpx.AsyncClient) -> None:
     # Tokens are standard base64: a '+' sent unencoded arrives as a space, as on the real API.
     for _ in range(50):

@@ -146,6 +146,7 @@ class FakeCrossref:
         >>> sim.live_cursors
         1
         """
+        self._cursors.sweep()
         return len(self._cursors)
 
     # -- ASGI ----------------------------------------------------------------------------

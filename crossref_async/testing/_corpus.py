@@ -11,12 +11,13 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+from .. import _params as catalogue
 from .._params import doi_key
 from . import _citations as cite
 from . import _records as rec
 from . import _tables as tb
 from . import _vocab as v
-from ._search import Result, Searcher, Selection, funder_id, normalize_issn
+from ._search import Result, Searcher, Selection, funder_id, normalize_issn, not_available
 
 Record = dict[str, Any]
 
@@ -167,6 +168,10 @@ class Corpus:
         queries += [
             (name.removeprefix("query."), text) for name, text in (field_queries or {}).items()
         ]
+        if sort is not None and sort not in catalogue.SORT_FIELDS:
+            raise not_available("sort", sort, catalogue.SORT_FIELDS)
+        if order not in catalogue.ORDERS:
+            raise not_available("order", order, catalogue.ORDERS)
         selection = Selection(tuple(filters), tuple(queries), sort, order)
         return self.searcher.run(selection)
 
