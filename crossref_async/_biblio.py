@@ -71,6 +71,15 @@ class BibliographyEntry:
 
     ``status`` is ``found`` (``work`` holds its metadata), ``other-agency`` (registered with
     ``agency``, not Crossref) or ``not-registered``.
+
+    :meth:`Crossref.check_bibliography` and :meth:`Crossref.check_dois` return them:
+
+    >>> text = "Carberry 1995, doi:10.5555/12345678; data: 10.5061/dryad.8515; 10.5555/typo-123."
+    >>> for entry in await cr.check_bibliography(text):
+    ...     print(entry.doi, entry.status, entry.agency, entry.work and entry.work.first_title)
+    10.5555/12345678 found crossref Toward a Unified Theory of High-Energy Metaphysics: ...
+    10.5061/dryad.8515 other-agency datacite None
+    10.5555/typo-123 not-registered None None
     """
 
     doi: str

@@ -68,7 +68,17 @@ def excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
 
 
 class CrossrefError(Exception):
-    """Root of every error raised by crossref-async."""
+    """Root of every error raised by crossref-async.
+
+    >>> for doi in ["10.5555/12345678", "10.5555/no-such-work", "not a DOI"]:
+    ...     try:
+    ...         print((await cr.work(doi)).DOI)
+    ...     except CrossrefError as error:
+    ...         print(type(error).__name__)
+    10.5555/12345678
+    NotFound
+    InvalidDOIError
+    """
 
 
 class ValidationError(CrossrefError, ValueError):
@@ -96,11 +106,33 @@ class ValidationError(CrossrefError, ValueError):
 
 
 class InvalidDOIError(ValidationError):
-    """A string that is not a DOI after normalization."""
+    """A string that is not a DOI after normalization.
+
+    It is raised before any request is sent, and is also a :class:`ValueError`.
+
+    >>> try:
+    ...     await cr.work("doi:10.5555")
+    ... except InvalidDOIError as error:
+    ...     print(error.value, "|", error.rule)
+    doi:10.5555 | a DOI looks like 10.<registrant digits>/<suffix>
+    """
 
 
 class ErrorDetail(msgspec.Struct, frozen=True):
-    """One entry of a Crossref validation-failure (or similar) body."""
+    """One entry of a Crossref validation-failure (or similar) body.
+
+    An :class:`APIError` keeps them in ``messages``. Here the simulator behind ``cr`` refuses a
+    filter that Crossref has but the simulator does not implement:
+
+    >>> try:
+    ...     await cr.works.filter(isbn="9780262033848").count()
+    ... except BadRequest as error:
+    ...     detail = error.messages[0]
+    >>> detail.type, detail.value
+    ('filter-not-implemented', 'isbn')
+    >>> str(detail)
+    "Filter 'isbn' is valid on Crossref but not implemented by the crossref-async simulator. ..."
+    """
 
     type: str | None = None
     value: str | None = None
@@ -116,6 +148,14 @@ class APIError(CrossrefError):
     Attributes: ``status`` (HTTP status), ``url`` (request URL, secrets removed),
     ``body_excerpt`` (the first few hundred characters), ``message_type`` (from a JSON error
     body, such as ``validation-failure``), ``messages`` (parsed details, possibly empty).
+
+    >>> try:
+    ...     await cr.work("10.5555/no-such-work")
+    ... except APIError as error:
+    ...     print(type(error).__name__, error.status, error.body_excerpt, error.messages)
+    ...     print(error.url)
+    NotFound 404 Resource not found. ()
+    https://api.crossref.org/works/10.5555%2Fno-such-work?mailto=me%40example.org
     """
 
     def __init__(
@@ -137,23 +177,80 @@ class APIError(CrossrefError):
 
 
 class BadRequest(APIError):
-    """400: Crossref rejected the request (a ``validation-failure`` body)."""
+    """400: Crossref rejected the request (a ``validation-failure`` body).
+
+    Most mistakes are caught before sending (:class:`ValidationError`); what is left is
+    refused by the server. The simulator behind ``cr`` refuses a filter it does not implement:
+
+    >>> try:
+    ...     await cr.works.filter(isbn="9780262033848").count()
+    ... except BadRequest as error:
+    ...     print(error.status, error.message_type, [d.type for d in error.messages])
+    400 validation-failure ['filter-not-implemented']
+    """
 
 
 class Unauthorized(APIError):
-    """401: the Metadata Plus token was refused (wrong, expired or revoked)."""
+    """401: the Metadata Plus token was refused (wrong, expired or revoked).
+
+    Never retried. The token stays out of the message (a mock server refuses it here):
+
+    >>> import httpx
+    >>> from crossref_async import Crossref
+    >>> refusing = httpx.MockTransport(lambda request: httpx.Response(401))
+    >>> plus = Crossref(mailto="me@example.org", plus_token="expired", transport=refusing)
+    >>> try:
+    ...     await plus.work("10.5555/12345678")
+    ... except Unauthorized as error:
+    ...     print(error.status, "expired" in str(error))
+    401 False
+    """
 
 
 class Forbidden(APIError):
-    """403: Crossref blocked this client. Crossref asks blocked clients to stop and get in touch."""
+    """403: Crossref blocked this client. Crossref asks blocked clients to stop and get in touch.
+
+    >>> from crossref_async import Crossref
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> blocked = FakeCrossref(limits="unmetered", faults=Faults(block=True))
+    >>> client = Crossref(mailto="me@example.org", transport=blocked.transport())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except Forbidden as error:
+    ...     print(error.status, error.body_excerpt)
+    403 <html> <head><title>403 Forbidden</title></head> ...
+    """
 
 
 class NotFound(APIError):
-    """404: no such record (``Resource not found.``) or route (``route-not-found``)."""
+    """404: no such record (``Resource not found.``) or route (``route-not-found``).
+
+    Ask :meth:`Crossref.agency` whether another agency registered the DOI.
+
+    >>> try:
+    ...     await cr.work("10.5555/no-such-work")
+    ... except NotFound as error:
+    ...     print(error.status, error.body_excerpt)
+    404 Resource not found.
+    """
 
 
 class RateLimited(APIError):
-    """429: too many requests. ``retry_after`` is in seconds, or None if the server gave none."""
+    """429: too many requests. ``retry_after`` is in seconds, or None if the server gave none.
+
+    The client paces itself and retries 429s, so this reaches you only once retries are
+    spent (or off, as here, over a simulator answering every request with 429):
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> busy = FakeCrossref(limits="unmetered", faults=Faults(spurious_429_rate=1.0)).transport()
+    >>> client = Crossref(mailto="me@example.org", transport=busy, retry=RetryPolicy.off())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except RateLimited as error:
+    ...     print(error.status, error.retry_after)
+    429 1.0
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         self.retry_after = retry_after
@@ -161,15 +258,52 @@ class RateLimited(APIError):
 
 
 class ServerError(APIError):
-    """5xx: the server (or a proxy in front of it) failed."""
+    """5xx: the server (or a proxy in front of it) failed.
+
+    Retried by default; with retries off (over a simulator failing every request):
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> down = FakeCrossref(limits="unmetered", faults=Faults(error_rate=1.0)).transport()
+    >>> client = Crossref(mailto="me@example.org", transport=down, retry=RetryPolicy.off())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except ServerError as error:
+    ...     print(error)
+    503 from https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org:
+    503 Service Temporarily Unavailable
+    """
 
 
 class UnexpectedStatus(APIError):
-    """A status none of the other classes cover (such as an unfollowed 3xx)."""
+    """A status none of the other classes cover (such as an unfollowed 3xx).
+
+    The simulator behind ``cr`` answers a citation style it does not know with 406:
+
+    >>> try:
+    ...     await cr.cite("10.5555/12345678", format="text", style="no-such-style")
+    ... except UnexpectedStatus as error:
+    ...     print(error.status, error.body_excerpt)
+    406 Unknown citation style: no-such-style. Styles: apa, bibtex, ...
+    """
 
 
 class TransportError(CrossrefError):
-    """No usable HTTP answer arrived. ``url`` is the request URL with secrets removed."""
+    """No usable HTTP answer arrived. ``url`` is the request URL with secrets removed.
+
+    Catches both :class:`ConnectionFailed` and :class:`RequestTimeout` (here a simulator that
+    cuts every connection, with retries off):
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> cut = FakeCrossref(limits="unmetered", faults=Faults(reset_rate=1.0)).transport()
+    >>> client = Crossref(mailto="me@example.org", transport=cut, retry=RetryPolicy.off())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except TransportError as error:
+    ...     print(type(error).__name__, error.url)
+    ConnectionFailed https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org
+    """
 
     def __init__(self, message: str, *, url: str) -> None:
         self.url = url
@@ -177,11 +311,40 @@ class TransportError(CrossrefError):
 
 
 class ConnectionFailed(TransportError):
-    """The connection could not be made or broke mid-way (refused, reset, protocol error)."""
+    """The connection could not be made or broke mid-way (refused, reset, protocol error).
+
+    The httpx error is kept as ``__cause__`` (a simulator cutting every connection here):
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> cut = FakeCrossref(limits="unmetered", faults=Faults(reset_rate=1.0)).transport()
+    >>> client = Crossref(mailto="me@example.org", transport=cut, retry=RetryPolicy.off())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except ConnectionFailed as error:
+    ...     print(repr(error.__cause__))
+    ReadError('[Errno 104] Connection reset by peer (simulated)')
+    """
 
 
 class RequestTimeout(TransportError):
-    """The request timed out (connect, read, write or waiting for a pooled connection)."""
+    """The request timed out (connect, read, write or waiting for a pooled connection).
+
+    The simulator in process never times out; a mock transport stands in for a silent server:
+
+    >>> import httpx
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> def silent(request):
+    ...     raise httpx.ReadTimeout("no answer", request=request)
+    >>> client = Crossref(
+    ...     mailto="me@example.org", transport=httpx.MockTransport(silent), retry=RetryPolicy.off()
+    ... )
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except RequestTimeout as error:
+    ...     print(error)
+    timed out: ReadTimeout (https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org)
+    """
 
 
 class DecodeError(CrossrefError):
@@ -189,6 +352,16 @@ class DecodeError(CrossrefError):
 
     ``message_type`` names what was expected, ``position`` is the byte offset or JSON path
     where decoding failed (if known), ``url`` the request URL if known.
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> garbled = FakeCrossref(limits="unmetered", faults=Faults(malformed_rate=1.0)).transport()
+    >>> client = Crossref(mailto="me@example.org", transport=garbled, retry=RetryPolicy.off())
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except DecodeError as error:
+    ...     print(error.message_type, "|", error.position, "|", error.body_excerpt[:30])
+    work | byte ... (end of input) | {"status":"ok","message-type":
     """
 
     def __init__(
@@ -213,7 +386,20 @@ class IncompleteResultsError(CrossrefError):
     """Paging ended with fewer items than announced after a cursor request was retried.
 
     Crossref keeps cursor positions on the server, so a retried request may skip a page.
-    ``expected`` is the announced total, ``received`` what arrived.
+    ``expected`` is the announced total, ``received`` what arrived. Here a simulator resets
+    one connection in five after doing the work, and a retried cursor request skips a page:
+
+    >>> from crossref_async import Crossref, RetryPolicy
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> lossy = FakeCrossref(works=300, limits="unmetered", faults=Faults(reset_rate=0.2, seed=1))
+    >>> client = Crossref(
+    ...     mailto="me@example.org", transport=lossy.transport(), retry=RetryPolicy(backoff=0.01)
+    ... )
+    >>> try:
+    ...     dois = [work.DOI async for work in client.works.stream(rows=50)]
+    ... except IncompleteResultsError as error:
+    ...     print(error.expected, error.received)
+    300 250
     """
 
     def __init__(self, message: str, *, expected: int, received: int) -> None:
@@ -224,20 +410,81 @@ class IncompleteResultsError(CrossrefError):
 
 class HarvestStateError(CrossrefError):
     """A harvest's saved state (``<out>.harvest/``) does not fit this run: resume it, or
-    delete the folder to start over. Nothing is deleted for you."""
+    delete the folder to start over. Nothing is deleted for you.
+
+    >>> import os, tempfile
+    >>> from crossref_async.harvest import harvest
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = os.path.join(tmp, "works.jsonl")
+    ...     report = await harvest(cr, cr.works, out=out, target=300, shard_ids=[0])  # one shard
+    ...     try:
+    ...         await harvest(cr, cr.works.filter(type="book"), out=out, resume=True)
+    ...     except HarvestStateError as error:
+    ...         print(error)
+    the harvest in progress in .../works.jsonl.harvest is for a different query; resume it with
+    the same query, or delete that folder to start over
+    """
 
 
 class OffsetLimitError(CrossrefError):
-    """Offset paging reached ``offset + rows = 10,000`` with more items left (non-works routes)."""
+    """Offset paging reached ``offset + rows = 10,000`` with more items left (non-works routes).
+
+    No route but ``/works`` holds that many items today; a mock ``/members`` of 25,000 does:
+
+    >>> import httpx
+    >>> from crossref_async import Crossref
+    >>> def members(request):
+    ...     items = [{}] * int(request.url.params["rows"])
+    ...     message = {"total-results": 25_000, "items": items}
+    ...     return httpx.Response(200, json={"message-type": "member-list", "message": message})
+    >>> mock = httpx.MockTransport(members)
+    >>> client = Crossref(mailto="me@example.org", transport=mock, limits=False)  # mocks only
+    >>> try:
+    ...     pages = [page async for page in client.members.raw_pages()]
+    ... except OffsetLimitError as error:
+    ...     print(error)
+    /members can only be paged by offset up to 10,000 items; 25,000 match. Narrow the query with
+    filters.
+    """
 
 
 class CircuitOpenError(CrossrefError):
     """The error rate crossed the breaker's threshold; the client stopped sending.
 
     Crossref asks clients to stop at an error rate of 10% or more. Work already done is kept;
-    a harvest can be resumed later.
+    a harvest can be resumed later. Here a :class:`Breaker` that judges after three requests
+    stops a client whose server fails every request:
+
+    >>> from crossref_async import Breaker, Crossref, RetryPolicy, ServerError
+    >>> from crossref_async.testing import FakeCrossref, Faults
+    >>> down = FakeCrossref(limits="unmetered", faults=Faults(error_rate=1.0)).transport()
+    >>> client = Crossref(
+    ...     mailto="me@example.org",
+    ...     transport=down,
+    ...     retry=RetryPolicy.off(),
+    ...     breaker=Breaker(min_requests=3),
+    ... )
+    >>> for doi in ["10.5555/12345678"] * 4:
+    ...     try:
+    ...         await client.work(doi)
+    ...     except (ServerError, CircuitOpenError) as error:
+    ...         print(type(error).__name__)
+    ServerError
+    ServerError
+    ServerError
+    CircuitOpenError
     """
 
 
 class PublicPoolWarning(UserWarning):
-    """No ``mailto`` was given: requests go to Crossref's public pool (5 req/s, 1 at a time)."""
+    """No ``mailto`` was given: requests go to Crossref's public pool (5 req/s, 1 at a time).
+
+    >>> import warnings
+    >>> from crossref_async import Crossref
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     anonymous = Crossref()
+    >>> print(caught[0].category.__name__, caught[0].message)
+    PublicPoolWarning no mailto given: requests go to Crossref's public pool (5 requests/s, one at
+    a time); pass Crossref(mailto='you@example.org') for the polite pool
+    """

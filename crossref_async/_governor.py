@@ -114,7 +114,17 @@ DEFAULTS: dict[Identity, dict[RequestKind, tuple[str, Advertised]]] = {
 
 @dataclass(frozen=True)
 class PoolStats:
-    """A snapshot of one pool's budget and traffic."""
+    """A snapshot of one pool's budget and traffic.
+
+    :meth:`Crossref.stats` gives one per pool in use, keyed by the name the server gave it:
+
+    >>> work = await cr.work("10.5555/12345678")
+    >>> pool = cr.stats()["unmetered-single"]
+    >>> pool.requests, pool.in_flight, pool.rate_limited, pool.server_errors, pool.retries
+    (1, 0, 0, 0, 0)
+    >>> pool.advertised_rate, pool.interval, pool.advertised_concurrency
+    (1000000.0, 1.0, 1000)
+    """
 
     name: str
     advertised_rate: float
@@ -140,6 +150,17 @@ class Breaker:
     ``threshold`` is the failing fraction over the last ``window`` requests that trips it, once
     at least ``min_requests`` were seen. Failures are 5xx answers and transport errors (429s
     are answered by pausing and slowing down instead).
+
+    Every client has one (``Crossref(breaker=...)`` sets its thresholds; the client's own is
+    ``cr.governor.breaker``). Left alone, it trips once 10% of 20 or more requests failed:
+
+    >>> breaker = Breaker()
+    >>> for failed in [False] * 18 + [True] * 2:
+    ...     breaker.record(failed)
+    >>> breaker.tripped, breaker.failure_rate
+    (True, 0.1)
+    >>> cr.governor.breaker.tripped
+    False
     """
 
     threshold: float = 0.10
@@ -151,7 +172,20 @@ class Breaker:
     tripped: bool = field(default=False, init=False)
 
     def record(self, failed: bool) -> None:
-        """Count one finished request; trip when the failing fraction reaches the threshold."""
+        """Count one finished request; trip when the failing fraction reaches the threshold.
+
+        The governor calls it for every answer (5xx and transport errors count as failed);
+        nothing trips before ``min_requests`` were seen:
+
+        >>> breaker = Breaker(min_requests=5)
+        >>> for failed in [True, True, False, False]:
+        ...     breaker.record(failed)
+        >>> breaker.tripped
+        False
+        >>> breaker.record(False)
+        >>> breaker.tripped
+        True
+        """
         self._outcomes.append(failed)
         self._failures += failed
         if len(self._outcomes) > self.window:
@@ -170,11 +204,34 @@ class Breaker:
 
     @property
     def failure_rate(self) -> float:
-        """Failing fraction of the requests in the window."""
+        """Failing fraction of the requests in the window.
+
+        Only the last ``window`` requests count:
+
+        >>> breaker = Breaker(window=4, enabled=False)
+        >>> for failed in [True, True, False, False, False]:
+        ...     breaker.record(failed)
+        >>> breaker.failure_rate
+        0.25
+        """
         return self._failures / len(self._outcomes) if self._outcomes else 0.0
 
     def check(self) -> None:
-        """Raise :class:`CircuitOpenError` if the breaker has tripped."""
+        """Raise :class:`CircuitOpenError` if the breaker has tripped.
+
+        The governor checks before every request:
+
+        >>> breaker = Breaker(min_requests=2)
+        >>> breaker.check()  # closed: nothing happens
+        >>> breaker.record(True)
+        >>> breaker.record(False)
+        >>> try:
+        ...     breaker.check()
+        ... except CircuitOpenError as error:
+        ...     print(error)
+        stopped sending: 50% of the last 2 requests failed (threshold 10%); Crossref asks clients
+        to stop at an error rate of 10% or more. Finished work is kept; resume later.
+        """
         if self.tripped:
             raise CircuitOpenError(
                 f"stopped sending: {self.failure_rate:.0%} of the last {len(self._outcomes)} "
@@ -183,7 +240,16 @@ class Breaker:
             )
 
     def reset(self) -> None:
-        """Close the breaker and forget the history (for a resumed job)."""
+        """Close the breaker and forget the history (for a resumed job).
+
+        >>> breaker = Breaker(min_requests=1)
+        >>> breaker.record(True)
+        >>> breaker.tripped
+        True
+        >>> breaker.reset()
+        >>> breaker.tripped, breaker.failure_rate
+        (False, 0.0)
+        """
         self._outcomes.clear()
         self._failures = 0
         self.tripped = False

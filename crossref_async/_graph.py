@@ -26,6 +26,14 @@ class Edge:
     """One citation: ``citing`` lists ``cited`` among its references (both DOIs).
 
     ``depth`` is the layer of the citing work (0 for a seed).
+
+    :meth:`Crossref.citation_graph` yields them as each layer arrives:
+
+    >>> async for edge in cr.citation_graph(["10.60372/journal.modu.0000031"]):
+    ...     print(edge)
+    Edge(citing='10.60372/journal.modu.0000031', cited='10.52995/s10030-02-00030-3', depth=0)
+    Edge(citing='10.60372/journal.modu.0000031', cited='10.3434/j.para.1953.000392', depth=0)
+    Edge(citing='10.60372/journal.modu.0000031', cited='10.85533/2021.231.954', depth=0)
     """
 
     citing: str

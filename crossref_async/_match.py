@@ -38,6 +38,18 @@ class CitationMatch:
     ``doi``, ``score`` and ``work`` describe the best candidate (present even when it is not
     good enough to be a match); ``matched`` says whether it clears the threshold; ``reason``
     says why not (``too few terms``, ``score below threshold``, ``no candidates``).
+
+    :meth:`Crossref.match_citation` and :meth:`Crossref.match_citations` return them:
+
+    >>> match = await cr.match_citation(
+    ...     "Carberry, J. (1995). Toward a Unified Theory of High-Energy Metaphysics: "
+    ...     "Silly String Theory. Journal of Psychoceramics, 6(2), 1015-1020."
+    ... )
+    >>> match.matched, match.doi, round(match.score), match.work.first_title
+    (True, '10.5555/12345678', 136, 'Toward a Unified Theory of High-Energy Metaphysics: ...')
+    >>> await cr.match_citation("Carberry 1995")
+    CitationMatch(citation='Carberry 1995', matched=False, doi=None, score=None, work=None,
+                  reason='too few terms')
     """
 
     citation: str

@@ -377,7 +377,15 @@ def normalize_doi(value: str) -> str:
 
 
 def doi_key(doi: str) -> str:
-    """The matching key of a DOI: DOIs compare case-insensitively over ASCII letters only."""
+    """The matching key of a DOI: DOIs compare case-insensitively over ASCII letters only.
+
+    Use it to key DOIs from different sources (a reference list, Crossref's answer):
+
+    >>> doi_key("10.5555/Mixed.Case.DOI") == doi_key("10.5555/mixed.case.doi")
+    True
+    >>> doi_key(" 10.1000/ÄBC ")
+    '10.1000/Äbc'
+    """
     return doi.strip().translate(_ASCII_LOWER)
 
 

@@ -86,11 +86,38 @@ class RetryPolicy:
 
     @classmethod
     def off(cls) -> RetryPolicy:
-        """A policy that never retries."""
+        """A policy that never retries.
+
+        Each request is tried once and its first error reaches the caller (for tests, or
+        for callers that retry by themselves), here from a server failing every request:
+
+        >>> from crossref_async import Crossref, ServerError
+        >>> from crossref_async.testing import FakeCrossref, Faults
+        >>> down = FakeCrossref(limits="unmetered", faults=Faults(error_rate=1.0))
+        >>> once = Crossref(
+        ...     mailto="me@example.org", transport=down.transport(), retry=RetryPolicy.off()
+        ... )
+        >>> try:
+        ...     await once.work("10.5555/12345678")
+        ... except ServerError as error:
+        ...     print(error.status, "after", down.stats.total_requests, "request")
+        503 after 1 request
+        """
         return cls(attempts=1, enabled=False)
 
     def is_retryable(self, exc: BaseException) -> bool:
-        """Whether an error is transient (429, 5xx, 408, timeouts, resets, truncation)."""
+        """Whether an error is transient (429, 5xx, 408, timeouts, resets, truncation).
+
+        >>> from crossref_async import NotFound, ServerError
+        >>> policy = RetryPolicy()
+        >>> try:
+        ...     await cr.work("10.5555/no-such-work")
+        ... except NotFound as error:
+        ...     print(policy.is_retryable(error))
+        False
+        >>> policy.is_retryable(ServerError("Bad Gateway", status=502, url="https://api.crossref.org"))
+        True
+        """
         if isinstance(exc, (RateLimited, ServerError, ConnectionFailed, RequestTimeout)):
             return True
         if isinstance(exc, UnexpectedStatus):

@@ -40,7 +40,15 @@ MIN_TARGET = 2_000
 
 @dataclass(frozen=True)
 class Shard:
-    """One created-date window of a query: ``start`` to ``end``, inclusive; None is open."""
+    """One created-date window of a query: ``start`` to ``end``, inclusive; None is open.
+
+    ``count`` is how many records the window held when it was planned.
+
+    >>> from crossref_async.harvest import plan
+    >>> the_plan = await plan(cr.works, target=300)
+    >>> the_plan.shards[0], the_plan.shards[-1].start
+    (Shard(id=0, start=None, end=datetime.date(2006, 8, 14), count=110), datetime.date(2022, 10, 8))
+    """
 
     id: int
     start: dt.date | None
@@ -48,7 +56,13 @@ class Shard:
     count: int | None = None
 
     def filters(self) -> list[tuple[str, str]]:
-        """The filters that select this window."""
+        """The filters that select this window.
+
+        >>> Shard(1, dt.date(2006, 8, 15), dt.date(2013, 1, 28)).filters()
+        [('from-created-date', '2006-08-15'), ('until-created-date', '2013-01-28')]
+        >>> Shard(4, dt.date(2022, 10, 8), None).filters()
+        [('from-created-date', '2022-10-08')]
+        """
         out: list[tuple[str, str]] = []
         if self.start is not None:
             out.append((FROM, self.start.isoformat()))
@@ -58,20 +72,43 @@ class Shard:
 
     @property
     def label(self) -> str:
-        """``2019-01-01..2019-06-30`` (``..`` for an open end)."""
+        """``2019-01-01..2019-06-30`` (``..`` for an open end).
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works, target=300)
+        >>> [shard.label for shard in the_plan.shards]
+        ['..2006-08-14', '2006-08-15..2013-01-28', '2013-01-29..2019-07-15',
+         '2019-07-16..2022-10-07', '2022-10-08..']
+        """
         start = self.start.isoformat() if self.start else ""
         end = self.end.isoformat() if self.end else ""
         return f"{start}..{end}"
 
     @property
     def name(self) -> str:
-        """A file-name-safe identifier: ``shard-0007``."""
+        """A file-name-safe identifier: ``shard-0007``.
+
+        A harvest names each shard's part and checkpoint after it (``shard-0007.json``):
+
+        >>> Shard(7, None, None).name
+        'shard-0007'
+        """
         return f"shard-{self.id:04d}"
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Disjoint shards of one works query, serializable so shards can run as separate jobs."""
+    """Disjoint shards of one works query, serializable so shards can run as separate jobs.
+
+    :func:`crossref_async.harvest.plan` makes one; ``params`` is the query without paging:
+
+    >>> from crossref_async.harvest import plan
+    >>> the_plan = await plan(cr.works.filter(type="journal-article"), target=200)
+    >>> the_plan.path, the_plan.params, the_plan.total, len(the_plan.shards)
+    ('/works', (('filter', 'type:journal-article'),), 607, 4)
+    >>> the_plan.shards[1]
+    Shard(id=1, start=datetime.date(2013, 1, 29), end=datetime.date(2019, 7, 15), count=175)
+    """
 
     path: str
     params: tuple[tuple[str, str], ...]
@@ -81,16 +118,56 @@ class Plan:
 
     @property
     def shard_total(self) -> int:
-        """The sum of the shard counts (equal to ``total`` for a consistent plan)."""
+        """The sum of the shard counts (equal to ``total`` for a consistent plan).
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works, target=300)
+        >>> [shard.count for shard in the_plan.shards], the_plan.shard_total
+        ([110, 211, 288, 172, 219], 1000)
+        """
         return sum(s.count or 0 for s in self.shards)
 
     @property
     def consistent(self) -> bool:
-        """Whether the shard counts add up to the query's total."""
+        """Whether the shard counts add up to the query's total.
+
+        False when the index changed while the plan was made (a warning is logged then).
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works, target=300)
+        >>> the_plan.consistent, the_plan.total
+        (True, 1000)
+        """
         return self.shard_total == self.total
 
     def to_json(self) -> str:
-        """The plan as JSON (what ``crossref-async plan`` prints)."""
+        """The plan as JSON (what ``crossref-async plan`` prints).
+
+        >>> from crossref_async.harvest import plan
+        >>> print((await plan(cr.works.filter(type="book"))).to_json())
+        {
+          "path": "/works",
+          "params": [
+            [
+              "filter",
+              "type:book"
+            ]
+          ],
+          "total": 36,
+          "shard_total": 36,
+          "consistent": true,
+          "created": "...",
+          "shards": [
+            {
+              "id": 0,
+              "start": null,
+              "end": null,
+              "count": 36,
+              "filter": ""
+            }
+          ]
+        }
+        """
         data = {
             "path": self.path,
             "params": [list(p) for p in self.params],
@@ -113,7 +190,16 @@ class Plan:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Plan:
-        """Read a plan written by :meth:`to_json`."""
+        """Read a plan written by :meth:`to_json`.
+
+        A plan saved once can be run shard by shard, by separate jobs:
+
+        >>> from crossref_async.harvest import plan
+        >>> original = await plan(cr.works, target=300)
+        >>> again = Plan.from_json(original.to_json())
+        >>> again == original, again.shard(2).label, again.shard(2).count
+        (True, '2013-01-29..2019-07-15', 288)
+        """
         try:
             data: dict[str, Any] = json.loads(text)
             shards = tuple(
@@ -138,7 +224,18 @@ class Plan:
             ) from exc
 
     def shard(self, shard_id: int) -> Shard:
-        """The shard with this id."""
+        """The shard with this id.
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works, target=300)
+        >>> the_plan.shard(4)
+        Shard(id=4, start=datetime.date(2022, 10, 8), end=None, count=219)
+        >>> try:
+        ...     the_plan.shard(9)
+        ... except ValidationError as error:
+        ...     print(error.rule)
+        no shard with that id in the plan (ids: 0, 1, 2, 3, 4)
+        """
         for s in self.shards:
             if s.id == shard_id:
                 return s

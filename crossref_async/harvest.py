@@ -92,13 +92,35 @@ logger = logging.getLogger("crossref_async")
 
 async def plan(query: WorksQuery[Any], *, target: int | None = None) -> Plan:
     """Split a works query into disjoint created-date shards of at most ``target`` records
-    (by default about an eighth of the total, between 2,000 and 50,000)."""
+    (by default about an eighth of the total, between 2,000 and 50,000).
+
+    Planning only counts (``rows=0``); pass the :class:`Plan` to :func:`harvest`, or save it
+    (:meth:`Plan.to_json`) to run its shards as separate jobs.
+
+    >>> the_plan = await plan(cr.works.filter(type="journal-article"), target=200)
+    >>> the_plan.total, [shard.count for shard in the_plan.shards]
+    (607, [197, 175, 104, 131])
+    >>> [shard.label for shard in the_plan.shards]
+    ['..2013-01-28', '2013-01-29..2019-07-15', '2019-07-16..2022-10-07', '2022-10-08..']
+    """
     return await plan_shards(query, target=target)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a harvest stands; passed to the ``on_progress`` callback after every page."""
+    """Where a harvest stands; passed to the ``on_progress`` callback after every page.
+
+    >>> import tempfile
+    >>> updates = []
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     books = cr.works.filter(type="book")
+    ...     out = f"{tmp}/books.jsonl"
+    ...     report = await harvest(cr, books, out=out, rows=10, on_progress=updates.append)
+    >>> updates[0]
+    Progress(records=10, total=36, pages=1, shards_done=0, shards=1, elapsed=...)
+    >>> updates[-1].records, updates[-1].pages, updates[-1].shards_done, updates[-1].eta
+    (36, 4, 1, 0.0)
+    """
 
     records: int
     total: int
@@ -109,19 +131,38 @@ class Progress:
 
     @property
     def rate(self) -> float:
-        """Records per second so far."""
+        """Records per second so far.
+
+        >>> Progress(records=500, total=2000, pages=5, shards_done=1, shards=4, elapsed=10.0).rate
+        50.0
+        """
         return self.records / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the current rate, if known."""
+        """Seconds left at the current rate, if known.
+
+        >>> Progress(records=500, total=2000, pages=5, shards_done=1, shards=4, elapsed=10.0).eta
+        30.0
+        >>> print(Progress(0, total=2000, pages=0, shards_done=0, shards=4, elapsed=1.0).eta)
+        None
+        """
         left = self.total - self.records
         return left / self.rate if self.rate > 0 and left >= 0 else None
 
 
 @dataclass(frozen=True)
 class Report:
-    """What a harvest did."""
+    """What a harvest did: :func:`harvest` and :meth:`Harvester.run` return it.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
+    >>> report
+    Report(records=36, expected=36, shards=1, shards_redone=0, pages=1, retries=0,
+           rate_limited=0, elapsed=..., output_bytes=..., output=...Path('.../books.jsonl'),
+           since=None)
+    """
 
     records: int
     expected: int
@@ -142,6 +183,12 @@ class Report:
         Always true for a report that was returned (a shard that cannot be verified raises
         :class:`IncompleteResultsError`), except in incremental runs, where the newest copy of
         a record seen twice is kept and so ``records`` may be below ``expected``.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
+        >>> report.verified, report.records, report.expected
+        (True, 36, 36)
         """
         return self.records == self.expected or (
             self.since is not None and self.records <= self.expected
@@ -149,11 +196,33 @@ class Report:
 
     @property
     def records_per_second(self) -> float:
-        """Throughput over the whole run."""
+        """Throughput over the whole run.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
+        >>> report.records_per_second == report.records / report.elapsed
+        True
+        """
         return self.records / self.elapsed if self.elapsed > 0 else 0.0
 
     def table(self) -> str:
-        """The report as a small aligned table, for the command line."""
+        """The report as a small aligned table, for the command line.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
+        >>> print(report.table())
+        records    36 (expected 36)
+        since      (everything)
+        shards     1 (0 redone)
+        pages      1
+        retries    0
+        429s       0
+        elapsed    ... s
+        records/s  ...
+        output     .../books.jsonl (... bytes)
+        """
         rows = [
             ("records", f"{self.records:,} (expected {self.expected:,})"),
             ("since", self.since.isoformat() if self.since else "(everything)"),
@@ -240,6 +309,14 @@ class Harvester:
     Give ``out`` (a ``.jsonl``, ``.jsonl.gz`` or ``.jsonl.zst`` path) to write a file, and/or
     ``sink`` (an async callback receiving each page's records) to handle records yourself.
     Progress and checkpoints live in ``<out>.harvest/`` until the output is complete.
+
+    >>> import tempfile
+    >>> the_plan = await plan(cr.works.filter(type="book"))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     harvester = Harvester(cr, the_plan, out=Path(tmp, "books.jsonl"), rows=20)
+    ...     report = await harvester.run()
+    >>> report.records, report.pages, harvester.complete
+    (36, 2, True)
     """
 
     client: Crossref
@@ -278,7 +355,12 @@ class Harvester:
 
     @property
     def state_dir(self) -> Path | None:
-        """Where checkpoints and parts live while the harvest runs."""
+        """Where checkpoints and parts live while the harvest runs.
+
+        >>> the_plan = await plan(cr.works.filter(type="book"))
+        >>> print(Harvester(cr, the_plan, out=Path("data/books.jsonl.gz")).state_dir)
+        data/books.jsonl.gz.harvest
+        """
         return Path(str(self.out) + ".harvest") if self.out is not None else None
 
     def _part(self, shard: Shard) -> PartFile | None:
@@ -320,7 +402,15 @@ class Harvester:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self) -> Report:
-        """Harvest every shard, verify each, and write the output; returns a :class:`Report`."""
+        """Harvest every shard, verify each, and write the output; returns a :class:`Report`.
+
+        >>> import tempfile
+        >>> the_plan = await plan(cr.works.filter(type="journal-article"), target=200)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     report = await Harvester(cr, the_plan, out=Path(tmp, "articles.jsonl.gz")).run()
+        >>> report.records, report.shards, report.verified
+        (607, 4, True)
+        """
         self._started = time.monotonic()
         before = self._traffic()
         self._prepare_state()
@@ -353,7 +443,23 @@ class Harvester:
 
     @property
     def complete(self) -> bool:
-        """Whether every shard of the plan (not only those run now) is done and verified."""
+        """Whether every shard of the plan (not only those run now) is done and verified.
+
+        Shards can run as separate jobs (``shard_ids``); the output is whole once all are done:
+
+        >>> import tempfile
+        >>> the_plan = await plan(cr.works, target=300)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     out = Path(tmp, "works.jsonl")
+        ...     first = Harvester(cr, the_plan, out=out, shard_ids=[0, 1])
+        ...     _ = await first.run()
+        ...     print(first.complete)
+        ...     rest = Harvester(cr, the_plan, out=out, shard_ids=[2, 3, 4], resume=True)
+        ...     _ = await rest.run()
+        ...     print(rest.complete, sum(1 for _ in iter_records(out)))
+        False
+        True 1000
+        """
         return self._complete or all(self._done(s) for s in self.plan.shards)
 
     def _done(self, shard: Shard) -> bool:
@@ -598,6 +704,14 @@ async def harvest(
     ``since`` (a date) or ``state_file`` (remembering the last run) makes the run incremental:
     only records indexed since then (``from-index-date``, as Crossref recommends), with
     duplicates resolved to the newest copy. ``shard_ids`` runs only those shards of the plan.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     articles = cr.works.filter(type="journal-article")
+    ...     report = await harvest(cr, articles, out=f"{tmp}/articles.jsonl.gz", target=200)
+    ...     written = sum(1 for _ in iter_records(f"{tmp}/articles.jsonl.gz"))
+    >>> report.records, report.shards, written
+    (607, 4, 607)
     """
     started = dt.datetime.now(dt.timezone.utc).date()
     incremental = since is not None or state_file is not None
@@ -646,7 +760,19 @@ async def harvest(
 
 def read_state(path: str | Path) -> dt.date | None:
     """The date an incremental harvest with this state file starts from next (None: from the
-    start). The file is JSON: ``{"since": "YYYY-MM-DD"}``, the day the last run started."""
+    start). The file is JSON: ``{"since": "YYYY-MM-DD"}``, the day the last run started.
+
+    A complete run with ``state_file`` writes it (the date is the UTC day the run started):
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(read_state(f"{tmp}/state.json"))
+    ...     books = cr.works.filter(type="book")
+    ...     _ = await harvest(cr, books, out=f"{tmp}/books.jsonl", state_file=f"{tmp}/state.json")
+    ...     print(read_state(f"{tmp}/state.json") == dt.datetime.now(dt.timezone.utc).date())
+    None
+    True
+    """
     return _read_state(Path(path))
 
 
@@ -654,9 +780,13 @@ def iter_records(path: str | Path) -> Iterator[bytes]:
     """The records of a harvest output (``.jsonl``, ``.jsonl.gz`` or ``.jsonl.zst``), each as
     the JSON bytes Crossref sent; decode them with ``crossref_async.models.decode_item``.
 
+    >>> import tempfile
     >>> from crossref_async.models import Work, decode_item
-    >>> def titles(path):  # doctest: +SKIP
-    ...     return [decode_item(line, Work).first_title for line in iter_records(path)]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl.gz")
+    ...     books = [decode_item(line, Work) for line in iter_records(f"{tmp}/books.jsonl.gz")]
+    >>> len(books), books[0].type, books[0].first_title
+    (36, 'book', '...')
     """
     return read_records(Path(path))
 
