@@ -326,6 +326,8 @@ def kebab(name: str) -> str:
 
 def suggest(name: str, known: Iterable[str]) -> list[str]:
     """Close matches for a misspelt name, best first (for "did you mean" errors)."""
+    if not isinstance(name, str):  # a count or a flag passed where a name belongs
+        return []
     by_folded = {k.lower().replace("_", "-"): k for k in known}
     folded = name.lower().replace("_", "-")
     if folded in by_folded:
@@ -336,7 +338,7 @@ def suggest(name: str, known: Iterable[str]) -> list[str]:
 def check_name(name: str, known: Iterable[str], what: str) -> str:
     """Return ``name`` if it is in ``known``, else raise naming the rule and close matches."""
     catalogue = tuple(known)
-    if name not in catalogue:
+    if not isinstance(name, str) or name not in catalogue:
         raise ValidationError(name, f"unknown {what}", suggestions=suggest(name, catalogue))
     return name
 

@@ -191,6 +191,22 @@ def test_facets(client: Crossref) -> None:
     assert "type-name" in info.value.suggestions
 
 
+@pytest.mark.parametrize(
+    ("build", "rule"),
+    [
+        (lambda q: q.facet("type-name", 3), "unknown facet"),
+        (lambda q: q.sort(3), "unknown sort field"),
+        (lambda q: q.order(None), "unknown order"),
+        (lambda q: q.select("DOI", 7), "unknown select field"),
+    ],
+)
+def test_a_value_where_a_name_belongs(client: Crossref, build: Any, rule: str) -> None:
+    # A count given positionally (facet("issn", 10)) must be a ValidationError naming it,
+    # not an AttributeError from deep inside the "did you mean" helper.
+    with pytest.raises(ValidationError, match=rule):
+        build(client.works)
+
+
 @pytest.mark.parametrize("rows", [-1, 1001, True, 2.5])
 def test_rows_limits(client: Crossref, rows: Any) -> None:
     with pytest.raises(ValidationError, match="between 0 and 1000"):
