@@ -59,6 +59,18 @@ def batches(dois: Sequence[str], size: int = DEFAULT_BATCH) -> list[list[str]]:
     return out
 
 
+def _check_input(dois: object) -> None:
+    # A lone string iterates as characters: each would fail as "not a DOI", naming "1".
+    if isinstance(dois, (str, bytes)):
+        raise ValidationError(
+            dois, "give an iterable of DOIs; a single DOI is looked up with work()"
+        )
+    if isinstance(dois, Sequence):
+        # Everything given at once is checked before the first request is sent.
+        for doi in dois:
+            normalize_doi(doi)
+
+
 def _unique(dois: Iterable[str]) -> list[str]:
     """Normalized DOIs in first-seen order, without case-insensitive repeats."""
     seen: dict[str, str] = {}
@@ -108,6 +120,7 @@ async def works_by_doi(
 ) -> dict[str, Work | None]:
     """Resolve DOIs in batches: ``{normalized DOI: Work or None}`` in the caller's order."""
     size = _check_batch(batch_size)
+    _check_input(dois)
     unique = _unique(dois)
     found = await _resolve(client, unique, tuple(select), size)
     return {doi: found.get(doi_key(doi)) for doi in unique}
@@ -123,8 +136,12 @@ async def iter_works_by_doi(
     """Like :func:`works_by_doi` for inputs of any size: ``(doi, Work or None)`` pairs in
     input order, reading ``batch_size x 8`` DOIs at a time so memory stays bounded. A DOI
     repeated within one window is answered once; repeats further apart are answered again.
+    A list (any sequence) is checked whole before the first request; a stream is checked a
+    window at a time, so a malformed DOI read late raises :class:`InvalidDOIError` after the
+    pairs of earlier windows were yielded (check each line first when the input is messy).
     """
     size = _check_batch(batch_size)
+    _check_input(dois)
     chunk: list[str] = []
     async for doi in _aiter(dois):
         chunk.append(doi)

@@ -76,6 +76,13 @@ async def test_invalid_input_fails_before_any_request(fake: FakeCrossref) -> Non
             await cr.works_by_doi(["10.5555/12345678", "not-a-doi"])
         with pytest.raises(ValidationError, match="batch_size"):
             await cr.works_by_doi(["10.5555/12345678"], batch_size=0)
+        with pytest.raises(ValidationError, match="a single DOI is looked up with work"):
+            await cr.works_by_doi("10.5555/12345678")
+        # A list is checked whole before anything is sent, however far in the bad DOI sits.
+        many = [str(w["DOI"]) for w in fake.corpus.works[:900]] + ["not-a-doi"]
+        with pytest.raises(ValidationError, match="not-a-doi"):
+            async for _ in cr.iter_works_by_doi(many):
+                pass
     assert fake.stats.total_requests == 0
 
 
