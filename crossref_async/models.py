@@ -860,8 +860,25 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
         return [name for name in (a.display_name for a in self.author) if name]
 
     @property
+    def affiliations(self) -> tuple[Affiliation, ...]:
+        """The authors' affiliations, each once, in the order they first appear (where the
+        institutions of a paper's authors are; :attr:`institutions` is something else).
+
+        >>> work = decode_item(b'''{"author": [
+        ...     {"family": "Ng", "affiliation": [{"name": "Maastricht University"}]},
+        ...     {"family": "Ho", "affiliation": [{"name": "Maastricht University"},
+        ...                                      {"name": "Leiden University"}]},
+        ...     {"family": "Li"}]}''', Work)
+        >>> [affiliation.name for affiliation in work.affiliations]
+        ['Maastricht University', 'Leiden University']
+        """
+        return tuple(dict.fromkeys(a for author in self.author for a in author.affiliation))
+
+    @property
     def institutions(self) -> tuple[Institution, ...]:
-        """``institution`` as a tuple, whichever shape the record used.
+        """``institution`` as a tuple, whichever shape the record used: the institution a
+        record itself names (dissertations, reports), not the authors' (see
+        :attr:`affiliations`).
 
         >>> old = decode_item(b'{"institution": {"name": "Front Matter"}}', Work)
         >>> new = decode_item(b'{"institution": [{"name": "Front Matter"}]}', Work)
