@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: the simulator on loopback, the peers, and table output.
+"""Shared pieces of the benchmarks: the simulator on loopback (in a thread of this process or
+in a process of its own), the peers, and table output.
 
 The peers are driven the way their users drive them: habanero and crossrefapi one request at
 a time from synchronous code, and "plain httpx + aiolimiter" as the async loop people write
@@ -8,14 +9,20 @@ advertised concurrency, no retries, no reading of headers).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import platform
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from crossref_async.testing import FakeCrossref, serve_in_thread
 
@@ -38,6 +45,80 @@ def loopback(sim: FakeCrossref) -> Iterator[str]:
     """The simulator served from a background thread on 127.0.0.1; yields its base URL."""
     with serve_in_thread(sim) as url:
         yield url
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """The simulator running in another process (see :func:`simulator_process`)."""
+
+    url: str
+    process: subprocess.Popen[str]
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the simulator's process has used so far."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write("cpu\n")
+        stdin.flush()
+        return float(stdout.readline())
+
+
+@contextlib.contextmanager
+def simulator_process(
+    *, works: int = 2000, seed: int = 0, preset: str = "unmetered"
+) -> Iterator[Simulator]:
+    """The simulator served from a separate process on 127.0.0.1 (a free port), every record
+    encoded ahead; yields a :class:`Simulator` once it answers, and stops the process when the
+    block ends, on errors and Ctrl-C too (the process also stops by itself when this one dies:
+    it serves until its standard input closes).
+
+    In a process of its own the server shares neither this process's GIL nor its CPU-time
+    count, so what this process measures is the client's."""
+    command = [sys.executable, str(Path(__file__).resolve()), "serve"]
+    command += ["--works", str(works), "--seed", str(seed), "--preset", preset]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()  # the URL once serving, or EOF if it failed
+        if not url:
+            raise RuntimeError(f"the simulator exited ({proc.wait()}) before serving")
+        httpx.get(f"{url}/_stats", timeout=10).raise_for_status()
+        yield Simulator(url, proc)
+    finally:
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()  # the child stops on end of input
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _serve(argv: list[str]) -> None:
+    """``python _common.py serve``: the child of :func:`simulator_process`. Prints the URL,
+    then answers each ``cpu`` line with its CPU time, until its input ends."""
+    parser = argparse.ArgumentParser(prog="_common.py serve")
+    parser.add_argument("--works", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default="unmetered")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):  # Ctrl-C hits both processes
+        sim = FakeCrossref(
+            works=args.works,
+            seed=args.seed,
+            limits=args.preset,
+            cache_records=max(args.works, 20_000),
+        )
+        sim.corpus.warm()  # every record encoded ahead: no record building on the clock
+        with serve_in_thread(sim) as url:
+            print(url, flush=True)
+            for line in sys.stdin:
+                if line.strip() != "cpu":
+                    break
+                print(time.process_time(), flush=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -85,7 +166,7 @@ def write_json(path: Path | None, name: str, data: Any) -> None:
 def habanero_client(url: str) -> Any:
     """A habanero client on the simulator (None if habanero is not installed)."""
     try:
-        from habanero import Crossref as Habanero
+        from habanero import Crossref as Habanero  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         return None
     return Habanero(base_url=url, mailto=MAILTO)
@@ -96,7 +177,7 @@ def crossrefapi_on(url: str) -> Iterator[Any]:
     """crossrefapi's module pointed at the simulator (it builds https://api.crossref.org URLs
     itself, so its URL builder is swapped for the benchmark's duration). None if missing."""
     try:
-        from crossref import restful
+        from crossref import restful  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         yield None
         return
@@ -111,3 +192,10 @@ def crossrefapi_on(url: str) -> Iterator[Any]:
         yield restful
     finally:
         restful.build_url_endpoint = original
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        _serve(sys.argv[2:])
+    else:
+        raise SystemExit("usage: python _common.py serve [--works N] [--seed N] [--preset NAME]")

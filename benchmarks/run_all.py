@@ -54,6 +54,51 @@ def _bar_chart(path: Path, title: str, labels: list[str], values: list[float], u
     plt.close(fig)
 
 
+def _overhead_chart(path: Path, title: str, rows: list[dict[str, Any]]) -> None:
+    """One panel per scenario (request kind x requests in flight): requests/s per client,
+    each bar labelled with the client's CPU time per request."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    scenarios = list(dict.fromkeys((r["kind"], r["in_flight"]) for r in rows))
+    heights = [sum(1 for r in rows if (r["kind"], r["in_flight"]) == s) for s in scenarios]
+    fig, axes = plt.subplots(
+        len(scenarios),
+        1,
+        figsize=(8, 1.0 + 0.4 * sum(heights) + 0.6 * len(scenarios)),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for ax, (kind, in_flight) in zip(axes[:, 0], scenarios, strict=True):
+        mine = [r for r in rows if (r["kind"], r["in_flight"]) == (kind, in_flight)]
+        values = [r["per_second"] for r in mine]
+        ax.barh(
+            [r["client"] for r in mine],
+            values,
+            color=["#1f77b4" if r["client"] == "crossref-async" else "#aaaaaa" for r in mine],
+        )
+        for y, r in enumerate(mine):
+            ax.text(
+                r["per_second"],
+                y,
+                f" {r['per_second']:,.0f}/s, {r['cpu_us']:,.0f} µs CPU/req",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlim(0, 1.45 * max(values))
+        ax.set_title(f"{kind}, {in_flight} in flight", fontsize=10)
+        ax.invert_yaxis()
+    axes[-1, 0].set_xlabel("requests/s")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 @dataclass(frozen=True)
 class _View:
     """How one scenario's results become summary rows and a chart."""
@@ -65,6 +110,8 @@ class _View:
     result: Callable[[dict[str, Any]], str]
     detail: Callable[[dict[str, Any]], str]
     keep: Callable[[dict[str, Any]], bool] = lambda r: True
+    summarize: Callable[[dict[str, Any]], bool] = lambda r: True  # which kept rows to list
+    chart: Callable[[Path, str, list[dict[str, Any]]], None] | None = None  # else bars
 
 
 VIEWS: dict[str, _View] = {
@@ -98,11 +145,17 @@ VIEWS: dict[str, _View] = {
         detail=lambda r: f"{r['correct']:,}/{r['dois']:,} correct",
     ),
     "overhead": _View(
-        "Requests/s with nothing in the way", "requests/s",
-        label=lambda r: f"{r['client']} / {r['kind']}",
+        "Requests/s with nothing in the way (simulator in another process)", "requests/s",
+        label=lambda r: f"{r['client']} / {r['kind']}, {r['in_flight']} in flight",
         value=lambda r: r["per_second"],
-        result=lambda r: f"{r['per_second']:,.0f} requests/s",
-        detail=lambda r: f"{100 * r['vs_bare']:.0f}% of bare httpx",
+        result=lambda r: (
+            f"{r['per_second']:,.0f} requests/s ({100 * r['vs_bare']:.0f}% of bare httpx)"
+        ),
+        detail=lambda r: (
+            f"{r['cpu_us']:,.0f} µs CPU/request ({100 * r['cpu_vs_bare']:.0f}% of bare httpx)"
+        ),
+        summarize=lambda r: r["client"] == "crossref-async" and r["in_flight"] > 1,
+        chart=lambda path, title, rows: _overhead_chart(path, title, rows),
     ),
 }  # fmt: skip
 
@@ -112,7 +165,12 @@ def _summaries(results: dict[str, dict[str, Any]], out: Path) -> list[list[objec
     for name, data in results.items():
         view = VIEWS[name]
         kept = [r for r in data["results"] if view.keep(r)]
-        rows += [[name, view.label(r), view.result(r), view.detail(r)] for r in kept]
+        rows += [
+            [name, view.label(r), view.result(r), view.detail(r)] for r in kept if view.summarize(r)
+        ]
+        if view.chart is not None:
+            view.chart(out / f"{name}.png", view.title, kept)
+            continue
         labels = [view.label(r) for r in kept]
         _bar_chart(
             out / f"{name}.png", view.title, labels, [view.value(r) for r in kept], view.unit
@@ -146,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
                 "",
             ],
         ),
-        "overhead": (overhead.main, ["--requests", "500" if q else "3000"]),
+        "overhead": (
+            overhead.main,
+            ["--requests", "300", "--seconds", "0.4", "--repeat", "2"] if q else [],
+        ),
     }
     chosen = args.only.split(",") if args.only else list(plans)
     results: dict[str, dict[str, Any]] = {}
