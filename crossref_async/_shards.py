@@ -35,7 +35,7 @@ logger = logging.getLogger("crossref_async")
 
 FROM, UNTIL = "from-created-date", "until-created-date"
 DEFAULT_TARGET = 50_000
-MIN_TARGET = 2_000
+MIN_TARGET = 2_500
 
 
 @dataclass(frozen=True)
@@ -319,10 +319,12 @@ async def plan_shards(
 ) -> Plan:
     """Split ``query`` into created-date shards of at most ``target`` records each.
 
-    Without a ``target``, shards hold about an eighth of the total (between 2,000 and 50,000
-    records), so that even a small harvest runs several cursors at once. Costs one count
-    request per split (the second half's count is the window's minus the first's) plus two
-    to find the earliest and latest created dates.
+    Without a ``target``, shards hold about an eighth of the total (between 2,500 and 50,000
+    records), so that even a small harvest runs several cursors at once, with few part-filled
+    pages. Costs two requests (the first, sorted oldest first, gives the total and the
+    earliest created date; the second the latest) plus one count per split: the windows are
+    open-ended at the outside from the start, so the second half's count is the window's minus
+    the first's and nothing needs counting again.
     """
     if target is not None and (
         isinstance(target, bool) or not isinstance(target, int) or target < 1
@@ -333,35 +335,39 @@ async def plan_shards(
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     base, lower, upper = harvest_base(query)
     bounded = _window(base, lower, upper)
-    total = await bounded.count()
+    oldest = await bounded.sort("created", "asc").select("DOI", "created").raw_page(rows=1)
+    total = oldest.total_results
     if target is None:
         target = min(DEFAULT_TARGET, max(MIN_TARGET, math.ceil(total / 8)))
     if total <= target:
         shards = (Shard(0, lower, upper, total),)
         return Plan(query.path, tuple(base.to_params()), shards, total, created)
 
-    first = lower or await _edge(bounded, "asc")
+    first = lower or _created_of(oldest.items)
     last = upper or await _edge(bounded, "desc")
     if first is None or last is None or first > last:
         shards = (Shard(0, lower, upper, total),)
         return Plan(query.path, tuple(base.to_params()), shards, total, created)
 
-    windows: list[tuple[dt.date, dt.date, int]] = []
+    # (first day it covers, start, end, count); an open start or end (None) also takes the
+    # records created outside [first, last] while the harvest runs.
+    windows: list[tuple[dt.date, dt.date | None, dt.date | None, int]] = []
 
-    async def split(start: dt.date, end: dt.date, count: int) -> None:
-        if count <= target or start >= end or len(windows) >= max_shards:
+    async def split(start: dt.date | None, end: dt.date | None, count: int) -> None:
+        low, high = start or first, end or last
+        if count <= target or low >= high or len(windows) >= max_shards:
             if count > target:
                 logger.warning(
                     "shard %s..%s holds %d records, above the target %d: one day of "
                     "created dates cannot be split further",
-                    start,
-                    end,
+                    low,
+                    high,
                     count,
                     target,
                 )
-            windows.append((start, end, count))
+            windows.append((low, start, end, count))
             return
-        mid = start + (end - start) // 2
+        mid = low + (high - low) // 2
         left = await _window(base, start, mid).count()
         await run_concurrently(
             [
@@ -370,26 +376,12 @@ async def plan_shards(
             ]
         )
 
-    # The open edges catch records outside [first, last] (created during the run, say).
-    inner = await _window(base, first, last).count()
-    await split(first, last, inner)
-    windows.sort()
-    shards_list = [Shard(i, start, end, count) for i, (start, end, count) in enumerate(windows)]
-    shards_list[0] = dataclasses.replace(shards_list[0], start=lower)
-    shards_list[-1] = dataclasses.replace(shards_list[-1], end=upper)
-    if lower is None or upper is None:
-        edges = total - inner
-        if edges:
-            head, tail = shards_list[0], shards_list[-1]
-            # Records outside the inner window belong to the open edge shards; recount them.
-            shards_list[0] = dataclasses.replace(
-                head, count=await _window(base, head.start, head.end).count()
-            )
-            if len(shards_list) > 1:
-                shards_list[-1] = dataclasses.replace(
-                    tail, count=await _window(base, tail.start, tail.end).count()
-                )
-    plan = Plan(query.path, tuple(base.to_params()), tuple(shards_list), total, created)
+    await split(lower, upper, total)
+    windows.sort(key=lambda window: window[0])
+    shards_list = tuple(
+        Shard(i, start, end, count) for i, (_, start, end, count) in enumerate(windows)
+    )
+    plan = Plan(query.path, tuple(base.to_params()), shards_list, total, created)
     if not plan.consistent:
         logger.warning(
             "shard counts add up to %d but the query matches %d (the index changed while "

@@ -92,7 +92,7 @@ logger = logging.getLogger("crossref_async")
 
 async def plan(query: WorksQuery[Any], *, target: int | None = None) -> Plan:
     """Split a works query into disjoint created-date shards of at most ``target`` records
-    (by default about an eighth of the total, between 2,000 and 50,000).
+    (by default about an eighth of the total, between 2,500 and 50,000).
 
     Planning only counts (``rows=0``); pass the :class:`Plan` to :func:`harvest`, or save it
     (:meth:`Plan.to_json`) to run its shards as separate jobs.

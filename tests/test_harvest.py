@@ -64,6 +64,22 @@ async def test_plan_is_disjoint_complete_and_round_trips() -> None:
         Plan.from_json("{}")
 
 
+async def test_plan_costs_two_requests_and_one_count_per_split() -> None:
+    # Planning shares the list pool with the pages (3 requests/s under polite-2026): on a
+    # small harvest every planning request is a page not fetched.
+    fake = FakeCrossref(works=10_000, seed=4, limits="fast-50")
+    async with client(fake) as cr:
+        fake.stats.reset()
+        the_plan = await plan(cr.works)
+    splits = len(the_plan.shards) - 1  # a binary split makes one shard two
+    assert the_plan.consistent and the_plan.total == 10_000
+    assert fake.stats.total_requests == 2 + splits
+    # The default target is an eighth of the total but at least 2,500: fewer, fuller shards
+    # (a 1,250-record shard costs two requests for 1.25 pages of records).
+    counts = [s.count or 0 for s in the_plan.shards]
+    assert max(counts) <= 2_500 < sum(counts) and any(c > 2_000 for c in counts)
+
+
 async def test_plan_respects_the_querys_own_created_dates() -> None:
     fake = FakeCrossref(works=3000, seed=1, limits="fast-50")
     async with client(fake) as cr:
