@@ -48,25 +48,45 @@ def simulator_client() -> Any:
 
 def run_examples(module: ModuleType, extraglobs: dict[str, Any] | None = None) -> list[str]:
     """Run every docstring example of ``module``; return a report per failing docstring."""
-    finder = doctest.DocTestFinder()
+    globs = dict(extraglobs or {})
+    return _run(doctest.DocTestFinder().find(module, module.__name__, extraglobs=globs), globs)
+
+
+def run_text(text: str, name: str, globs: dict[str, Any] | None = None) -> list[str]:
+    """Run the ``>>>`` examples in ``text`` (a README, say) as one docstring."""
+    globs = dict(globs or {})
+    test = doctest.DocTestParser().get_doctest(text, globs, name, name, 0)
+    return _run([test], globs)
+
+
+def _run(tests: list[doctest.DocTest], globs: dict[str, Any]) -> list[str]:
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     failures: list[str] = []
     loop = asyncio.new_event_loop()
     try:
-        globs = dict(extraglobs or {})
         with _awaiting(loop):
-            for test in finder.find(module, module.__name__, extraglobs=globs):
+            for test in tests:
                 report: list[str] = []
-                result = runner.run(test, compileflags=flags, out=report.append)
+                result = runner.run(
+                    test, compileflags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, out=report.append
+                )
                 if result.failed:
                     failures.append("".join(report))
-        for value in globs.values():
-            if hasattr(value, "aclose"):
-                loop.run_until_complete(value.aclose())
+        # What the examples opened (the shared client, a client they made) is closed here,
+        # on the loop it was used on.
+        opened = {id(v): v for t in tests for v in t.globs.values() if _closable(v)}
+        opened.update({id(v): v for v in globs.values() if _closable(v)})
+        for value in opened.values():
+            loop.run_until_complete(value.aclose())
     finally:
         loop.close()
     return failures
+
+
+def _closable(value: object) -> bool:
+    from crossref_async import Crossref
+
+    return isinstance(value, Crossref)
 
 
 def has_example(obj: object) -> bool:

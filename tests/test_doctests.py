@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pytest
-from _doctest import has_example, public_names, run_examples, simulator_client
+from _doctest import has_example, public_names, run_examples, run_text, simulator_client
 
 import crossref_async
 
@@ -48,3 +49,12 @@ def test_the_reference_covers_the_whole_public_surface() -> None:
     assert "crossref_async.WorksQuery.select" in names
     assert "crossref_async.harvest.harvest" in names
     assert "crossref_async.testing.FakeCrossref.transport" in names
+
+
+def test_readme_examples() -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    # A fence closing a block would read as expected output: fences become blank lines.
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    text = "\n".join("" if line.startswith("```") else line for line in lines)
+    failures = run_text(text, "README.md", {"cr": simulator_client()})
+    assert not failures, "\n".join(failures)
