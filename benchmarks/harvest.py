@@ -147,6 +147,13 @@ RUNNERS: dict[str, Callable[[str, int, Path, int], dict[str, Any]]] = {
 
 
 def _rss_mb() -> float:
+    # VmHWM is this process's own peak. ru_maxrss is not: Linux carries it over an exec, so
+    # a child started by a big parent (run_all.py holding other scenarios' data) reports the
+    # parent's size at the fork.
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,7 +89,6 @@ class Answer:
     headers: httpx.Headers
     content: bytes
     url: str  # redacted
-    sent_at: float | None = None  # when the headers went out, if a new connection was opened
 
 
 class Crossref:
@@ -280,7 +278,9 @@ class Crossref:
         answer: Answer | None = None
         cancelled = False
         try:
-            answer = await self._exchange(method, url, kind, accept, to_api)
+            answer = await self._exchange(
+                method, url, kind, accept, to_api, ticket.sent if ticket else None
+            )
         except anyio.get_cancelled_exc_class():
             # The caller gave up (a timeout, a sibling task failed): not the server's fault.
             cancelled = True
@@ -299,7 +299,6 @@ class Crossref:
                     latency=anyio.current_time() - started,
                     headers=answer.headers if answer is not None else None,
                     retry_after=retry_after,
-                    sent_at=answer.sent_at if answer is not None else None,
                     cancelled=cancelled,
                     size=_size(url),
                 )
@@ -308,20 +307,25 @@ class Crossref:
         return answer
 
     async def _exchange(
-        self, method: str, url: httpx.URL, kind: RequestKind, accept: str, to_api: bool
+        self,
+        method: str,
+        url: httpx.URL,
+        kind: RequestKind,
+        accept: str,
+        to_api: bool,
+        on_sent: Callable[[], None] | None = None,
     ) -> Answer:
-        """Send, following redirects without leaking the token; errors become ours."""
+        """Send, following redirects without leaking the token; errors become ours.
+
+        ``on_sent`` is called when the request's headers have gone out: the server counts
+        the request then, which may be well after the governor let it start (a handshake on
+        a new connection, an event loop busy with other work).
+        """
         with_token = to_api
-        sent: list[float] = []
-        connected: list[bool] = []
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
-            # A request that opens a new connection reaches the server only after the
-            # handshake; the governor wants to know when its headers actually went out.
-            if event.startswith("connection.connect_tcp"):
-                connected.append(True)
-            elif event.endswith("send_request_headers.complete") and connected:
-                sent.append(time.monotonic())
+            if on_sent is not None and event.endswith("send_request_headers.complete"):
+                on_sent()
 
         for _ in range(MAX_REDIRECTS + 1):
             shown = redact_url(url)
@@ -349,7 +353,7 @@ class Crossref:
                 raise ConnectionFailed(f"{type(exc).__name__}: {exc}", url=shown) from exc
             status = response.status_code
             if status not in _REDIRECTS or "location" not in response.headers:
-                return Answer(status, response.headers, content, shown, sent[-1] if sent else None)
+                return Answer(status, response.headers, content, shown)
             target = url.join(response.headers["location"])
             # The Plus token goes only to the host it was given for, and never in clear text.
             with_token = (

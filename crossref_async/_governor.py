@@ -262,6 +262,10 @@ class Ticket:
     budget: PoolBudget
     entry: list[float]
 
+    def sent(self) -> None:
+        """The request's headers have just gone out: see :meth:`PoolBudget.sent`."""
+        self.budget.sent(self.entry)
+
 
 class PoolBudget:
     """Rate pacing plus an adaptive concurrency window for one Crossref pool."""
@@ -395,6 +399,18 @@ class PoolBudget:
         self.requests += 1
         return Ticket(self, entry)
 
+    def sent(self, entry: list[float]) -> None:
+        """Move a start to when its request's headers actually went out.
+
+        The server counts a request when it arrives, which may be well after its start: the
+        handshake of a new connection, or an event loop busy elsewhere (a stall of more than
+        the margin would otherwise let one of the server's windows hold an extra request).
+        Later starts keep their distance from that moment, less the lateness forgiven at the
+        start (half the margin), so ordinary scheduling delays do not lower the rate.
+        """
+        lateness = self.MARGIN * self.advertised.interval / 2
+        entry[0] = max(entry[0], self._clock() - lateness)
+
     def release(
         self,
         *,
@@ -403,22 +419,12 @@ class PoolBudget:
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
         ticket: Ticket | None = None,
-        sent_at: float | None = None,
         size: int = 1,
     ) -> None:
-        """Account for a finished request: re-rate, back off on 429, adapt concurrency.
-
-        ``sent_at`` is when the request's headers were written (the clock of ``clock``), given
-        when the request had to open a new connection first.
-        """
+        """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
         self.in_flight -= 1
         now = self._clock()
-        if ticket is not None and sent_at is not None:
-            # The request opened a new connection: the server counted it only after the
-            # handshake, when its headers went out, so later starts keep their distance
-            # from that moment rather than from the start.
-            ticket.entry[0] = max(ticket.entry[0], sent_at)
-        elif ticket is not None and status is not None and not self.learned:
+        if ticket is not None and status is not None and not self.learned:
             # The probe's arrival time is unknown (a new connection, a busy event loop): it
             # was at latest when its answer came, so later starts keep their distance from that.
             ticket.entry[0] = max(ticket.entry[0], now)
@@ -580,7 +586,6 @@ class Governor:
         latency: float,
         headers: Mapping[str, str] | None,
         retry_after: float | None = None,
-        sent_at: float | None = None,
         cancelled: bool = False,
         size: int = 1,
     ) -> None:
@@ -600,7 +605,6 @@ class Governor:
             headers=headers,
             retry_after=retry_after,
             ticket=ticket,
-            sent_at=sent_at,
             size=size,
         )
         # 429s are not failures here: the pool pauses and slows down for them. The breaker is

@@ -81,6 +81,32 @@ async def test_no_burst_above_the_limit_from_the_first_request() -> None:
     assert starts[-1] - starts[0] < 0.5 * 3 * 1.1
 
 
+async def test_a_request_sent_late_moves_its_start() -> None:
+    # The server counts a request when it arrives. Between the governor's start and the
+    # headers going out there may be a handshake or a busy event loop: every third request
+    # here goes out 0.15 s late (seven times the margin). What the server sees must still fit
+    # the budget in every window.
+    budget = PoolBudget("p", Advertised(5, 0.5, 100), time.monotonic)
+    budget.learned = True
+    arrivals: list[float] = []
+    count = 0
+
+    async def one() -> None:
+        nonlocal count
+        ticket = await budget.acquire()
+        count += 1
+        if count % 3 == 1:
+            await anyio.sleep(0.15)
+        ticket.sent()
+        arrivals.append(time.monotonic())
+        budget.release(status=200, latency=0.0, headers=None, ticket=ticket)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(24):
+            tg.start_soon(one)
+    assert max_in_window(arrivals, 0.5) <= 5
+
+
 async def test_unlearned_pool_sends_one_at_a_time() -> None:
     budget = PoolBudget("p", Advertised(100, 1.0, 5), time.monotonic)
     seen: list[int] = []
