@@ -258,10 +258,11 @@ class Crossref:
         if self._closed:
             raise RuntimeError("this Crossref client is closed")
         url = self._url(path, params, base)
+        size = _size(params)
 
         async def attempt() -> T:
             # The Plus token is for the API only, never for doi.org or another base.
-            return decode(await self._attempt(method, url, kind, accept, base is None))
+            return decode(await self._attempt(method, url, kind, accept, base is None, size))
 
         def count_retry(exc: BaseException) -> None:
             if self.governor is not None:
@@ -270,7 +271,13 @@ class Crossref:
         return await self._retrier.run(attempt, outcome or Outcome(), on_retry=count_retry)
 
     async def _attempt(
-        self, method: str, url: httpx.URL, kind: RequestKind, accept: str, to_api: bool
+        self,
+        method: str,
+        url: httpx.URL,
+        kind: RequestKind,
+        accept: str,
+        to_api: bool,
+        size: int = 1,
     ) -> Answer:
         """One try: wait for the budget, exchange, account, then classify the answer."""
         ticket = await self.governor.acquire(kind) if self.governor else None
@@ -300,7 +307,7 @@ class Crossref:
                     headers=answer.headers if answer is not None else None,
                     retry_after=retry_after,
                     cancelled=cancelled,
-                    size=_size(url),
+                    size=size,
                 )
         if answer.status >= 300:
             raise error_for(answer.status, answer.content, answer.headers, answer.url)
@@ -829,9 +836,9 @@ def _is_mailto(text: str) -> bool:
     return bool(_MAILTO.match(text)) and not _MAILTO_FORBIDDEN.search(local + domain)
 
 
-def _size(url: httpx.URL) -> int:
+def _size(params: Sequence[tuple[str, str]]) -> int:
     """Records a request asks for (its ``rows``; 1 for a singleton): latency grows with it."""
-    rows = url.params.get("rows")
+    rows = next((value for name, value in params if name == "rows"), None)
     return int(rows) if rows is not None and rows.isdecimal() else 1
 
 

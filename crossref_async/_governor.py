@@ -291,6 +291,7 @@ class PoolBudget:
         # Start times of recent requests, each in a one-element list so that release() can
         # move it later (see Ticket); not necessarily in order once moved.
         self._starts: deque[list[float]] = deque()
+        self._latest = -math.inf  # the latest start in the log (starts only ever move later)
         self.paused_until = -math.inf
         self._episode_until = -math.inf
         self._consecutive_429 = 0
@@ -343,12 +344,15 @@ class PoolBudget:
         limit = self.window_limit
         while self._starts and self._starts[0][0] <= now - window:
             self._starts.popleft()
-        times = sorted(entry[0] for entry in self._starts if entry[0] > now - window)
-        t = self.paused_until
-        if len(times) >= limit:
-            t = max(t, times[-limit] + window)
-        if times:
-            t = max(t, times[-1] + spacing)
+        # Spacing from the latest start, even one older than the window: after a rate cut
+        # the spacing can be longer than the window.
+        t = max(self.paused_until, self._latest + spacing)
+        if len(self._starts) >= limit:
+            # Only a log as long as the limit can fill a window; sorting it is then cheap
+            # (Crossref's limits are tens a second), and never done for an unmetered pool.
+            times = sorted(entry[0] for entry in self._starts if entry[0] > now - window)
+            if len(times) >= limit:
+                t = max(t, times[-limit] + window)
         return t
 
     # -- acquire / release ------------------------------------------------------------------
@@ -396,6 +400,7 @@ class PoolBudget:
         # at most half the safety margin, so no window of the server's holds an extra request.
         entry = [max(start, now - self.MARGIN * self.advertised.interval / 2)]
         self._starts.append(entry)
+        self._latest = max(self._latest, entry[0])
         self.requests += 1
         return Ticket(self, entry)
 
@@ -410,6 +415,7 @@ class PoolBudget:
         """
         lateness = self.MARGIN * self.advertised.interval / 2
         entry[0] = max(entry[0], self._clock() - lateness)
+        self._latest = max(self._latest, entry[0])
 
     def release(
         self,
@@ -428,6 +434,7 @@ class PoolBudget:
             # The probe's arrival time is unknown (a new connection, a busy event loop): it
             # was at latest when its answer came, so later starts keep their distance from that.
             ticket.entry[0] = max(ticket.entry[0], now)
+            self._latest = max(self._latest, ticket.entry[0])
         old_rate = self.advertised.rate / self.advertised.interval
         if headers:
             self._rerate(headers)

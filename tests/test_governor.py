@@ -6,6 +6,8 @@ are one-sided (never more than the budget) rather than tight timing assertions.
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 
 import anyio
@@ -105,6 +107,22 @@ async def test_a_request_sent_late_moves_its_start() -> None:
         for _ in range(24):
             tg.start_soon(one)
     assert max_in_window(arrivals, 0.5) <= 5
+
+
+async def test_a_cut_rate_spaces_starts_wider_than_the_window() -> None:
+    # One request per 0.2 s, halved after a 429: one per 0.4 s, although each start leaves
+    # the 0.2 s window long before the next may go.
+    budget = PoolBudget("p", Advertised(1, 0.2, 5), time.monotonic)
+    budget.learned = True
+    budget.factor = 0.5
+    budget._episode_until = math.inf  # no recovery during the test
+    starts: list[float] = []
+    for _ in range(3):
+        ticket = await budget.acquire()
+        starts.append(time.monotonic())
+        budget.release(status=200, latency=0.0, headers=None, ticket=ticket)
+        await anyio.sleep(0.3)  # the next caller comes after the window, before the spacing
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.4
 
 
 async def test_unlearned_pool_sends_one_at_a_time() -> None:
