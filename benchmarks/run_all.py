@@ -7,7 +7,7 @@ where they apply (habanero, crossrefapi, a plain httpx + aiolimiter loop). Resul
 per scenario when matplotlib is installed (``pip install matplotlib``), and ``summary.md``.
 
 Run: ``python benchmarks/run_all.py [--quick] [--out DIR]`` (``--quick``: smaller sizes and
-shorter runs, a few minutes; the full run takes about 30 minutes on 2 cores).
+shorter runs, a few minutes; the full run takes about 25 minutes on 2 cores).
 """
 
 from __future__ import annotations
