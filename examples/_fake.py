@@ -5,6 +5,10 @@ With ``--fake`` nothing touches the network: requests go in process to
 :data:`FAKE_WORKS` works. Without it the examples talk to api.crossref.org and need a
 contact address (``--mailto`` or ``CROSSREF_MAILTO``) for Crossref's polite pool; a Metadata
 Plus token is read from ``CROSSREF_PLUS_TOKEN``.
+
+The simulator's dates end at :data:`crossref_async.testing.CORPUS_NOW`; so that an update run
+(``daily_incremental.py``) has something to find, every :data:`UPDATED_EVERY`-th work is
+re-indexed as of now when the simulator starts, as a re-deposit would have it on Crossref.
 """
 
 from __future__ import annotations
@@ -14,13 +18,28 @@ import os
 from collections.abc import Sequence
 
 from crossref_async import Crossref
-from crossref_async.testing import FakeCrossref
+from crossref_async.testing import Corpus, FakeCrossref
 
-__all__ = ["FAKE_SEED", "FAKE_WORKS", "connect", "largest_journal", "largest_member", "parse_args"]
+__all__ = [
+    "FAKE_SEED",
+    "FAKE_WORKS",
+    "UPDATED_EVERY",
+    "connect",
+    "largest_journal",
+    "largest_member",
+    "parse_args",
+    "recent_updates",
+]
 
 FAKE_WORKS = 3_000
 FAKE_SEED = 0
 FAKE_MAILTO = "demo@example.org"
+UPDATED_EVERY = 97
+
+
+def recent_updates(corpus: Corpus) -> list[str]:
+    """Re-index every :data:`UPDATED_EVERY`-th work as of now; returns their DOIs."""
+    return corpus.reindex(str(w["DOI"]) for w in corpus.works[::UPDATED_EVERY])
 
 
 def parse_args(
@@ -37,7 +56,9 @@ def parse_args(
     )
     args = parser.parse_args(argv)
     if args.fake:
-        return args, FakeCrossref(works=FAKE_WORKS, seed=FAKE_SEED, limits="fast-50")
+        fake = FakeCrossref(works=FAKE_WORKS, seed=FAKE_SEED, limits="fast-50")
+        recent_updates(fake.corpus)
+        return args, fake
     if not args.mailto:
         parser.error("give --mailto (or set CROSSREF_MAILTO), or try --fake")
     return args, None

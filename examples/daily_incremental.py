@@ -14,8 +14,8 @@ continues the interrupted harvest, and a record changed during a run is fetched 
 the next. Each run writes its own file, named by the date it starts from; load them in order.
 
 Offline, against the embedded simulator: run it twice. The first run takes everything; the
-second starts where the state file says (the simulator's corpus never changes, so it finds
-nothing new)::
+second starts where the state file says and finds the works the simulator re-indexed today
+(every 97th, standing in for a day of re-deposits)::
 
     python examples/daily_incremental.py --fake
     python examples/daily_incremental.py --fake

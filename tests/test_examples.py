@@ -47,8 +47,10 @@ FAKE = _load_fake_helper()
 
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
-    """The corpus the examples see under ``--fake``."""
-    return Corpus(works=FAKE.FAKE_WORKS, seed=FAKE.FAKE_SEED)
+    """The corpus the examples see under ``--fake`` (with the same works re-indexed today)."""
+    corpus = Corpus(works=FAKE.FAKE_WORKS, seed=FAKE.FAKE_SEED)
+    FAKE.recent_updates(corpus)
+    return corpus
 
 
 def run_example(
@@ -265,6 +267,9 @@ def test_daily_incremental_second_run_starts_where_the_state_says(
     assert f"fetching records indexed since {since}" in second
     update = read_jsonl(tmp_path / "updates" / f"works-since-{since}.jsonl.gz")
     assert dois(update) == dois(corpus.matching([("from-index-date", since)]))
+    # What the simulator re-indexed today, and only that (its own dates end in January).
+    recent = [str(w["DOI"]) for w in corpus.works[:: FAKE.UPDATED_EVERY]]
+    assert dois(update) == sorted(d.lower() for d in recent) and len(update) > 20
     # The first run's file is kept: each run writes its own.
     assert (tmp_path / "updates" / "works-since-the-start.jsonl.gz").exists()
 

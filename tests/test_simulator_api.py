@@ -580,3 +580,22 @@ async def test_limits_of_rows_offset_sample_and_cursor(http: httpx.AsyncClient) 
     assert [m["value"] for m in many] == ["x", "y", "nope"]
     accepted = await http.get("/works?rows=1000&offset=9000&mailto=someone@example.org")
     assert accepted.status_code == 200
+
+
+async def test_reindexed_works_are_found_by_index_date_and_served_changed() -> None:
+    sim = FakeCrossref(works=300, seed=5)
+    when = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
+    params = {"filter": "from-index-date:2026-11-20", "rows": "100"}
+    async with sim.client() as client:
+        before = (await client.get("/works", params=params)).json()["message"]
+        assert before["total-results"] == 0  # the corpus's own dates end in January 2026
+        chosen = [str(w["DOI"]) for w in sim.corpus.works[::50]]
+        assert sim.corpus.reindex(chosen, at=when) == chosen
+        # The cached answer to the same query is not served again.
+        after = (await client.get("/works", params=params)).json()["message"]
+        assert sorted(i["DOI"] for i in after["items"]) == sorted(chosen)
+        one = (await client.get(path_of(chosen[0]))).json()["message"]
+        assert one["indexed"]["date-parts"] == [[2026, 11, 20]]
+        assert one["deposited"]["date-parts"] == [[2026, 11, 20]]
+    with pytest.raises(KeyError):
+        sim.corpus.reindex(["10.9999/not-in-the-corpus"])

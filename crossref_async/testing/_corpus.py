@@ -7,6 +7,7 @@ of their encoded bytes, so hot records are served without re-encoding.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -132,6 +133,38 @@ class Corpus:
                 del self._encoded[next(iter(self._encoded))]
             self._encoded[index] = found
         return found
+
+    def reindex(self, dois: Iterable[str], at: dt.datetime | None = None) -> list[str]:
+        """Re-index works as a re-deposit does: their ``indexed`` and ``deposited`` dates move
+        to ``at`` (default: now), so ``from-index-date`` finds them, as it does on Crossref.
+        For testing incremental updates (the corpus's own dates end at :data:`CORPUS_NOW`).
+        Returns the DOIs re-indexed; unknown DOIs raise ``KeyError``. Cursors already open
+        keep what they had selected.
+
+        >>> import datetime as dt
+        >>> corpus = Corpus(works=50)
+        >>> when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
+        >>> corpus.reindex(["10.5555/12345678"], at=when)
+        ['10.5555/12345678']
+        >>> corpus.record(0)["indexed"]["date-parts"], corpus.record(0)["deposited"]["date-parts"]
+        ([[2026, 11, 20]], [[2026, 11, 20]])
+        >>> [w["DOI"] for w in corpus.matching([("from-index-date", "2026-11-20")])]
+        ['10.5555/12345678']
+        """
+        when = int((at or dt.datetime.now(dt.timezone.utc)).timestamp())
+        indexes = []
+        for doi in dois:
+            index = self.index_of(doi)
+            if index is None:
+                raise KeyError(doi)
+            indexes.append(index)
+        columns = self.tables.columns
+        for index in indexes:
+            columns.indexed[index] = max(columns.indexed[index], when)
+            columns.deposited[index] = max(columns.deposited[index], when)
+            self._encoded.pop(index, None)
+        self.searcher.forget()
+        return [str(columns.doi[i]) for i in indexes]
 
     def warm(self, count: int | None = None) -> None:
         """Encode the first ``count`` works (all by default, up to the cache size) ahead of

@@ -354,6 +354,10 @@ class Searcher:
             self._cache.popitem(last=False)
         return result
 
+    def forget(self) -> None:
+        """Drop every cached result (the corpus changed)."""
+        self._cache.clear()
+
     # -- filters -------------------------------------------------------------------------
 
     def _evaluate(self, selection: Selection) -> Result:
