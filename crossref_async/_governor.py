@@ -257,7 +257,8 @@ class Breaker:
 
 @dataclass
 class Ticket:
-    """One admitted request: its pool and its entry in the pool's window log."""
+    """One admitted request: its pool and its entry in the pool's window log, ``[start,
+    pending]`` (``pending`` is 1.0 until the request's headers have gone out)."""
 
     budget: PoolBudget
     entry: list[float]
@@ -288,9 +289,13 @@ class PoolBudget:
         self.learned = False  # until a response states the budget, one request at a time
         self.in_flight = 0
         self.max_in_flight = 0
-        # Start times of recent requests, each in a one-element list so that release() can
-        # move it later (see Ticket); not necessarily in order once moved.
+        # Recent requests as [start, pending]: the start moves later when the request's
+        # headers go out (see Ticket), so the log is not necessarily in order; ``pending`` is
+        # 1.0 until then (or until the request ends).
         self._starts: deque[list[float]] = deque()
+        # Whether this transport reports when headers go out (httpcore does; an in-process
+        # ASGI transport does not): only then does a request not yet sent count as arriving.
+        self._sends_reported = False
         self._latest = -math.inf  # the latest start in the log (starts only ever move later)
         self.paused_until = -math.inf
         self._episode_until = -math.inf
@@ -342,7 +347,14 @@ class PoolBudget:
         spacing = (1.0 + self.MARGIN) / self.rate
         window = self.advertised.interval * (1.0 + self.MARGIN)
         limit = self.window_limit
-        while self._starts and self._starts[0][0] <= now - window:
+        horizon = now - window
+        unsent = self._sends_reported
+        # A request let through but not sent yet (a slow handshake, a wait for a pooled
+        # connection, a stalled loop) will still arrive: it stays in the log, counted as
+        # arriving now, however old its start.
+        while (
+            self._starts and self._starts[0][0] <= horizon and not (unsent and self._starts[0][1])
+        ):
             self._starts.popleft()
         # Spacing from the latest start, even one older than the window: after a rate cut
         # the spacing can be longer than the window.
@@ -350,7 +362,10 @@ class PoolBudget:
         if len(self._starts) >= limit:
             # Only a log as long as the limit can fill a window; sorting it is then cheap
             # (Crossref's limits are tens a second), and never done for an unmetered pool.
-            times = sorted(entry[0] for entry in self._starts if entry[0] > now - window)
+            times = sorted(
+                max(start, now) if unsent and pending else start for start, pending in self._starts
+            )
+            times = [start for start in times if start > horizon]
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
         return t
@@ -398,7 +413,7 @@ class PoolBudget:
         # A sleep ends a little late (timer granularity); counting the start at its scheduled
         # time keeps that lateness from adding up into a lower rate. The lateness forgiven is
         # at most half the safety margin, so no window of the server's holds an extra request.
-        entry = [max(start, now - self.MARGIN * self.advertised.interval / 2)]
+        entry = [max(start, now - self.MARGIN * self.advertised.interval / 2), 1.0]
         self._starts.append(entry)
         self._latest = max(self._latest, entry[0])
         self.requests += 1
@@ -415,7 +430,9 @@ class PoolBudget:
         """
         lateness = self.MARGIN * self.advertised.interval / 2
         entry[0] = max(entry[0], self._clock() - lateness)
+        entry[1] = 0.0
         self._latest = max(self._latest, entry[0])
+        self._sends_reported = True
 
     def release(
         self,
@@ -430,6 +447,8 @@ class PoolBudget:
         """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
         self.in_flight -= 1
         now = self._clock()
+        if ticket is not None:
+            ticket.entry[1] = 0.0  # over: it arrived (or never will)
         if ticket is not None and status is not None and not self.learned:
             # The probe's arrival time is unknown (a new connection, a busy event loop): it
             # was at latest when its answer came, so later starts keep their distance from that.
@@ -603,6 +622,7 @@ class Governor:
         """
         budget = ticket.budget
         if cancelled:
+            ticket.entry[1] = 0.0
             budget.in_flight -= 1
             budget._wake()
             return

@@ -86,8 +86,8 @@ async def test_no_burst_above_the_limit_from_the_first_request() -> None:
 async def test_a_request_sent_late_moves_its_start() -> None:
     # The server counts a request when it arrives. Between the governor's start and the
     # headers going out there may be a handshake or a busy event loop: every third request
-    # here goes out 0.15 s late (seven times the margin). What the server sees must still fit
-    # the budget in every window.
+    # here goes out 0.15 s late (seven times the margin), and the first 0.6 s late (longer
+    # than a window). What the server sees must still fit the budget in every window.
     budget = PoolBudget("p", Advertised(5, 0.5, 100), time.monotonic)
     budget.learned = True
     arrivals: list[float] = []
@@ -97,7 +97,9 @@ async def test_a_request_sent_late_moves_its_start() -> None:
         nonlocal count
         ticket = await budget.acquire()
         count += 1
-        if count % 3 == 1:
+        if count == 1:
+            await anyio.sleep(0.6)
+        elif count % 3 == 1:
             await anyio.sleep(0.15)
         ticket.sent()
         arrivals.append(time.monotonic())
@@ -273,14 +275,14 @@ def test_identity_defaults_and_pool_adoption() -> None:
     single.in_flight += 1
     polite.release(
         "single",
-        Ticket(single, [0.0]),
+        Ticket(single, [0.0, 1.0]),
         status=200,
         latency=0.0,
         headers=headers(5, "1s", 1, "public"),
     )
     array.in_flight += 1
     polite.release(
-        "list", Ticket(array, [0.0]), status=200, latency=0.0, headers=headers(5, "1s", 1, "public")
+        "list", Ticket(array, [0.0, 1.0]), status=200, latency=0.0, headers=headers(5, "1s", 1, "public")
     )
     assert polite.pool("single") is polite.pool("list")
     assert set(polite.stats()) == {"public"}

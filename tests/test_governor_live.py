@@ -141,3 +141,27 @@ async def test_retries_stop_at_their_caps() -> None:
             await cr.work("10.5555/12345678")
         assert fake.stats.total_requests == 3
         assert cr.stats()["polite-single"].retries == 2
+
+
+async def test_every_request_reports_when_its_headers_went_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Over a real socket httpcore reports when a request's headers are written; the governor
+    # moves the request's start there (a handshake, a busy loop). Without that wiring the
+    # start would stay where the governor let the request go.
+    from crossref_async._governor import PoolBudget
+
+    reported: list[list[float]] = []
+    original = PoolBudget.sent
+
+    def sent(self: PoolBudget, entry: list[float]) -> None:
+        reported.append(list(entry))
+        original(self, entry)
+        assert entry[1] == 0.0  # no longer waiting to go out
+
+    monkeypatch.setattr(PoolBudget, "sent", sent)
+    fake = FakeCrossref(works=30, limits="fast-50")
+    await run(fake, 6)
+    await run(fake, 4, lists=True)
+    assert len(reported) == 10
+    assert all(pending == 1.0 for _, pending in reported)  # each reported once, before
