@@ -4,8 +4,10 @@ Shards partition on the record's ``created`` date (``from-created-date``/``until
 because every record has one and it never changes; index and publication dates move (a
 re-deposit re-indexes a record) or are missing, so windows on them could lose or double
 records between planning and harvesting. Windows are split in halves by count (``rows=0``)
-until each holds at most the target; the outermost shards are open-ended so that every record
-belongs to exactly one shard, and the shard counts must add up to the query's total.
+until each holds at most the target; the outermost shards are open-ended (or end at the
+query's own created-date bounds) so that every record belongs to exactly one shard. Shard
+counts guide the split; each shard is verified against the ``total-results`` its own cursor
+announces when it is harvested.
 """
 
 from __future__ import annotations
@@ -131,7 +133,9 @@ class Plan:
     def consistent(self) -> bool:
         """Whether the shard counts add up to the query's total.
 
-        False when the index changed while the plan was made (a warning is logged then).
+        A fresh plan's do by construction (each right half's count is its window's minus the
+        left half's); a plan edited by hand or cut down may not. The counts are estimates
+        either way: each shard is verified by the ``total-results`` its own cursor announces.
 
         >>> from crossref_async.harvest import plan
         >>> the_plan = await plan(cr.works, target=300)
@@ -324,7 +328,8 @@ async def plan_shards(
     pages. Costs two requests (the first, sorted oldest first, gives the total and the
     earliest created date; the second the latest) plus one count per split: the windows are
     open-ended at the outside from the start, so the second half's count is the window's minus
-    the first's and nothing needs counting again.
+    the first's and nothing needs counting again. Windows are split between the records' own
+    earliest and latest created days, however wide the query's own created-date bounds.
     """
     if target is not None and (
         isinstance(target, bool) or not isinstance(target, int) or target < 1
@@ -343,9 +348,16 @@ async def plan_shards(
         shards = (Shard(0, lower, upper, total),)
         return Plan(query.path, tuple(base.to_params()), shards, total, created)
 
-    first = lower or _created_of(oldest.items)
-    last = upper or await _edge(bounded, "desc")
+    # Split between the records' own first and last created days, within the query's bounds
+    # (a query from 1900 still splits where its records are).
+    first = _created_of(oldest.items)
+    last = await _edge(bounded, "desc")
     if first is None or last is None or first > last:
+        logger.warning(
+            "%d records, above the target %d, in one shard: their created dates are missing",
+            total,
+            target,
+        )
         shards = (Shard(0, lower, upper, total),)
         return Plan(query.path, tuple(base.to_params()), shards, total, created)
 
@@ -354,7 +366,8 @@ async def plan_shards(
     windows: list[tuple[dt.date, dt.date | None, dt.date | None, int]] = []
 
     async def split(start: dt.date | None, end: dt.date | None, count: int) -> None:
-        low, high = start or first, end or last
+        low = max(start, first) if start else first
+        high = min(end, last) if end else last
         if count <= target or low >= high or len(windows) >= max_shards:
             if count > target:
                 logger.warning(
@@ -372,7 +385,8 @@ async def plan_shards(
         await run_concurrently(
             [
                 functools.partial(split, start, mid, left),
-                functools.partial(split, mid + dt.timedelta(days=1), end, count - left),
+                # Never below zero, should the index change between the two counts.
+                functools.partial(split, mid + dt.timedelta(days=1), end, max(0, count - left)),
             ]
         )
 
@@ -381,15 +395,7 @@ async def plan_shards(
     shards_list = tuple(
         Shard(i, start, end, count) for i, (_, start, end, count) in enumerate(windows)
     )
-    plan = Plan(query.path, tuple(base.to_params()), shards_list, total, created)
-    if not plan.consistent:
-        logger.warning(
-            "shard counts add up to %d but the query matches %d (the index changed while "
-            "planning?)",
-            plan.shard_total,
-            total,
-        )
-    return plan
+    return Plan(query.path, tuple(base.to_params()), shards_list, total, created)
 
 
 def _window(query: WorksQuery[Any], start: dt.date | None, end: dt.date | None) -> WorksQuery[Any]:

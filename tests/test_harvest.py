@@ -80,6 +80,21 @@ async def test_plan_costs_two_requests_and_one_count_per_split() -> None:
     assert max(counts) <= 2_500 < sum(counts) and any(c > 2_000 for c in counts)
 
 
+async def test_plan_splits_where_the_records_are_not_where_the_bounds_are() -> None:
+    fake = FakeCrossref(works=10_000, seed=4, limits="fast-50")
+    async with client(fake) as cr:
+        unbounded = await plan(cr.works)
+        fake.stats.reset()
+        bounded = await plan(cr.works.filter(from_created_date="1900", until_created_date="2100"))
+    # Same cost and same split points: a wide bound adds no empty shards.
+    assert fake.stats.total_requests == 2 + len(bounded.shards) - 1
+    assert [s.count for s in bounded.shards] == [s.count for s in unbounded.shards]
+    assert [s.end for s in bounded.shards[:-1]] == [s.end for s in unbounded.shards[:-1]]
+    first, last = bounded.shards[0].start, bounded.shards[-1].end
+    assert first is not None and last is not None
+    assert (first.isoformat(), last.isoformat()) == ("1900-01-01", "2100-12-31")
+
+
 async def test_plan_respects_the_querys_own_created_dates() -> None:
     fake = FakeCrossref(works=3000, seed=1, limits="fast-50")
     async with client(fake) as cr:
