@@ -72,7 +72,9 @@ async def trend(cr: Crossref, member: Member, first: int, last: int) -> Trend:
         per_year.filter(has_references=True).page(rows=0),
     )
     licenses = overview.facets["license"].values
-    open_urls = [url for url in licenses if OPEN_LICENSE in url.lower()]
+    # The facet lists the publisher's license URLs by use; the most used 50 Creative Commons
+    # ones keep the repeated filter well inside a URL's length (rare ones may be left out).
+    open_urls = [url for url in licenses if OPEN_LICENSE in url.lower()][:50]
     # license.url is a dotted name: it goes in a mapping, not a keyword.
     open_access = (
         await per_year.filter({"license.url": open_urls}).page(rows=0) if open_urls else None

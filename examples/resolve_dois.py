@@ -8,10 +8,11 @@ lines starting with ``#`` are skipped. A line that holds no DOI is reported as m
 
 The DOIs are resolved with ``cr.iter_works_by_doi``: a hundred DOIs per request (one
 ``filter=doi:...`` list request instead of a hundred single look-ups), a few batches at once
-under the client's pacing, and the input read a window at a time, so a list of millions
-needs no more memory than one of hundreds. Every record found is written to a JSONL file (one
-JSON object a line); the DOIs Crossref does not have are listed at the end (to tell a DOI of
-another agency, such as DataCite, from one never registered, see validate_references.py).
+under the client's pacing, and the input read a window at a time (records are written as
+they come; what stays in memory is one DOI key per distinct input DOI, to skip repeats).
+Every record found is written to a JSONL file (one JSON object a line); the DOIs Crossref
+does not have are listed at the end (to tell a DOI of another agency, such as DataCite, from
+one never registered, see validate_references.py).
 
 Offline, against the embedded simulator (a built-in sample unless a file is given: corpus
 DOIs in several pasted forms, one with ``;#?<>()`` in it, some that do not exist and lines
