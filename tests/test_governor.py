@@ -282,7 +282,11 @@ def test_identity_defaults_and_pool_adoption() -> None:
     )
     array.in_flight += 1
     polite.release(
-        "list", Ticket(array, [0.0, 1.0]), status=200, latency=0.0, headers=headers(5, "1s", 1, "public")
+        "list",
+        Ticket(array, [0.0, 1.0]),
+        status=200,
+        latency=0.0,
+        headers=headers(5, "1s", 1, "public"),
     )
     assert polite.pool("single") is polite.pool("list")
     assert set(polite.stats()) == {"public"}
