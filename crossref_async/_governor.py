@@ -362,10 +362,8 @@ class PoolBudget:
         if len(self._starts) >= limit:
             # Only a log as long as the limit can fill a window; sorting it is then cheap
             # (Crossref's limits are tens a second), and never done for an unmetered pool.
-            times = sorted(
-                max(start, now) if unsent and pending else start for start, pending in self._starts
-            )
-            times = [start for start in times if start > horizon]
+            arrivals = (max(s, now) if unsent and pending else s for s, pending in self._starts)
+            times = sorted(a for a in arrivals if a > horizon)
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
         return t
@@ -413,9 +411,9 @@ class PoolBudget:
         # A sleep ends a little late (timer granularity); counting the start at its scheduled
         # time keeps that lateness from adding up into a lower rate. The lateness forgiven is
         # at most half the safety margin, so no window of the server's holds an extra request.
-        entry = [max(start, now - self.MARGIN * self.advertised.interval / 2), 1.0]
+        entry = [-math.inf, 1.0]
+        self._move_later(entry, max(start, now - self.MARGIN * self.advertised.interval / 2))
         self._starts.append(entry)
-        self._latest = max(self._latest, entry[0])
         self.requests += 1
         return Ticket(self, entry)
 
@@ -429,10 +427,21 @@ class PoolBudget:
         start (half the margin), so ordinary scheduling delays do not lower the rate.
         """
         lateness = self.MARGIN * self.advertised.interval / 2
-        entry[0] = max(entry[0], self._clock() - lateness)
+        self._move_later(entry, self._clock() - lateness)
         entry[1] = 0.0
-        self._latest = max(self._latest, entry[0])
         self._sends_reported = True
+
+    def _move_later(self, entry: list[float], when: float) -> None:
+        # Starts only ever move later, and the latest of them sets the spacing.
+        entry[0] = max(entry[0], when)
+        self._latest = max(self._latest, entry[0])
+
+    def abandon(self, ticket: Ticket) -> None:
+        """Free a cancelled request's slot; it counts for nothing else (not towards latency,
+        errors or the budget's answers)."""
+        ticket.entry[1] = 0.0
+        self.in_flight -= 1
+        self._wake()
 
     def release(
         self,
@@ -452,8 +461,7 @@ class PoolBudget:
         if ticket is not None and status is not None and not self.learned:
             # The probe's arrival time is unknown (a new connection, a busy event loop): it
             # was at latest when its answer came, so later starts keep their distance from that.
-            ticket.entry[0] = max(ticket.entry[0], now)
-            self._latest = max(self._latest, ticket.entry[0])
+            self._move_later(ticket.entry, now)
         old_rate = self.advertised.rate / self.advertised.interval
         if headers:
             self._rerate(headers)
@@ -622,9 +630,7 @@ class Governor:
         """
         budget = ticket.budget
         if cancelled:
-            ticket.entry[1] = 0.0
-            budget.in_flight -= 1
-            budget._wake()
+            budget.abandon(ticket)
             return
         budget.release(
             status=status,

@@ -59,16 +59,12 @@ def batches(dois: Sequence[str], size: int = DEFAULT_BATCH) -> list[list[str]]:
     return out
 
 
-def _check_input(dois: object) -> None:
+def _refuse_string(dois: object) -> None:
     # A lone string iterates as characters: each would fail as "not a DOI", naming "1".
     if isinstance(dois, (str, bytes)):
         raise ValidationError(
             dois, "give an iterable of DOIs; a single DOI is looked up with work()"
         )
-    if isinstance(dois, Sequence):
-        # Everything given at once is checked before the first request is sent.
-        for doi in dois:
-            normalize_doi(doi)
 
 
 def _unique(dois: Iterable[str]) -> list[str]:
@@ -120,8 +116,8 @@ async def works_by_doi(
 ) -> dict[str, Work | None]:
     """Resolve DOIs in batches: ``{normalized DOI: Work or None}`` in the caller's order."""
     size = _check_batch(batch_size)
-    _check_input(dois)
-    unique = _unique(dois)
+    _refuse_string(dois)
+    unique = _unique(dois)  # every DOI checked before the first request
     found = await _resolve(client, unique, tuple(select), size)
     return {doi: found.get(doi_key(doi)) for doi in unique}
 
@@ -141,7 +137,11 @@ async def iter_works_by_doi(
     pairs of earlier windows were yielded (check each line first when the input is messy).
     """
     size = _check_batch(batch_size)
-    _check_input(dois)
+    _refuse_string(dois)
+    if isinstance(dois, Sequence):
+        # Everything given at once is checked before the first request is sent.
+        for doi in dois:
+            normalize_doi(doi)
     chunk: list[str] = []
     async for doi in _aiter(dois):
         chunk.append(doi)

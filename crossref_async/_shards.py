@@ -30,6 +30,7 @@ from ._tasks import run_concurrently
 
 if TYPE_CHECKING:
     from ._query import WorksQuery
+    from .models import Page
 
 __all__ = ["Plan", "Shard", "plan_shards"]
 
@@ -294,9 +295,9 @@ def _created_of(page_items: Sequence[msgspec.Raw]) -> dt.date | None:
     return None
 
 
-async def _edge(query: WorksQuery[Any], order: Literal["asc", "desc"]) -> dt.date | None:
-    page = await query.sort("created", order).select("DOI", "created").raw_page(rows=1)
-    return _created_of(page.items)
+async def _edge(query: WorksQuery[Any], order: Literal["asc", "desc"]) -> Page[msgspec.Raw]:
+    """The query's oldest or newest record (DOI and created date only), with the total."""
+    return await query.sort("created", order).select("DOI", "created").raw_page(rows=1)
 
 
 def harvest_base(
@@ -340,7 +341,7 @@ async def plan_shards(
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     base, lower, upper = harvest_base(query)
     bounded = _window(base, lower, upper)
-    oldest = await bounded.sort("created", "asc").select("DOI", "created").raw_page(rows=1)
+    oldest = await _edge(bounded, "asc")
     total = oldest.total_results
     if target is None:
         target = min(DEFAULT_TARGET, max(MIN_TARGET, math.ceil(total / 8)))
@@ -351,7 +352,7 @@ async def plan_shards(
     # Split between the records' own first and last created days, within the query's bounds
     # (a query from 1900 still splits where its records are).
     first = _created_of(oldest.items)
-    last = await _edge(bounded, "desc")
+    last = _created_of((await _edge(bounded, "desc")).items)
     if first is None or last is None or first > last:
         logger.warning(
             "%d records, above the target %d, in one shard: their created dates are missing",
