@@ -22,6 +22,8 @@ from ._errors import (
     InvalidDOIError,
     NotFound,
     OffsetLimitError,
+    OutputError,
+    OutputLockedError,
     PublicPoolWarning,
     RateLimited,
     RequestTimeout,
@@ -30,6 +32,7 @@ from ._errors import (
     Unauthorized,
     UnexpectedStatus,
     ValidationError,
+    VerificationError,
 )
 from ._governor import Breaker, PoolStats
 from ._graph import Edge
@@ -75,6 +78,8 @@ __all__ = [
     "Member",
     "NotFound",
     "OffsetLimitError",
+    "OutputError",
+    "OutputLockedError",
     "Page",
     "PoolStats",
     "Prefix",
@@ -88,6 +93,7 @@ __all__ = [
     "Unauthorized",
     "UnexpectedStatus",
     "ValidationError",
+    "VerificationError",
     "Work",
     "WorksQuery",
     "__version__",

@@ -18,6 +18,9 @@ CrossrefError
 ├── DecodeError                         truncated or non-JSON body where JSON was promised
 ├── IncompleteResultsError              paging lost a page (a cursor retried after it moved)
 ├── HarvestStateError                   a harvest's saved state does not fit this run
+│   └── OutputLockedError               another harvest is writing the same output now
+├── OutputError                         the output or the harvest state cannot be written
+├── VerificationError                   the finished output does not hold what was expected
 ├── OffsetLimitError                    offset paging reached Crossref's 10,000 cap
 └── CircuitOpenError                    too many errors: the client stopped sending
 ```
@@ -47,6 +50,8 @@ __all__ = [
     "InvalidDOIError",
     "NotFound",
     "OffsetLimitError",
+    "OutputError",
+    "OutputLockedError",
     "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
@@ -55,6 +60,7 @@ __all__ = [
     "Unauthorized",
     "UnexpectedStatus",
     "ValidationError",
+    "VerificationError",
 ]
 
 EXCERPT_CHARS = 300
@@ -426,6 +432,59 @@ class HarvestStateError(CrossrefError):
     """
 
 
+class OutputLockedError(HarvestStateError):
+    """Another harvest is writing this output (or state file) right now.
+
+    ``path`` is the locked file, ``pid`` and ``since`` the holder's process id and start time
+    (an ISO timestamp) as it recorded them, when known. The lock dies with its process, so a
+    killed harvest never blocks its own resume.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, pid: int | None = None, since: str | None = None
+    ) -> None:
+        self.path = path
+        self.pid = pid
+        self.since = since
+        super().__init__(message)
+
+
+class OutputError(CrossrefError):
+    """The output file or the harvest's state cannot be written: a full disk, a read-only
+    folder, a path that is a directory. ``path`` names it; work already checkpointed is kept.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class VerificationError(CrossrefError):
+    """The output, read back from disk, does not hold what the harvest expected.
+
+    ``path`` is the file read back; ``records``, ``unique`` and ``invalid`` are the lines,
+    distinct DOIs and lines that are not valid JSON records found in it; ``expected`` is what
+    the shards verified. The shard parts are kept, so nothing is lost.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        records: int,
+        unique: int,
+        invalid: int,
+        expected: int,
+    ) -> None:
+        self.path = path
+        self.records = records
+        self.unique = unique
+        self.invalid = invalid
+        self.expected = expected
+        super().__init__(message)
+
+
 class OffsetLimitError(CrossrefError):
     """Offset paging reached ``offset + rows = 10,000`` with more items left (non-works routes).
 
@@ -474,6 +533,21 @@ class CircuitOpenError(CrossrefError):
     ServerError
     CircuitOpenError
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_in: float | None = None,
+        failure_rate: float | None = None,
+        sample: int = 0,
+    ) -> None:
+        #: Seconds (from when this was raised) until the breaker lets a probe through.
+        self.retry_in = retry_in
+        #: The failing share of the sample that opened the circuit, and the sample's size.
+        self.failure_rate = failure_rate
+        self.sample = sample
+        super().__init__(message)
 
 
 class PublicPoolWarning(UserWarning):
