@@ -16,6 +16,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import json
 import logging
 import math
@@ -32,11 +33,54 @@ if TYPE_CHECKING:
     from ._query import WorksQuery
     from .models import Page
 
-__all__ = ["Plan", "Shard", "plan_shards"]
+__all__ = ["Plan", "Shard", "canonical_params", "plan_shards", "without_index_date"]
 
 logger = logging.getLogger("crossref_async")
 
 FROM, UNTIL = "from-created-date", "until-created-date"
+INDEX_FROM = "from-index-date"
+
+
+def canonical_params(params: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """A query's parameters in one canonical order, so that the same query written
+    differently compares equal: filters (``name:value`` items) and ``select`` fields sorted,
+    then every parameter sorted by name.
+
+    >>> canonical_params([("filter", "type:book,from-pub-date:2020"), ("query", "x")])
+    (('filter', 'from-pub-date:2020,type:book'), ('query', 'x'))
+    >>> canonical_params([("filter", "from-pub-date:2020,type:book")]) == canonical_params(
+    ...     [("filter", "type:book,from-pub-date:2020")])
+    True
+    """
+    out: list[tuple[str, str]] = []
+    for name, value in params:
+        if name in ("filter", "select"):
+            # A filter value cannot hold a comma (Crossref has no escape for it), so the
+            # comma-separated items are the filters themselves.
+            value = ",".join(sorted(dict.fromkeys(value.split(","))))
+        out.append((name, value))
+    return tuple(sorted(out))
+
+
+def without_index_date(params: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The parameters without an incremental run's ``from-index-date`` filter: the query
+    that daily runs of one incremental harvest have in common.
+
+    >>> without_index_date([("filter", "type:book,from-index-date:2026-11-30")])
+    (('filter', 'type:book'),)
+    """
+    out: list[tuple[str, str]] = []
+    for name, value in params:
+        if name == "filter":
+            value = ",".join(
+                item for item in value.split(",") if item.partition(":")[0] != INDEX_FROM
+            )
+            if not value:
+                continue
+        out.append((name, value))
+    return tuple(out)
+
+
 DEFAULT_TARGET = 50_000
 MIN_TARGET = 2_500
 
@@ -145,6 +189,18 @@ class Plan:
         """
         return self.shard_total == self.total
 
+    def same_query(self, path: str, params: Sequence[tuple[str, str]]) -> bool:
+        """Whether this plan is for the query ``path`` + ``params`` (in any order).
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works.filter(type="book", from_pub_date="2020"))
+        >>> the_plan.same_query("/works", [("filter", "from-pub-date:2020,type:book")])
+        True
+        >>> the_plan.same_query("/works", [("filter", "type:book")])
+        False
+        """
+        return (self.path, canonical_params(self.params)) == (path, canonical_params(params))
+
     def to_json(self) -> str:
         """The plan as JSON (what ``crossref-async plan`` prints).
 
@@ -209,24 +265,54 @@ class Plan:
             data: dict[str, Any] = json.loads(text)
             shards = tuple(
                 Shard(
-                    id=int(s["id"]),
+                    id=_count(s["id"]),
                     start=dt.date.fromisoformat(s["start"]) if s.get("start") else None,
                     end=dt.date.fromisoformat(s["end"]) if s.get("end") else None,
-                    count=s.get("count"),
+                    count=_count(s["count"]) if s.get("count") is not None else None,
                 )
                 for s in data["shards"]
             )
-            return cls(
+            the_plan = cls(
                 path=str(data["path"]),
                 params=tuple((str(k), str(v)) for k, v in data["params"]),
                 shards=shards,
-                total=int(data["total"]),
+                total=_count(data["total"]),
                 created=str(data.get("created", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(
                 "plan", f"not a shard plan written by crossref-async: {exc}"
             ) from exc
+        the_plan._check_whole()
+        return the_plan
+
+    def _check_whole(self) -> None:
+        # A plan's shards must tile the created-date axis, or records between two windows
+        # would never be asked for: an edited plan that lost a shard is refused here.
+        if not self.shards:
+            raise ValidationError("plan", "a shard plan needs at least one shard")
+        ids = [s.id for s in self.shards]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("plan", "two shards of the plan have the same id")
+        ordered = sorted(self.shards, key=lambda s: s.start or dt.date.min)
+        for before, after in itertools.pairwise(ordered):
+            if (
+                before.end is None
+                or after.start is None
+                or (after.start - before.end) != dt.timedelta(days=1)
+            ):
+                raise ValidationError(
+                    "plan",
+                    f"its shards do not cover the query: nothing between shard {before.id} "
+                    f"({before.label}) and shard {after.id} ({after.label}); was a shard "
+                    "removed or edited? Make a new plan",
+                )
+        if not self.consistent:
+            raise ValidationError(
+                "plan",
+                f"its shard counts add up to {self.shard_total:,} but its total is "
+                f"{self.total:,}; was a shard removed or edited? Make a new plan",
+            )
 
     def shard(self, shard_id: int) -> Shard:
         """The shard with this id.
@@ -246,6 +332,12 @@ class Plan:
                 return s
         ids = ", ".join(str(s.id) for s in self.shards)
         raise ValidationError(shard_id, f"no shard with that id in the plan (ids: {ids})")
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a whole number")
+    return value
 
 
 def period_start(text: str) -> dt.date:

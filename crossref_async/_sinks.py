@@ -9,6 +9,8 @@ new size, so after a crash the part can be cut back to the last checkpoint and i
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -24,6 +26,16 @@ from ._errors import ValidationError
 __all__ = ["Checkpoint", "Compression", "PartFile", "RecordSink", "compression_for", "read_records"]
 
 Compression = Literal["gzip", "zstd"] | None
+Digest = Any  # a hashlib object (its type is private to hashlib)
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes as stored, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class RecordSink(Protocol):
@@ -106,9 +118,38 @@ class PartFile:
             return fh.tell()
 
 
-def _open_decompressed(path: Path, stack: ExitStack) -> BinaryIO:
-    raw = stack.enter_context(path.open("rb"))
-    compression = compression_for(path)
+class _Tap(io.RawIOBase):
+    """A read-only file that shows every byte read from it to ``digest`` on the way."""
+
+    def __init__(self, raw: BinaryIO, digest: Digest) -> None:
+        self._raw = raw
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self._digest.update(memoryview(buffer)[:n])
+        return int(n or 0)
+
+    def drain(self) -> None:
+        """Read (and show) whatever the decompressor left unread, such as trailing bytes."""
+        while chunk := self._raw.read(1 << 20):
+            self._digest.update(chunk)
+
+
+def _open_decompressed(
+    path: Path, stack: ExitStack, digest: Digest | None, compression: Compression
+) -> BinaryIO:
+    raw: BinaryIO = stack.enter_context(path.open("rb"))
+    if digest is not None:
+        tap = _Tap(raw, digest)
+        # Registered first, so it runs after the decompressor closed: the hash covers the
+        # whole file as stored, trailing bytes included.
+        stack.callback(tap.drain)
+        raw = cast(BinaryIO, stack.enter_context(io.BufferedReader(tap, 1 << 20)))
     if compression == "gzip":
         return cast(BinaryIO, stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")))
     if compression == "zstd":
@@ -117,10 +158,18 @@ def _open_decompressed(path: Path, stack: ExitStack) -> BinaryIO:
     return raw
 
 
-def read_records(path: Path) -> Iterator[bytes]:
-    """The lines of a part or output file (any compression), without the newline."""
+def read_records(
+    path: Path, *, digest: Digest | None = None, compression: Compression | Literal[False] = False
+) -> Iterator[bytes]:
+    """The lines of a part or output file (any compression), without the newline.
+
+    The compression is known from the file name unless given. With ``digest`` (a hashlib
+    object), every byte of the file as stored is also hashed.
+    """
+    if compression is False:
+        compression = compression_for(path)
     with ExitStack() as stack:
-        stream = _open_decompressed(path, stack)
+        stream = _open_decompressed(path, stack, digest, compression)
         rest = b""
         while chunk := stream.read(1 << 20):
             *lines, rest = (rest + chunk).split(b"\n")
@@ -135,7 +184,8 @@ class Checkpoint:
 
     ``written`` and ``size`` are the records and bytes in the part at that moment;
     ``resume_from`` is the created day of the last record written (records come oldest
-    first), where a new cursor continues; ``expected`` is the shard's ``total-results``.
+    first), where a new cursor continues; ``expected`` is the shard's ``total-results``;
+    ``sha256`` is the finished part's checksum, which a later run checks before trusting it.
     """
 
     shard: int
@@ -146,10 +196,15 @@ class Checkpoint:
     pages: int = 0
     done: bool = False
     attempts: int = 0
+    sha256: str | None = None
 
     @classmethod
     def load(cls, path: Path, shard: int) -> Checkpoint:
-        """The saved checkpoint, or a fresh one."""
+        """The saved checkpoint, or a fresh one if there is none.
+
+        Raises ValueError for a file that is not a checkpoint of this shard (wrong types,
+        another shard's), rather than resuming from numbers that cannot be trusted.
+        """
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -158,8 +213,18 @@ class Checkpoint:
             # A checkpoint is replaced atomically, so it is never half-written; if it is
             # unreadable anyway, the safe course is to redo the shard.
             return cls(shard)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        try:
+            cp = msgspec.convert(known, cls)
+        except msgspec.ValidationError as exc:
+            raise ValueError(str(exc)) from exc
+        if cp.shard != shard:
+            raise ValueError(f"it is the checkpoint of shard {cp.shard}, not {shard}")
+        if min(cp.written, cp.size, cp.pages, cp.attempts) < 0:
+            raise ValueError("negative counts")
+        return cp
 
     def save(self, path: Path) -> None:
         """Write atomically: a temporary file, synced, then renamed over the old one."""

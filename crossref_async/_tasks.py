@@ -8,10 +8,14 @@ raised on its own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import anyio
+from anyio import CancelScope
 
-__all__ = ["run_concurrently"]
+__all__ = ["run_beside", "run_concurrently"]
+
+T = TypeVar("T")
 
 
 async def run_concurrently(calls: Iterable[Callable[[], Awaitable[None]]]) -> None:
@@ -31,3 +35,32 @@ async def run_concurrently(calls: Iterable[Callable[[], Awaitable[None]]]) -> No
             tg.start_soon(guarded, call)
     if failures:
         raise failures[0]
+
+
+async def run_beside(
+    main: Callable[[], Awaitable[T]], *helpers: Callable[[CancelScope], Awaitable[None]]
+) -> T | None:
+    """Run ``main`` with ``helpers`` beside it (a display ticker, a signal watcher).
+
+    The helpers are cancelled when ``main`` ends; ``main``'s error is raised as itself (not in
+    an ``ExceptionGroup``). A helper is given the scope, and cancelling it stops everything:
+    then the result is None.
+    """
+    results: list[T] = []
+    failures: list[Exception] = []
+    async with anyio.create_task_group() as tg:
+
+        async def run_main() -> None:
+            try:
+                results.append(await main())
+            except Exception as exc:
+                failures.append(exc)
+            finally:
+                tg.cancel_scope.cancel()
+
+        for helper in helpers:
+            tg.start_soon(helper, tg.cancel_scope)
+        tg.start_soon(run_main)
+    if failures:
+        raise failures[0]
+    return results[0] if results else None

@@ -4,29 +4,47 @@ Every command that talks to the API takes ``--base-url``, ``--mailto`` (or
 ``CROSSREF_MAILTO``), ``--filter name:value,...``, ``--query``, ``--select`` and reads the
 Plus token from ``CROSSREF_PLUS_TOKEN``. ``--fake`` runs it against the embedded simulator,
 with no network at all.
+
+Exit statuses: 0 done; 1 done, but not everything was found or verified (a DOI not found, a
+harvest short of its total); 2 bad input or an error from the API; 3 the output is locked by
+another harvest; 4 the server kept failing (circuit open past ``--max-outage``), resumable;
+5 the output or its state cannot be written (disk full, read-only), resumable; 6 the output
+read back from disk does not hold what was expected (the parts are kept); 130 interrupted
+(Ctrl-C) and 143 terminated (SIGTERM), both resumable.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
+import shlex
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 import anyio
 import msgspec
+from anyio import CancelScope
 
 from ._cite import DEFAULT_CITE_BASE_URL, FORMATS
 from ._client import DEFAULT_BASE_URL, Crossref
-from ._errors import CrossrefError
+from ._errors import (
+    CircuitOpenError,
+    CrossrefError,
+    OutputError,
+    OutputLockedError,
+    VerificationError,
+)
 from ._query import WorksQuery
-from .harvest import Plan, Progress, harvest, plan
+from ._tasks import run_beside
+from .harvest import Plan, Progress, Report, harvest, plan
 from .models import Work
 
 __all__ = ["main"]
@@ -34,6 +52,16 @@ __all__ = ["main"]
 logger = logging.getLogger("crossref_async")
 
 FAKE_MAILTO = "demo@example.org"
+
+#: Exit statuses by error class (the first match wins); see the module docstring.
+EXIT_STATUSES: tuple[tuple[type[CrossrefError], int], ...] = (
+    (OutputLockedError, 3),
+    (CircuitOpenError, 4),
+    (OutputError, 5),
+    (VerificationError, 6),
+)
+#: Errors after which running the same command with --resume continues the work.
+RESUMABLE = (CircuitOpenError, OutputError)
 ROUTES = ("member", "journal", "funder", "prefix", "type")
 
 
@@ -125,6 +153,16 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--plan", type=Path, help="run a plan written by 'crossref-async plan'")
     h.add_argument("--shard", type=int, action="append", help="run only this shard id (repeatable)")
     h.add_argument("--keep-parts", action="store_true", help="keep per-shard parts and checkpoints")
+    h.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output (never by default)"
+    )
+    h.add_argument(
+        "--max-outage",
+        type=float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="stop (resumable) after the server failed this long (default: %(default)g)",
+    )
     h.add_argument("--no-progress", action="store_true", help="no progress display")
 
     c = commands.add_parser("count", help="print how many records match")
@@ -203,30 +241,50 @@ def _query(cr: Crossref, args: argparse.Namespace) -> WorksQuery[Work]:
 
 
 class _ProgressDisplay:
-    """A one-line progress bar on a terminal; a log line every few seconds otherwise."""
+    """A one-line progress bar on a terminal; a log line every few seconds otherwise.
 
-    def __init__(self, stream: TextIO, enabled: bool) -> None:
+    ``pause`` (if given) is asked on every refresh what the client is waiting for (a 429
+    pause, an open circuit), so a paused harvest says so even when no page arrives.
+    """
+
+    def __init__(
+        self, stream: TextIO, enabled: bool, pause: Callable[[], str | None] | None = None
+    ) -> None:
         self.stream = stream
         self.enabled = enabled
         self.tty = stream.isatty()
+        self.pause = pause
         self._last = 0.0
+        self._latest: Progress | None = None
 
     def __call__(self, p: Progress) -> None:
+        self._latest = p
         if not self.enabled:
             return
         now = time.monotonic()
         if now - self._last < (0.2 if self.tty else 5.0) and p.shards_done < p.shards:
             return
         self._last = now
+        self._draw(p)
+
+    def tick(self) -> None:
+        """Redraw with the latest figures (called every second while the harvest runs)."""
+        if self._latest is not None and self.enabled:
+            self._draw(self._latest)
+
+    def _draw(self, p: Progress) -> None:
         eta = f"{p.eta:,.0f}s" if p.eta is not None else "?"
         line = (
             f"{p.records:,}/{p.total:,} records  {p.rate:,.0f}/s  ETA {eta}  "
             f"shards {p.shards_done}/{p.shards}"
         )
+        paused = p.paused or (self.pause() if self.pause else None)
+        if paused:
+            line += f"  [{paused}]"
         if self.tty:
             width = max(10, min(40, 100 - len(line)))
             done = int(width * p.records / p.total) if p.total else width
-            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {line}")
+            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {line}\x1b[K")
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
@@ -237,13 +295,30 @@ class _ProgressDisplay:
             self.stream.flush()
 
 
+def _pause_of(cr: Crossref) -> Callable[[], str | None]:
+    def pause() -> str | None:
+        governor = cr.governor
+        current = governor.paused() if governor is not None else None
+        if current is None:
+            return None
+        return f"paused {current.remaining:.0f}s: {current.reason}"
+
+    return pause
+
+
 async def _harvest(args: argparse.Namespace) -> int:
-    display = _ProgressDisplay(sys.stderr, not args.no_progress)
     async with _client(args) as cr:
+        display = _ProgressDisplay(sys.stderr, not args.no_progress, _pause_of(cr))
         target: WorksQuery[Work] | Plan
         target = Plan.from_json(args.plan.read_text()) if args.plan else _query(cr, args)
-        try:
-            report = await harvest(
+
+        async def refresh(scope: CancelScope) -> None:
+            while True:
+                await anyio.sleep(1.0)
+                display.tick()
+
+        async def run() -> Report:
+            return await harvest(
                 cr,
                 target,
                 out=args.out,
@@ -256,11 +331,17 @@ async def _harvest(args: argparse.Namespace) -> int:
                 shard_ids=args.shard,
                 keep_parts=args.keep_parts,
                 on_progress=display,
+                overwrite=args.overwrite,
+                max_outage=args.max_outage,
             )
+
+        try:
+            report = await run_beside(run, refresh)
         finally:
             display.close()
+    assert report is not None  # only a signal stops it early, and that cancels this task
     print(report.table())
-    return 0 if report.records == report.expected or args.since or args.state else 1
+    return 0 if report.verified else 1
 
 
 async def _count(args: argparse.Namespace) -> int:
@@ -354,13 +435,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cite": _cite,
     }
     try:
-        return int(anyio.run(runners[args.command], args))
+        return int(anyio.run(_until_signalled, runners[args.command], args))
+    except _Stopped as stop:
+        name = signal.Signals(stop.signum).name
+        hint = _resume_hint(argv) if args.command == "harvest" else ""
+        print(f"\ncrossref-async: stopped by {name}{hint}", file=sys.stderr)
+        return 128 + stop.signum
     except CrossrefError as exc:
         print(f"crossref-async: error: {exc}", file=sys.stderr)
-        return 2
+        if isinstance(exc, RESUMABLE) and args.command == "harvest":
+            print(f"  to continue: {_resume_command(argv)}", file=sys.stderr)
+        return next((code for cls, code in EXIT_STATUSES if isinstance(exc, cls)), 2)
     except KeyboardInterrupt:
-        print("\ninterrupted; run again with --resume to continue", file=sys.stderr)
+        hint = _resume_hint(argv) if args.command == "harvest" else ""
+        print(f"\ncrossref-async: interrupted{hint}", file=sys.stderr)
         return 130
+
+
+class _Stopped(Exception):
+    """A termination signal arrived; the work was cancelled cleanly."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signum)
+
+
+async def _until_signalled(
+    runner: Callable[[argparse.Namespace], Awaitable[int]], args: Any
+) -> int:
+    """Run a command; SIGTERM (and Ctrl-C) cancel it cleanly: checkpoints stay consistent,
+    locks are let go, and the caller reports the signal."""
+    received: list[int] = []
+
+    async def watch(scope: CancelScope) -> None:
+        if sys.platform == "win32":  # no signal receivers there; Ctrl-C still works
+            return
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                received.append(int(signum))
+                scope.cancel()
+                return
+
+    result = await run_beside(functools.partial(runner, args), watch)
+    if received or result is None:
+        raise _Stopped(received[0] if received else signal.SIGTERM)
+    return result
+
+
+def _resume_command(argv: Sequence[str]) -> str:
+    again = list(argv) if "--resume" in argv else [*argv, "--resume"]
+    return f"crossref-async {shlex.join(again)}"
+
+
+def _resume_hint(argv: Sequence[str]) -> str:
+    return f"; progress is saved. To continue: {_resume_command(argv)}"
 
 
 if __name__ == "__main__":

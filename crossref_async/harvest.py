@@ -12,6 +12,18 @@ starts at the created day of the last record written (records come oldest first;
 already written are recognized by DOI). No cursor is ever reused after a failure: Crossref
 keeps a cursor's position on its side, so a reused or retried cursor can skip a page.
 
+One harvest at a time writes an output: the output (and an incremental run's state file) is
+locked before anything is read or sent, and a second harvest on it is refused with
+:class:`~crossref_async.OutputLockedError`. The lock dies with its process, so a killed run
+never blocks its resume. When every shard is done, the parts are joined into a temporary file
+that is read back from disk (records, distinct DOIs, every line valid JSON) and compared with
+what the shards verified before it replaces the output; a finished output gets a manifest
+beside it (``<out>.manifest.json``: endpoint, query, records, SHA-256). An existing output is
+never replaced unless asked (``overwrite=True``): ``resume=True`` on a finished harvest
+verifies the file against its manifest and sends nothing, and an incremental run
+(``since=``, ``state_file=``) updates the output of the same query in place, the newest copy
+of each record winning.
+
 A ``sink`` callback receives each record at least once: records delivered just before a
 crash, or in a shard that had to be redone, may be delivered again.
 
@@ -35,30 +47,48 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import anyio.to_thread
 import msgspec
 
 from ._errors import (
+    BadRequest,
+    CircuitOpenError,
     CrossrefError,
     HarvestStateError,
     IncompleteResultsError,
     NotFound,
+    OutputError,
     ValidationError,
+    VerificationError,
 )
+from ._lock import OutputLock
+from ._output import Contents, Manifest, dois_in, fsync_dir, inspect, manifest_path, now_iso
 from ._params import MAX_ROWS, doi_key
 from ._query import Route
 from ._retry import Outcome
-from ._shards import Plan, Shard, harvest_base, period_start, plan_shards
+from ._shards import (
+    Plan,
+    Shard,
+    canonical_params,
+    harvest_base,
+    period_start,
+    plan_shards,
+    without_index_date,
+)
 from ._sinks import (
     CallbackSink,
     Checkpoint,
@@ -68,6 +98,7 @@ from ._sinks import (
     compression_for,
     encode_lines,
     read_records,
+    sha256_of,
 )
 from ._tasks import run_concurrently
 
@@ -88,6 +119,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger("crossref_async")
+
+#: How long a shard may go without a successful page (the server down, or failing every
+#: request) before the harvest stops, resumable. Crossref's outages are mostly minutes long;
+#: half an hour rides them out without leaving a nightly job spinning for the whole night.
+DEFAULT_MAX_OUTAGE = 1800.0
+#: Cursor restarts in a row that bring no new record before a shard gives up.
+DEFAULT_MAX_RESTARTS = 100
 
 
 async def plan(query: WorksQuery[Any], *, target: int | None = None) -> Plan:
@@ -110,6 +148,8 @@ async def plan(query: WorksQuery[Any], *, target: int | None = None) -> Plan:
 class Progress:
     """Where a harvest stands; passed to the ``on_progress`` callback after every page.
 
+    ``paused`` says why and until when the harvest is waiting (an outage), or is None.
+
     >>> import tempfile
     >>> updates = []
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +157,7 @@ class Progress:
     ...     out = f"{tmp}/books.jsonl"
     ...     report = await harvest(cr, books, out=out, rows=10, on_progress=updates.append)
     >>> updates[0]
-    Progress(records=10, total=36, pages=1, shards_done=0, shards=1, elapsed=...)
+    Progress(records=10, total=36, pages=1, shards_done=0, shards=1, elapsed=..., paused=None)
     >>> updates[-1].records, updates[-1].pages, updates[-1].shards_done, updates[-1].eta
     (36, 4, 1, 0.0)
     """
@@ -128,6 +168,7 @@ class Progress:
     shards_done: int
     shards: int
     elapsed: float
+    paused: str | None = None
 
     @property
     def rate(self) -> float:
@@ -155,13 +196,22 @@ class Progress:
 class Report:
     """What a harvest did: :func:`harvest` and :meth:`Harvester.run` return it.
 
+    ``records`` are the records this run wrote, ``expected`` what their shards' cursors
+    announced. ``on_disk`` is what the output holds, read back from disk after joining
+    (None for a sink-only harvest): records, distinct DOIs, invalid lines, SHA-256. An
+    incremental run into an existing output ``kept`` that many records of it and
+    ``replaced`` that many older copies. ``repaired`` counts records whose bytes were not
+    valid UTF-8 (kept, with U+FFFD for the bad bytes, and logged). ``already_complete`` is
+    True when a resumed harvest found its output finished and sent nothing.
+
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
     >>> report
     Report(records=36, expected=36, shards=1, shards_redone=0, pages=1, retries=0,
            rate_limited=0, elapsed=..., output_bytes=..., output=...Path('.../books.jsonl'),
-           since=None)
+           since=None, on_disk=Contents(records=36, unique=36, invalid=0, ...), kept=0,
+           replaced=0, repaired=0, already_complete=False)
     """
 
     records: int
@@ -175,24 +225,31 @@ class Report:
     output_bytes: int
     output: Path | None
     since: dt.date | None = None
+    on_disk: Contents | None = None
+    kept: int = 0
+    replaced: int = 0
+    repaired: int = 0
+    already_complete: bool = False
 
     @property
     def verified(self) -> bool:
-        """Whether every shard verified: as many records as announced, no DOI twice.
+        """Whether every shard verified (as many records as announced, no DOI twice) and the
+        output read back from disk holds exactly what was expected.
 
-        Always true for a report that was returned (a shard that cannot be verified raises
-        :class:`IncompleteResultsError`), except in incremental runs, where the newest copy of
-        a record seen twice is kept and so ``records`` may be below ``expected``.
+        Always true for a report that was returned: a shard that cannot be verified raises
+        :class:`IncompleteResultsError`, an output that does not read back right raises
+        :class:`~crossref_async.VerificationError`.
 
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
-        >>> report.verified, report.records, report.expected
-        (True, 36, 36)
+        >>> report.verified, report.records, report.expected, report.on_disk.unique
+        (True, 36, 36, 36)
         """
-        return self.records == self.expected or (
-            self.since is not None and self.records <= self.expected
-        )
+        shards_ok = self.already_complete or self.records == self.expected
+        if self.on_disk is None:
+            return shards_ok
+        return shards_ok and self.on_disk.sound
 
     @property
     def records_per_second(self) -> float:
@@ -214,6 +271,7 @@ class Report:
         ...     report = await harvest(cr, cr.works.filter(type="book"), out=f"{tmp}/books.jsonl")
         >>> print(report.table())
         records    36 (expected 36)
+        on disk    36 records, 36 unique DOIs, all valid JSON
         since      (everything)
         shards     1 (0 redone)
         pages      1
@@ -223,8 +281,19 @@ class Report:
         records/s  ...
         output     .../books.jsonl (... bytes)
         """
-        rows = [
-            ("records", f"{self.records:,} (expected {self.expected:,})"),
+        if self.already_complete:
+            first = ("records", "none sent: the output was already complete")
+        else:
+            first = ("records", f"{self.records:,} (expected {self.expected:,})")
+        rows = [first]
+        if self.on_disk is not None:
+            disk = self.on_disk.describe()
+            if self.kept or self.replaced:
+                disk += f" ({self.kept:,} kept from before, {self.replaced:,} replaced)"
+            rows.append(("on disk", disk))
+        if self.repaired:
+            rows.append(("repaired", f"{self.repaired:,} records with invalid UTF-8 (see log)"))
+        rows += [
             ("since", self.since.isoformat() if self.since else "(everything)"),
             ("shards", f"{self.shards} ({self.shards_redone} redone)"),
             ("pages", f"{self.pages:,}"),
@@ -236,10 +305,6 @@ class Report:
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
-
-
-class _DoiOnly(msgspec.Struct):
-    DOI: str | None = None
 
 
 class _Created(msgspec.Struct):
@@ -261,20 +326,25 @@ class _Key(msgspec.Struct):
 _key_decoder = msgspec.json.Decoder(_Key)
 
 
-class _DoiIndexed(msgspec.Struct):
-    DOI: str | None = None
-    indexed: dict[str, Any] | None = None
-
-
-_doi_decoder = msgspec.json.Decoder(_DoiOnly)
-
-
-def _doi(raw: bytes | msgspec.Raw) -> str:
-    return doi_key(_doi_decoder.decode(raw).DOI or "")
-
-
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_options(rows: int, concurrency: int | None) -> None:
+    """Refuse bad harvest options before anything is planned or sent."""
+    if not _whole(rows) or not 1 <= rows <= MAX_ROWS:
+        raise ValidationError(rows, f"rows must be between 1 and {MAX_ROWS}")
+    if concurrency is not None and (not _whole(concurrency) or concurrency < 1):
+        raise ValidationError(concurrency, "concurrency must be a whole number, 1 or more")
+
+
+def _endpoint(client: Crossref) -> str:
+    """The API root as the state records it: never with credentials in it."""
+    parts = urlsplit(client.base_url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 @dataclass
@@ -296,10 +366,18 @@ class _Counters:
     pages: int = 0
     shards_done: int = 0
     redone: int = 0
+    repaired: int = 0
 
     @property
     def records(self) -> int:
         return sum(self.by_shard.values())
+
+
+@dataclass(frozen=True)
+class _Published:
+    contents: Contents | None
+    kept: int = 0
+    replaced: int = 0
 
 
 @dataclass
@@ -309,6 +387,12 @@ class Harvester:
     Give ``out`` (a ``.jsonl``, ``.jsonl.gz`` or ``.jsonl.zst`` path) to write a file, and/or
     ``sink`` (an async callback receiving each page's records) to handle records yourself.
     Progress and checkpoints live in ``<out>.harvest/`` until the output is complete.
+
+    An existing output is replaced only with ``overwrite=True``; ``newest_wins=True`` (an
+    incremental run) updates it instead: records seen again replace their older copies, the
+    rest are kept. ``max_outage`` is how many seconds a shard may go without a successful
+    page (the server down, every request failing) before the harvest stops, resumable;
+    ``max_restarts`` caps cursor restarts in a row that bring no new record.
 
     >>> import tempfile
     >>> the_plan = await plan(cr.works.filter(type="book"))
@@ -331,25 +415,32 @@ class Harvester:
     shard_ids: Sequence[int] | None = None
     on_progress: Callable[[Progress], None] | None = None
     max_redo: int = 3
-    max_restarts: int = 1000
+    max_restarts: int = DEFAULT_MAX_RESTARTS
+    overwrite: bool = False
+    max_outage: float = DEFAULT_MAX_OUTAGE
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
     _complete: bool = field(default=False, init=False, repr=False)
+    _paused: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
             raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
-        if not _whole(self.rows) or not 1 <= self.rows <= MAX_ROWS:
-            raise ValidationError(self.rows, f"rows must be between 1 and {MAX_ROWS}")
-        if self.concurrency is not None and (not _whole(self.concurrency) or self.concurrency < 1):
-            raise ValidationError(self.concurrency, "concurrency must be a whole number, 1 or more")
+        check_options(self.rows, self.concurrency)
+        if isinstance(self.max_outage, bool) or not (
+            isinstance(self.max_outage, (int, float)) and self.max_outage >= 0
+        ):
+            raise ValidationError(self.max_outage, "max_outage must be seconds, 0 or more")
         if self.out is not None:
             self.out = Path(self.out)
         self.compression: Compression = compression_for(self.out) if self.out else None
-        shards = self.plan.shards
-        if self.shard_ids is not None:
-            shards = tuple(self.plan.shard(i) for i in self.shard_ids)
-        self.shards: tuple[Shard, ...] = shards
+        self.shards: tuple[Shard, ...] = self._chosen(self.plan)
+
+    def _chosen(self, the_plan: Plan) -> tuple[Shard, ...]:
+        # None means every shard; an empty list means none (a job with nothing to do).
+        if self.shard_ids is None:
+            return the_plan.shards
+        return tuple(the_plan.shard(i) for i in self.shard_ids)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -372,37 +463,70 @@ class Harvester:
     def _checkpoint_path(self, shard: Shard) -> Path | None:
         return self.state_dir / f"{shard.name}.json" if self.state_dir else None
 
+    def _check_output(self) -> Report | None:
+        """Before anything is sent: what the existing output (if any) allows.
+
+        Returns the report of a finished harvest when resuming one (nothing to do).
+        """
+        out, state = self.out, self.state_dir
+        if out is None or state is None:
+            return None
+        if out.is_dir():
+            raise OutputError(f"{out} is a folder; give a file name for the output", path=str(out))
+        if state.exists() or not out.exists():
+            return None  # a harvest in progress (checked by _prepare_state), or a new output
+        if self.newest_wins:
+            _manifest_for(out, self.client, self.plan, purpose="update")
+            return None
+        if self.resume:
+            return _finished_report(out, self.client, self.plan.path, self.plan.params)
+        if self.overwrite:
+            return None
+        raise HarvestStateError(_exists_message(out, self.client, self.plan))
+
     def _prepare_state(self) -> None:
         state = self.state_dir
         if state is None:
             return
         plan_file = state / "plan.json"
+        run_file = state / "run.json"
+        endpoint = _endpoint(self.client)
         if plan_file.exists():
             if not self.resume:
                 raise HarvestStateError(
                     f"a harvest into {self.out} was started before ({state}); resume it "
                     "(resume=True, --resume) or delete that folder to start over"
                 )
-            saved = Plan.from_json(plan_file.read_text())
-            if (saved.path, saved.params) != (self.plan.path, self.plan.params):
+            saved = _read_plan(plan_file)
+            if not saved.same_query(self.plan.path, self.plan.params):
                 raise HarvestStateError(
                     f"the harvest in progress in {state} is for a different query; resume it "
                     "with the same query or delete that folder"
                 )
+            started_at = _read_run(run_file).get("endpoint")
+            if started_at is not None and started_at != endpoint:
+                raise HarvestStateError(
+                    f"the harvest in progress in {state} was started against {started_at}; "
+                    f"this run talks to {endpoint}. Resume it against the same API, or "
+                    "delete that folder to start over"
+                )
             self.plan = saved
-            self.shards = (
-                tuple(saved.shard(i) for i in self.shard_ids) if self.shard_ids else saved.shards
-            )
+            self.shards = self._chosen(saved)
         else:
-            state.mkdir(parents=True, exist_ok=True)
-            tmp = plan_file.with_name("plan.json.tmp")
-            tmp.write_text(self.plan.to_json())
-            tmp.replace(plan_file)
+            try:
+                state.mkdir(parents=True, exist_ok=True)
+                _write_json(run_file, {"endpoint": endpoint, "started": now_iso()})
+                _write_json(plan_file, None, text=self.plan.to_json())
+            except OSError as exc:
+                raise _output_error(exc, state, "the harvest's state folder") from exc
 
     # -- running ------------------------------------------------------------------------------
 
     async def run(self) -> Report:
         """Harvest every shard, verify each, and write the output; returns a :class:`Report`.
+
+        The output is locked for the whole run (:class:`~crossref_async.OutputLockedError`
+        if another harvest holds it).
 
         >>> import tempfile
         >>> the_plan = await plan(cr.works.filter(type="journal-article"), target=200)
@@ -411,19 +535,38 @@ class Harvester:
         >>> report.records, report.shards, report.verified
         (607, 4, True)
         """
+        with _locks(self.out, None):
+            return await self.run_locked()
+
+    async def run_locked(self) -> Report:
+        """:meth:`run` for a caller that already holds the output's lock (:func:`harvest`).
+
+        >>> import tempfile
+        >>> from crossref_async._lock import OutputLock
+        >>> the_plan = await plan(cr.works.filter(type="book"))
+        >>> with tempfile.TemporaryDirectory() as tmp, OutputLock(Path(tmp, "b.jsonl")):
+        ...     report = await Harvester(cr, the_plan, out=Path(tmp, "b.jsonl")).run_locked()
+        >>> report.records
+        36
+        """
         self._started = time.monotonic()
+        finished = self._check_output()
+        if finished is not None:
+            return finished
         before = self._traffic()
         self._prepare_state()
+        await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
         workers = self.concurrency or max(
             1, self.client.governor.pool("list").concurrency if self.client.governor else 3
         )
         await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
-        output_bytes = await anyio.to_thread.run_sync(self._finish)
+        published = await anyio.to_thread.run_sync(self._finish)
         after = self._traffic()
         # What each shard's own cursor announced when it was read (verified against), not the
         # counts at planning time: the index may have grown in between.
         expected = sum(self._counters.expected.get(s.id, s.count or 0) for s in self.shards)
+        contents = published.contents
         return Report(
             records=self._counters.records,
             expected=expected,
@@ -433,8 +576,12 @@ class Harvester:
             retries=after[0] - before[0],
             rate_limited=after[1] - before[1],
             elapsed=time.monotonic() - self._started,
-            output_bytes=output_bytes,
+            output_bytes=contents.bytes if contents else 0,
             output=self.out,
+            on_disk=contents,
+            kept=published.kept,
+            replaced=published.replaced,
+            repaired=self._counters.repaired,
         )
 
     def _traffic(self) -> tuple[int, int]:
@@ -466,7 +613,29 @@ class Harvester:
         path = self._checkpoint_path(shard)
         if path is None:
             return shard.id in self._counters.verified
-        return Checkpoint.load(path, shard.id).done
+        return _load_checkpoint(path, shard.id).done
+
+    def _check_done_parts(self) -> None:
+        """A shard done in an earlier run is kept only if its part is byte for byte what was
+        verified then (its SHA-256); anything else is logged and the shard redone."""
+        for shard in self.shards:
+            cp_path, part = self._checkpoint_path(shard), self._part(shard)
+            if cp_path is None or part is None:
+                continue
+            cp = _load_checkpoint(cp_path, shard.id)
+            if not cp.done:
+                continue
+            actual = sha256_of(part.path) if part.path.exists() else None
+            if actual is not None and cp.sha256 is not None and actual == cp.sha256:
+                continue
+            logger.warning(
+                "shard %s: its part %s is not what was verified (%s); redoing the shard",
+                shard.label,
+                part.path,
+                "missing" if actual is None else "its contents changed",
+            )
+            self._counters.redone += 1
+            self._save(Checkpoint(shard.id, attempts=cp.attempts + 1), cp_path)
 
     def _worker_for(self, queue: list[Shard]) -> Callable[[], Awaitable[None]]:
         async def worker() -> None:
@@ -487,13 +656,14 @@ class Harvester:
                 shards_done=c.shards_done,
                 shards=len(self.shards),
                 elapsed=time.monotonic() - self._started,
+                paused=self._paused,
             )
         )
 
     async def _run_shard(self, shard: Shard) -> None:
         part = self._part(shard)
         cp_path = self._checkpoint_path(shard)
-        cp = Checkpoint.load(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
+        cp = _load_checkpoint(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
         if cp.done and (part is None or part.size == cp.size):
             self._counters.by_shard[shard.id] = cp.written
             self._counters.expected[shard.id] = cp.expected or 0
@@ -505,22 +675,24 @@ class Harvester:
             if part is not None and (attempt == 0 and part.size >= cp.size):
                 # Continue where the last checkpoint left off (after a crash or a kill):
                 # anything written after it is cut off, and the DOIs in the part are known.
-                await anyio.to_thread.run_sync(part.truncate, cp.size)
+                await anyio.to_thread.run_sync(self._cut_back, part, cp.size)
                 seen = await anyio.to_thread.run_sync(self._dois_in, part)
             else:
                 if cp.written:
                     self._counters.redone += 1
                 cp = Checkpoint(shard.id, attempts=cp.attempts + 1)
                 if part is not None:
-                    await anyio.to_thread.run_sync(part.truncate, 0)
+                    await anyio.to_thread.run_sync(self._cut_back, part, 0)
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
             if await self._pages(_ShardRun(shard, part, cp, cp_path, seen)):
                 cp.done = True
                 self._counters.expected[shard.id] = cp.expected or 0
                 self._counters.verified.add(shard.id)
+                if part is not None:
+                    cp.sha256 = await anyio.to_thread.run_sync(sha256_of, part.path)
                 if cp_path:
-                    cp.save(cp_path)
+                    await anyio.to_thread.run_sync(self._save, cp, cp_path)
                 self._counters.shards_done += 1
                 self._report_progress()
                 return
@@ -538,8 +710,22 @@ class Harvester:
         )
 
     @staticmethod
+    def _cut_back(part: PartFile, size: int) -> None:
+        try:
+            part.truncate(size)
+        except OSError as exc:
+            raise _output_error(exc, part.path, "a shard's part") from exc
+
+    @staticmethod
+    def _save(cp: Checkpoint, path: Path) -> None:
+        try:
+            cp.save(path)
+        except OSError as exc:
+            raise _output_error(exc, path, "a checkpoint") from exc
+
+    @staticmethod
     def _dois_in(part: PartFile) -> set[str]:
-        return {_doi(line) for line in read_records(part.path)} if part.size else set()
+        return set(dois_in(read_records(part.path))) if part.size else set()
 
     def _params(self, shard: Shard, resume_from: str | None) -> list[tuple[str, str]]:
         window = shard.filters()
@@ -567,10 +753,13 @@ class Harvester:
         A cursor that may have skipped a page (a request that failed after it possibly reached
         the server), expired, or broke is dropped, and a new one starts at the created day of
         the last record written; records already written are recognized by DOI and skipped.
+        While the client's circuit breaker is open (the server failing), the shard waits for
+        it, up to ``max_outage`` seconds without a successful page.
         """
         route = Route(self.plan.path, "work-list", None, works=True)
         shard, cp = run.shard, run.cp
         restarts = 0
+        last_page = time.monotonic()
         while True:
             base = self._params(shard, cp.resume_from)
             cursor = "*"
@@ -579,15 +768,25 @@ class Harvester:
                     outcome = Outcome(stop_on_ambiguous=cursor != "*")
                     params = [*base, ("cursor", cursor)]
                     page = await self.client._list(route, params, msgspec.Raw, outcome)
+                    last_page = time.monotonic()
+                    if self._paused is not None:
+                        self._paused = None
+                        logger.warning("the server answers again; harvesting goes on")
                     if cp.expected is None:
                         cp.expected = page.total_results
-                    await self._write(run, page.items)
-                    if len(page.items) < self.rows or not page.next_cursor:
+                    if await self._write(run, page.items):
+                        restarts = 0
+                    # The end is an empty page, or every announced record seen; a short page
+                    # before that is only short (Crossref sends them).
+                    if not page.items or not page.next_cursor:
+                        return cp.written == (cp.expected or 0)
+                    if len(page.items) < self.rows and cp.written >= (cp.expected or 0):
                         return cp.written == (cp.expected or 0)
                     cursor = page.next_cursor
+            except CircuitOpenError as exc:
+                await self._ride_out(shard, exc, last_page)
             except CrossrefError as exc:
-                lost_cursor = isinstance(exc, NotFound) and cursor != "*"
-                if not (lost_cursor or self.client.retry_policy.is_retryable(exc)):
+                if not (_lost_cursor(exc, cursor) or self.client.retry_policy.is_retryable(exc)):
                     raise
                 restarts += 1
                 if restarts > self.max_restarts:
@@ -599,7 +798,28 @@ class Harvester:
                     cp.resume_from or "the start",
                 )
 
-    async def _write(self, run: _ShardRun, items: Sequence[msgspec.Raw]) -> None:
+    async def _ride_out(self, shard: Shard, exc: CircuitOpenError, last_page: float) -> None:
+        """Wait out an open circuit, or give up once the outage lasts past ``max_outage``."""
+        down = time.monotonic() - last_page
+        if down >= self.max_outage:
+            raise CircuitOpenError(
+                f"shard {shard.label}: no successful answer for {_duration(down)} (max_outage "
+                f"{_duration(self.max_outage)}); stopped. {exc} Every record written so far "
+                "is checkpointed: run the harvest again with resume to continue",
+                retry_in=exc.retry_in,
+                failure_rate=exc.failure_rate,
+                sample=exc.sample,
+            ) from exc
+        wait = min(max(exc.retry_in or 0.0, 0.05), self.max_outage - down)
+        until = dt.datetime.now().astimezone() + dt.timedelta(seconds=wait)
+        note = f"paused until {until:%H:%M:%S}: {exc}"
+        if note != self._paused:
+            self._paused = note
+            self._report_progress()
+        await anyio.sleep(wait)
+
+    async def _write(self, run: _ShardRun, items: Sequence[msgspec.Raw]) -> int:
+        """Write a page's new records and checkpoint; returns how many were new."""
         shard, part, cp, cp_path, seen = run.shard, run.part, run.cp, run.cp_path, run.seen
         fresh: list[msgspec.Raw] = []
         last_day: str | None = None
@@ -611,76 +831,414 @@ class Harvester:
                 last_day = day
             if key not in seen:
                 seen.add(key)
-                fresh.append(raw)
+                fresh.append(self._valid_utf8(raw, record.DOI))
         if self.sink is not None and fresh:
             await self.sink(shard.id, fresh)
         if part is not None and fresh:
-            cp.size = await anyio.to_thread.run_sync(part.append, fresh)
+            try:
+                cp.size = await anyio.to_thread.run_sync(part.append, fresh)
+            except OSError as exc:
+                raise _output_error(exc, part.path, "a shard's part") from exc
         cp.written += len(fresh)
         cp.pages += 1
         if last_day is not None:
             cp.resume_from = last_day
         if cp_path:
-            await anyio.to_thread.run_sync(cp.save, cp_path)
+            await anyio.to_thread.run_sync(self._save, cp, cp_path)
         self._counters.by_shard[shard.id] = cp.written
         self._counters.pages += 1
         self._report_progress()
+        return len(fresh)
+
+    def _valid_utf8(self, raw: msgspec.Raw, doi: str | None) -> msgspec.Raw:
+        # JSON text must be UTF-8, and msgspec does not check the bytes of fields it skips.
+        # A record that is not is kept (data is not dropped), its bad bytes replaced, loudly.
+        data = bytes(raw)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._counters.repaired += 1
+            logger.warning(
+                "record %s has bytes that are not UTF-8 (%s); kept with U+FFFD in their place",
+                doi,
+                exc.reason,
+            )
+            return msgspec.Raw(data.decode("utf-8", "replace").encode())
+        return raw
 
     # -- output -------------------------------------------------------------------------------
 
-    def _finish(self) -> int:
-        """Join the parts of every verified shard into the output file; returns its size.
+    def _finish(self) -> _Published:
+        """Join the parts of every verified shard into the output file, read it back, and
+        publish it; returns what it holds.
 
         Shards of the plan that are not done yet (another job's ``--shard``, or a run that
         stopped) keep their state, and the state folder stays until every shard is done.
         """
         if self.out is None or self.state_dir is None:
-            return 0
+            return _Published(None)
+        out = self.out
         done = [s for s in self.plan.shards if self._done(s)]
         self._complete = len(done) == len(self.plan.shards)
-        parts = [p for p in (self._part(s) for s in done) if p is not None]
-        tmp = self.out.with_name(self.out.name + ".tmp")
-        if self.newest_wins:
-            self._write_newest(parts, tmp)
-        else:
-            with open(tmp, "wb") as dst:
-                for part in parts:
-                    if part.path.exists():
-                        with open(part.path, "rb") as src:
-                            shutil.copyfileobj(src, dst, 1 << 20)
-        if self.compression and tmp.stat().st_size == 0:
-            # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
-            tmp.write_bytes(compress(b"", self.compression))
-        tmp.replace(self.out)
-        if not self.keep_parts and len(done) == len(self.plan.shards):
+        tmp = out.with_name(out.name + ".tmp")
+        merging = self.newest_wins and out.exists()
+        if merging and not self._complete:
+            # An update replaces the earlier output only once, whole: until every shard is
+            # done, the earlier output stays as it was and the new records wait in the parts.
+            logger.info(
+                "%d of %d shards done; %s is updated once all are",
+                len(done),
+                len(self.plan.shards),
+                out,
+            )
+            return _Published(None)
+        try:
+            kept, replaced, expected = self._join(done, tmp, merging)
+            contents = inspect(tmp, compression=self.compression)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise _output_error(exc, tmp, "the output") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if not contents.sound or contents.records != expected:
+            tmp.unlink(missing_ok=True)
+            raise VerificationError(
+                f"the joined output, read back from disk, holds {contents.describe()}; "
+                f"{expected:,} records were expected. {out} was not replaced, and the shard "
+                f"parts are kept in {self.state_dir}",
+                path=str(out),
+                records=contents.records,
+                unique=contents.unique,
+                invalid=contents.invalid,
+                expected=expected,
+            )
+        try:
+            os.replace(tmp, out)
+            fsync_dir(out.parent)
+            if self._complete:
+                self._write_manifest(contents, replaced, expected - kept)
+        except OSError as exc:
+            raise _output_error(exc, out, "the output") from exc
+        if self._complete and not self.keep_parts:
             shutil.rmtree(self.state_dir, ignore_errors=True)
-        return self.out.stat().st_size
+        return _Published(contents, kept, replaced)
 
-    def _write_newest(self, parts: list[PartFile], tmp: Path) -> None:
-        # Incremental runs can see a record twice (re-indexed while the run went on); keep the
-        # copy with the newest index timestamp. Two passes keep memory at one key per record.
-        decoder = msgspec.json.Decoder(_DoiIndexed)
-        newest: dict[str, tuple[int, int]] = {}
-        position = 0
-        for part in parts:
-            for line in read_records(part.path):
-                rec = decoder.decode(line)
-                stamp = int((rec.indexed or {}).get("timestamp") or 0)
-                key = doi_key(rec.DOI or "")
-                if key not in newest or stamp >= newest[key][0]:
-                    newest[key] = (stamp, position)
-                position += 1
-        winners = {pos for _, pos in newest.values()}
-        position = 0
+    def _join(self, done: list[Shard], tmp: Path, merging: bool) -> tuple[int, int, int]:
+        """Write the output to ``tmp``: the earlier output's records not seen again (when
+        merging), then every done part, each checked against its checkpoint's SHA-256.
+        Returns (records kept from before, records replaced, records expected in all)."""
+        assert self.out is not None
+        parts = [(s, self._part(s)) for s in done]
+        kept = replaced = 0
+        expected = 0
         with open(tmp, "wb") as dst:
-            for part in parts:
-                batch: list[msgspec.Raw] = []
-                for line in read_records(part.path):
-                    if position in winners:
-                        batch.append(msgspec.Raw(line))
-                    position += 1
-                if batch:
-                    dst.write(compress(encode_lines(batch), self.compression))
+            if merging:
+                fresh = {key for _, p in parts if p is not None for key in self._dois_in(p)}
+                kept, replaced = self._carry_over(self.out, fresh, dst)
+                expected = kept
+            for shard, part in parts:
+                cp_path = self._checkpoint_path(shard)
+                cp = _load_checkpoint(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
+                expected += cp.written
+                if part is None or not part.path.exists():
+                    if cp.written:
+                        raise VerificationError(
+                            f"the part of shard {shard.label} is missing ({part and part.path})",
+                            path=str(self.out),
+                            records=0,
+                            unique=0,
+                            invalid=0,
+                            expected=cp.written,
+                        )
+                    continue
+                digest = hashlib.sha256()
+                with open(part.path, "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        dst.write(chunk)
+                if cp.sha256 is not None and digest.hexdigest() != cp.sha256:
+                    raise VerificationError(
+                        f"the part of shard {shard.label} ({part.path}) changed after it was "
+                        "verified; run the harvest again with resume to redo that shard",
+                        path=str(self.out),
+                        records=0,
+                        unique=0,
+                        invalid=0,
+                        expected=cp.written,
+                    )
+            if self.compression and dst.tell() == 0:
+                # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
+                dst.write(compress(b"", self.compression))
+            dst.flush()
+            os.fsync(dst.fileno())
+        return kept, replaced, expected
+
+    def _carry_over(self, old: Path, fresh: set[str], dst: Any) -> tuple[int, int]:
+        """Copy the earlier output's records that this run did not fetch again, after making
+        sure the earlier output is still what its manifest says."""
+        manifest = Manifest.load(manifest_path(old))
+        digest = hashlib.sha256()
+        kept = replaced = 0
+        batch: list[msgspec.Raw] = []
+        for line in read_records(old, digest=digest):
+            if next(dois_in([line]), None) in fresh:
+                replaced += 1
+                continue
+            kept += 1
+            batch.append(msgspec.Raw(line))
+            if len(batch) >= 1000:
+                dst.write(compress(encode_lines(batch), self.compression))
+                batch = []
+        if batch:
+            dst.write(compress(encode_lines(batch), self.compression))
+        if manifest is None or digest.hexdigest() != manifest.sha256:
+            raise VerificationError(
+                f"{old} is not what its harvest wrote (its SHA-256 differs from the "
+                f"manifest's), so it is not updated; the new records are kept in "
+                f"{self.state_dir}. Replace it with overwrite=True (--overwrite)",
+                path=str(old),
+                records=kept + replaced,
+                unique=0,
+                invalid=0,
+                expected=manifest.records if manifest else 0,
+            )
+        return kept, replaced
+
+    def _write_manifest(self, contents: Contents, replaced: int, new: int) -> None:
+        assert self.out is not None
+        path = manifest_path(self.out)
+        earlier = Manifest.load(path) if self.newest_wins else None
+        since = _since_of(self.plan.params)
+        history = list(earlier.history) if earlier else []
+        history.append(
+            {"finished": now_iso(), "since": since, "records": new, "replaced": replaced}
+        )
+        Manifest(
+            endpoint=_endpoint(self.client),
+            path=self.plan.path,
+            query=canonical_params(without_index_date(self.plan.params)),
+            records=contents.records,
+            bytes=contents.bytes,
+            sha256=contents.sha256,
+            finished=now_iso(),
+            since=since,
+            history=tuple(history[-100:]),
+        ).save(path)
+
+
+def _lost_cursor(exc: CrossrefError, cursor: str) -> bool:
+    """Whether a failure on a later page means the cursor is gone: expired or unknown
+    (404), or refused as not valid (a 400 naming the cursor)."""
+    if cursor == "*":
+        return False
+    if isinstance(exc, NotFound):
+        return True
+    return isinstance(exc, BadRequest) and any(
+        "cursor" in (d.type or "") or "cursor" in (d.value or "").lower() or d.value == cursor
+        for d in exc.messages
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def _since_of(params: Sequence[tuple[str, str]]) -> str | None:
+    for name, value in params:
+        if name == "filter":
+            for item in value.split(","):
+                key, _, day = item.partition(":")
+                if key == "from-index-date":
+                    return day
+    return None
+
+
+def _output_error(exc: OSError, path: Path, what: str) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(
+        f"cannot write {what} ({path}): {reason}. Everything checkpointed so far is kept: "
+        "fix that, then run the harvest again with resume",
+        path=str(path),
+    )
+
+
+def _write_json(path: Path, data: object, *, text: str | None = None) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text if text is not None else json.dumps(data))
+    tmp.replace(path)
+
+
+def _read_plan(path: Path) -> Plan:
+    try:
+        return Plan.from_json(path.read_text())
+    except ValidationError as exc:
+        raise HarvestStateError(f"{path}: {exc.rule}; delete that folder to start over") from exc
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}  # written by an older version
+    except ValueError as exc:
+        raise HarvestStateError(f"{path} is damaged ({exc}); delete that folder") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _load_checkpoint(path: Path | None, shard: int) -> Checkpoint:
+    if path is None:
+        return Checkpoint(shard)
+    try:
+        return Checkpoint.load(path, shard)
+    except ValueError as exc:
+        raise HarvestStateError(
+            f"{path} is not a checkpoint this version wrote ({exc}); delete the harvest's "
+            "state folder to start over"
+        ) from exc
+
+
+def _locks(out: Path | None, state_file: Path | None) -> ExitStack:
+    """Lock the output and the state file (whichever are given), in that order."""
+    stack = ExitStack()
+    try:
+        if out is not None:
+            stack.enter_context(OutputLock(out, "output"))
+        if state_file is not None:
+            stack.enter_context(OutputLock(state_file, "state file"))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
+
+
+def _manifest_for(out: Path, client: Crossref, the_plan: Plan, *, purpose: str) -> Manifest:
+    """The manifest of an existing output, checked to belong to this query and endpoint."""
+    manifest = Manifest.load(manifest_path(out))
+    if manifest is None:
+        raise HarvestStateError(
+            f"{out} exists but has no manifest ({manifest_path(out).name}), so it is not "
+            f"known to be a finished harvest of this query; to {purpose} it, it must be. "
+            "Move it away, or pass overwrite=True (--overwrite) to replace it"
+        )
+    query = canonical_params(without_index_date(the_plan.params))
+    if (manifest.path, manifest.query) != (the_plan.path, query):
+        raise HarvestStateError(
+            f"{out} holds a harvest of another query ({manifest.path} "
+            f"{_show(manifest.query)}); this run is for {the_plan.path} {_show(query)}. "
+            "Use another output, or pass overwrite=True (--overwrite) to replace it"
+        )
+    if manifest.endpoint != _endpoint(client):
+        raise HarvestStateError(
+            f"{out} was harvested from {manifest.endpoint}; this run talks to "
+            f"{_endpoint(client)}. Use another output, or pass overwrite=True (--overwrite)"
+        )
+    return manifest
+
+
+def _show(query: Sequence[tuple[str, str]]) -> str:
+    return "&".join(f"{k}={v}" for k, v in query) or "(everything)"
+
+
+def _exists_message(out: Path, client: Crossref, the_plan: Plan) -> str:
+    try:
+        manifest = _manifest_for(out, client, the_plan, purpose="resume")
+        what = (
+            f" (a finished harvest of this query: {manifest.records:,} records, finished "
+            f"{manifest.finished})"
+        )
+    except HarvestStateError:
+        what = ""
+    return (
+        f"{out} already exists{what} and is not replaced without being asked. To verify it, "
+        "run again with resume (--resume); to add the records indexed since, run "
+        "incrementally (since=/state_file=, --since/--state); to replace it, pass "
+        "overwrite=True (--overwrite)"
+    )
+
+
+def _finished_report(
+    out: Path,
+    client: Crossref,
+    path: str,
+    params: Sequence[tuple[str, str]],
+) -> Report:
+    """Verify a finished output against its manifest: nothing is sent."""
+    started = time.monotonic()
+    the_plan = Plan(path, tuple(params), (), 0, "")
+    manifest = _manifest_for(out, client, the_plan, purpose="resume")
+    contents = inspect(out)
+    if contents.sha256 != manifest.sha256 or not contents.sound:
+        raise VerificationError(
+            f"{out} no longer holds what its harvest wrote ({contents.describe()}; the "
+            f"manifest says {manifest.records:,} records, SHA-256 {manifest.sha256[:12]}...). "
+            "Replace it with overwrite=True (--overwrite)",
+            path=str(out),
+            records=contents.records,
+            unique=contents.unique,
+            invalid=contents.invalid,
+            expected=manifest.records,
+        )
+    logger.warning(
+        "%s is already complete (%s, finished %s); nothing to do",
+        out,
+        contents.describe(),
+        manifest.finished,
+    )
+    return Report(
+        records=0,
+        expected=0,
+        shards=0,
+        shards_redone=0,
+        pages=0,
+        retries=0,
+        rate_limited=0,
+        elapsed=time.monotonic() - started,
+        output_bytes=contents.bytes,
+        output=out,
+        on_disk=contents,
+        already_complete=True,
+    )
+
+
+def _starting_point(
+    client: Crossref,
+    out: Path | None,
+    path: str,
+    params: tuple[tuple[str, str], ...],
+    resume: bool,
+    incremental: bool,
+    overwrite: bool,
+) -> Plan | Report | None:
+    """Where a harvest of a query starts, decided before anything is sent: the saved plan of
+    a harvest in progress, the report of a finished one (resuming it sends nothing), or None
+    (plan afresh). An existing output that the run may not touch is refused here, so that a
+    run that cannot finish sends no planning requests."""
+    if out is None:
+        return None
+    state = Path(str(out) + ".harvest")
+    saved = state / "plan.json"
+    if resume and saved.exists():
+        the_plan = _read_plan(saved)
+        if not the_plan.same_query(path, params):
+            raise HarvestStateError(
+                f"the harvest in progress in {state} is for a different query; resume it "
+                "with the same query, or delete that folder to start over"
+            )
+        return the_plan
+    if out.is_dir():
+        raise OutputError(f"{out} is a folder; give a file name for the output", path=str(out))
+    if not out.exists() or state.exists() or overwrite:
+        return None  # a new output, a run in progress (the harvester says to resume it)
+    provisional = Plan(path, params, (), 0, "")
+    if incremental:
+        _manifest_for(out, client, provisional, purpose="update")
+        return None
+    if resume:
+        return _finished_report(out, client, path, params)
+    raise HarvestStateError(_exists_message(out, client, provisional))
 
 
 async def harvest(
@@ -698,60 +1256,73 @@ async def harvest(
     shard_ids: Sequence[int] | None = None,
     keep_parts: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    overwrite: bool = False,
+    max_outage: float = DEFAULT_MAX_OUTAGE,
 ) -> Report:
     """Harvest every record ``query`` matches into ``out`` (and/or a ``sink``).
 
     ``since`` (a date) or ``state_file`` (remembering the last run) makes the run incremental:
-    only records indexed since then (``from-index-date``, as Crossref recommends), with
-    duplicates resolved to the newest copy. ``shard_ids`` runs only those shards of the plan.
+    only records indexed since then (``from-index-date``, as Crossref recommends); an
+    existing output of the same query is updated (new records added, records seen again
+    replaced by their newest copy, the rest kept). ``shard_ids`` runs only those shards of the
+    plan. An existing output is otherwise kept: ``resume=True`` verifies a finished one and
+    sends nothing, ``overwrite=True`` replaces it. ``max_outage`` bounds how long the harvest
+    waits for a failing server (seconds without a successful page) before it stops, resumable.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     articles = cr.works.filter(type="journal-article")
     ...     report = await harvest(cr, articles, out=f"{tmp}/articles.jsonl.gz", target=200)
     ...     written = sum(1 for _ in iter_records(f"{tmp}/articles.jsonl.gz"))
-    >>> report.records, report.shards, written
-    (607, 4, 607)
+    ...     again = await harvest(cr, articles, out=f"{tmp}/articles.jsonl.gz", resume=True)
+    >>> report.records, report.shards, written, again.already_complete
+    (607, 4, 607, True)
     """
+    check_options(rows, concurrency)
     started = dt.datetime.now(dt.timezone.utc).date()
     incremental = since is not None or state_file is not None
-    if isinstance(query, Plan):
-        if incremental:
-            raise ValidationError("since", "give since/state_file with a query, not a plan")
-        the_plan = query
-    else:
-        if state_file is not None and since is None:
-            since = await anyio.to_thread.run_sync(_read_state, Path(state_file))
-        if since is not None:
-            query = query.filter(from_index_date=since)
-        saved = anyio.Path(str(out) + ".harvest", "plan.json") if out is not None else None
-        if resume and saved is not None and await saved.exists():
-            the_plan = Plan.from_json(await saved.read_text())
-            base, _, _ = harvest_base(query)
-            if (the_plan.path, the_plan.params) != (base.path, tuple(base.to_params())):
-                raise HarvestStateError(
-                    f"the harvest in progress in {saved.parent} is for a different query; "
-                    "resume it with the same query, or delete that folder to start over"
-                )
+    out_path = Path(out) if out is not None else None
+    state_path = Path(state_file) if state_file is not None else None
+    with _locks(out_path, state_path):
+        if isinstance(query, Plan):
+            if incremental:
+                raise ValidationError("since", "give since/state_file with a query, not a plan")
+            the_plan = query
         else:
-            the_plan = await plan_shards(query, target=target)
-    harvester = Harvester(
-        client,
-        the_plan,
-        out=Path(out) if out is not None else None,
-        sink=sink,
-        rows=rows,
-        concurrency=concurrency,
-        resume=resume,
-        keep_parts=keep_parts,
-        newest_wins=incremental,
-        shard_ids=shard_ids,
-        on_progress=on_progress,
-    )
-    report = await harvester.run()
-    if state_file is not None and harvester.complete:
-        # Only a run that covered the whole query moves the next run's start forward.
-        _write_state(Path(state_file), started)
+            if state_path is not None and since is None:
+                since = await anyio.to_thread.run_sync(_read_state, state_path)
+            if since is not None:
+                query = query.filter(from_index_date=since)
+            base, _, _ = harvest_base(query)
+            params = tuple(base.to_params())
+            start = _starting_point(
+                client, out_path, base.path, params, resume, incremental, overwrite
+            )
+            if isinstance(start, Report):
+                return start
+            the_plan = start or await plan_shards(query, target=target)
+        harvester = Harvester(
+            client,
+            the_plan,
+            out=out_path,
+            sink=sink,
+            rows=rows,
+            concurrency=concurrency,
+            resume=resume,
+            keep_parts=keep_parts,
+            newest_wins=incremental,
+            shard_ids=shard_ids,
+            on_progress=on_progress,
+            overwrite=overwrite,
+            max_outage=max_outage,
+        )
+        report = await harvester.run_locked()
+        if state_path is not None and harvester.complete:
+            # Only a run that covered the whole query moves the next run's start forward.
+            try:
+                _write_state(state_path, started)
+            except OSError as exc:
+                raise _output_error(exc, state_path, "the state file") from exc
     if since is not None:
         since_date = since if isinstance(since, dt.date) else period_start(str(since))
         report = dataclasses.replace(report, since=since_date)
@@ -796,13 +1367,23 @@ def _read_state(path: Path) -> dt.date | None:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return None
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:
         raise ValidationError(str(path), f"not a harvest state file: {exc}") from exc
-    value = data.get("since")
-    return dt.date.fromisoformat(value) if value else None
+    value = data.get("since") if isinstance(data, dict) else None
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            str(path), f"not a harvest state file: since must be YYYY-MM-DD, not {value!r}"
+        ) from exc
 
 
 def _write_state(path: Path, started: dt.date) -> None:
+    data = json.dumps({"since": started.isoformat()}).encode()
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"since": started.isoformat()}))
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     tmp.replace(path)
+    fsync_dir(path.parent)
