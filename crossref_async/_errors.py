@@ -437,7 +437,26 @@ class OutputLockedError(HarvestStateError):
 
     ``path`` is the locked file, ``pid`` and ``since`` the holder's process id and start time
     (an ISO timestamp) as it recorded them, when known. The lock dies with its process, so a
-    killed harvest never blocks its own resume.
+    killed harvest never blocks its own resume. Here a second harvest into the same file is
+    tried while the first is writing it (from the first one's sink):
+
+    >>> import tempfile
+    >>> from crossref_async.harvest import harvest
+    >>> refused = []
+    >>> async def meanwhile(shard, records):
+    ...     try:
+    ...         await harvest(cr, cr.works, out=out)
+    ...     except OutputLockedError as error:
+    ...         refused.append(error)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = f"{tmp}/books.jsonl"
+    ...     report = await harvest(cr, cr.works.filter(type="book"), out=out, sink=meanwhile)
+    >>> report.records, len(refused)
+    (36, 1)
+    >>> print(refused[0])
+    another harvest is writing the output .../books.jsonl (process ... since ...); this run is
+    refused so that the two do not mix. Wait for it to finish, or stop it first (its lock is
+    .../books.jsonl.lock; the lock goes away with its process)
     """
 
     def __init__(
@@ -452,6 +471,15 @@ class OutputLockedError(HarvestStateError):
 class OutputError(CrossrefError):
     """The output file or the harvest's state cannot be written: a full disk, a read-only
     folder, a path that is a directory. ``path`` names it; work already checkpointed is kept.
+
+    >>> import tempfile
+    >>> from crossref_async.harvest import harvest
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         await harvest(cr, cr.works, out=tmp)  # a folder, not a file
+    ...     except OutputError as error:
+    ...         print(error.path == tmp, "is a folder" in str(error))
+    True True
     """
 
     def __init__(self, message: str, *, path: str) -> None:
@@ -464,7 +492,21 @@ class VerificationError(CrossrefError):
 
     ``path`` is the file read back; ``records``, ``unique`` and ``invalid`` are the lines,
     distinct DOIs and lines that are not valid JSON records found in it; ``expected`` is what
-    the shards verified. The shard parts are kept, so nothing is lost.
+    the shards verified. The shard parts are kept, so nothing is lost. Here a finished output
+    got one line more than its harvest wrote, and resuming the harvest notices:
+
+    >>> import tempfile
+    >>> from crossref_async.harvest import harvest
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out, books = f"{tmp}/books.jsonl", cr.works.filter(type="book")
+    ...     _ = await harvest(cr, books, out=out)
+    ...     with open(out, "ab") as fh:
+    ...         _ = fh.write(b'{"DOI": "10.5555/extra"}\\n')
+    ...     try:
+    ...         await harvest(cr, books, out=out, resume=True)
+    ...     except VerificationError as error:
+    ...         print(error.records, error.unique, error.expected)
+    37 37 36
     """
 
     def __init__(

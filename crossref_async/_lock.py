@@ -166,7 +166,8 @@ class OutputLock:
             who += f" on {host}"
         when = f" since {since}" if since else ""
         return OutputLockedError(
-            f"another harvest is writing {self.target} ({who}{when}); this run is refused so "
+            f"another harvest is writing the {self.what} {self.target} ({who}{when}); this run "
+            "is refused so "
             f"that the two do not mix. Wait for it to finish, or stop it first (its lock is "
             f"{self.path}; the lock goes away with its process)",
             path=str(self.target),

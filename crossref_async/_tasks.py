@@ -7,7 +7,7 @@ raised on its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TypeVar
 
 import anyio
@@ -38,7 +38,8 @@ async def run_concurrently(calls: Iterable[Callable[[], Awaitable[None]]]) -> No
 
 
 async def run_beside(
-    main: Callable[[], Awaitable[T]], *helpers: Callable[[CancelScope], Awaitable[None]]
+    main: Callable[[], Awaitable[T]],
+    *helpers: Callable[[CancelScope], Coroutine[object, object, None]],
 ) -> T | None:
     """Run ``main`` with ``helpers`` beside it (a display ticker, a signal watcher).
 

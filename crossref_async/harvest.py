@@ -47,11 +47,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -73,30 +71,35 @@ from ._errors import (
     NotFound,
     OutputError,
     ValidationError,
-    VerificationError,
 )
 from ._lock import OutputLock
-from ._output import Contents, Manifest, dois_in, fsync_dir, inspect, manifest_path, now_iso
+from ._output import Contents, fsync_dir, now_iso
 from ._params import MAX_ROWS, doi_key
+from ._publish import (
+    Layout,
+    Published,
+    exists_message,
+    finished_contents,
+    manifest_for,
+    output_error,
+    part_keys,
+    publish,
+)
 from ._query import Route
 from ._retry import Outcome
 from ._shards import (
     Plan,
     Shard,
-    canonical_params,
     harvest_base,
     period_start,
     plan_shards,
-    without_index_date,
 )
 from ._sinks import (
     CallbackSink,
     Checkpoint,
     Compression,
     PartFile,
-    compress,
     compression_for,
-    encode_lines,
     read_records,
     sha256_of,
 )
@@ -354,7 +357,6 @@ class _ShardRun:
     shard: Shard
     part: PartFile | None
     cp: Checkpoint
-    cp_path: Path | None
     seen: set[str]
 
 
@@ -371,13 +373,6 @@ class _Counters:
     @property
     def records(self) -> int:
         return sum(self.by_shard.values())
-
-
-@dataclass(frozen=True)
-class _Published:
-    contents: Contents | None
-    kept: int = 0
-    replaced: int = 0
 
 
 @dataclass
@@ -434,6 +429,7 @@ class Harvester:
         if self.out is not None:
             self.out = Path(self.out)
         self.compression: Compression = compression_for(self.out) if self.out else None
+        self.layout = Layout(self.out, self.compression) if self.out is not None else None
         self.shards: tuple[Shard, ...] = self._chosen(self.plan)
 
     def _chosen(self, the_plan: Plan) -> tuple[Shard, ...]:
@@ -452,44 +448,51 @@ class Harvester:
         >>> print(Harvester(cr, the_plan, out=Path("data/books.jsonl.gz")).state_dir)
         data/books.jsonl.gz.harvest
         """
-        return Path(str(self.out) + ".harvest") if self.out is not None else None
+        return self.layout.state_dir if self.layout is not None else None
 
     def _part(self, shard: Shard) -> PartFile | None:
-        if self.state_dir is None:
-            return None
-        suffix = {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", None: ".jsonl"}[self.compression]
-        return PartFile(self.state_dir / f"{shard.name}{suffix}", self.compression)
+        return self.layout.part(shard) if self.layout is not None else None
 
-    def _checkpoint_path(self, shard: Shard) -> Path | None:
-        return self.state_dir / f"{shard.name}.json" if self.state_dir else None
+    def _checkpoint(self, shard: Shard) -> Checkpoint:
+        return self.layout.checkpoint(shard) if self.layout is not None else Checkpoint(shard.id)
+
+    def _save(self, cp: Checkpoint, shard: Shard) -> None:
+        if self.layout is not None:
+            self.layout.save(cp, shard)
 
     def _check_output(self) -> Report | None:
         """Before anything is sent: what the existing output (if any) allows.
 
         Returns the report of a finished harvest when resuming one (nothing to do).
         """
-        out, state = self.out, self.state_dir
-        if out is None or state is None:
+        if self.layout is None:
             return None
+        out, state = self.layout.out, self.layout.state_dir
         if out.is_dir():
             raise OutputError(f"{out} is a folder; give a file name for the output", path=str(out))
         if state.exists() or not out.exists():
             return None  # a harvest in progress (checked by _prepare_state), or a new output
         if self.newest_wins:
-            _manifest_for(out, self.client, self.plan, purpose="update")
+            manifest_for(out, *self._query_key, purpose="update")
             return None
         if self.resume:
             return _finished_report(out, self.client, self.plan.path, self.plan.params)
         if self.overwrite:
             return None
-        raise HarvestStateError(_exists_message(out, self.client, self.plan))
+        raise HarvestStateError(exists_message(out, *self._query_key))
+
+    @property
+    def _query_key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        return _endpoint(self.client), self.plan.path, self.plan.params
 
     def _prepare_state(self) -> None:
-        state = self.state_dir
-        if state is None:
+        if self.layout is None:
             return
-        plan_file = state / "plan.json"
-        run_file = state / "run.json"
+        state, plan_file, run_file = (
+            self.layout.state_dir,
+            self.layout.plan_file,
+            self.layout.run_file,
+        )
         endpoint = _endpoint(self.client)
         if plan_file.exists():
             if not self.resume:
@@ -518,7 +521,7 @@ class Harvester:
                 _write_json(run_file, {"endpoint": endpoint, "started": now_iso()})
                 _write_json(plan_file, None, text=self.plan.to_json())
             except OSError as exc:
-                raise _output_error(exc, state, "the harvest's state folder") from exc
+                raise output_error(exc, state, "the harvest's state folder") from exc
 
     # -- running ------------------------------------------------------------------------------
 
@@ -562,6 +565,9 @@ class Harvester:
         )
         await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
         published = await anyio.to_thread.run_sync(self._finish)
+        self._complete = published.complete or all(
+            s.id in self._counters.verified for s in self.plan.shards
+        )
         after = self._traffic()
         # What each shard's own cursor announced when it was read (verified against), not the
         # counts at planning time: the index may have grown in between.
@@ -610,19 +616,18 @@ class Harvester:
         return self._complete or all(self._done(s) for s in self.plan.shards)
 
     def _done(self, shard: Shard) -> bool:
-        path = self._checkpoint_path(shard)
-        if path is None:
+        if self.layout is None:
             return shard.id in self._counters.verified
-        return _load_checkpoint(path, shard.id).done
+        return self.layout.checkpoint(shard).done
 
     def _check_done_parts(self) -> None:
         """A shard done in an earlier run is kept only if its part is byte for byte what was
         verified then (its SHA-256); anything else is logged and the shard redone."""
         for shard in self.shards:
-            cp_path, part = self._checkpoint_path(shard), self._part(shard)
-            if cp_path is None or part is None:
+            part = self._part(shard)
+            if part is None:
                 continue
-            cp = _load_checkpoint(cp_path, shard.id)
+            cp = self._checkpoint(shard)
             if not cp.done:
                 continue
             actual = sha256_of(part.path) if part.path.exists() else None
@@ -635,7 +640,7 @@ class Harvester:
                 "missing" if actual is None else "its contents changed",
             )
             self._counters.redone += 1
-            self._save(Checkpoint(shard.id, attempts=cp.attempts + 1), cp_path)
+            self._save(Checkpoint(shard.id, attempts=cp.attempts + 1), shard)
 
     def _worker_for(self, queue: list[Shard]) -> Callable[[], Awaitable[None]]:
         async def worker() -> None:
@@ -662,8 +667,7 @@ class Harvester:
 
     async def _run_shard(self, shard: Shard) -> None:
         part = self._part(shard)
-        cp_path = self._checkpoint_path(shard)
-        cp = _load_checkpoint(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
+        cp = self._checkpoint(shard)
         if cp.done and (part is None or part.size == cp.size):
             self._counters.by_shard[shard.id] = cp.written
             self._counters.expected[shard.id] = cp.expected or 0
@@ -676,7 +680,7 @@ class Harvester:
                 # Continue where the last checkpoint left off (after a crash or a kill):
                 # anything written after it is cut off, and the DOIs in the part are known.
                 await anyio.to_thread.run_sync(self._cut_back, part, cp.size)
-                seen = await anyio.to_thread.run_sync(self._dois_in, part)
+                seen = await anyio.to_thread.run_sync(part_keys, part)
             else:
                 if cp.written:
                     self._counters.redone += 1
@@ -685,14 +689,13 @@ class Harvester:
                     await anyio.to_thread.run_sync(self._cut_back, part, 0)
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
-            if await self._pages(_ShardRun(shard, part, cp, cp_path, seen)):
+            if await self._pages(_ShardRun(shard, part, cp, seen)):
                 cp.done = True
                 self._counters.expected[shard.id] = cp.expected or 0
                 self._counters.verified.add(shard.id)
                 if part is not None:
                     cp.sha256 = await anyio.to_thread.run_sync(sha256_of, part.path)
-                if cp_path:
-                    await anyio.to_thread.run_sync(self._save, cp, cp_path)
+                await anyio.to_thread.run_sync(self._save, cp, shard)
                 self._counters.shards_done += 1
                 self._report_progress()
                 return
@@ -714,18 +717,7 @@ class Harvester:
         try:
             part.truncate(size)
         except OSError as exc:
-            raise _output_error(exc, part.path, "a shard's part") from exc
-
-    @staticmethod
-    def _save(cp: Checkpoint, path: Path) -> None:
-        try:
-            cp.save(path)
-        except OSError as exc:
-            raise _output_error(exc, path, "a checkpoint") from exc
-
-    @staticmethod
-    def _dois_in(part: PartFile) -> set[str]:
-        return set(dois_in(read_records(part.path))) if part.size else set()
+            raise output_error(exc, part.path, "a shard's part") from exc
 
     def _params(self, shard: Shard, resume_from: str | None) -> list[tuple[str, str]]:
         window = shard.filters()
@@ -820,7 +812,7 @@ class Harvester:
 
     async def _write(self, run: _ShardRun, items: Sequence[msgspec.Raw]) -> int:
         """Write a page's new records and checkpoint; returns how many were new."""
-        shard, part, cp, cp_path, seen = run.shard, run.part, run.cp, run.cp_path, run.seen
+        shard, part, cp, seen = run.shard, run.part, run.cp, run.seen
         fresh: list[msgspec.Raw] = []
         last_day: str | None = None
         for raw in items:
@@ -838,13 +830,12 @@ class Harvester:
             try:
                 cp.size = await anyio.to_thread.run_sync(part.append, fresh)
             except OSError as exc:
-                raise _output_error(exc, part.path, "a shard's part") from exc
+                raise output_error(exc, part.path, "a shard's part") from exc
         cp.written += len(fresh)
         cp.pages += 1
         if last_day is not None:
             cp.resume_from = last_day
-        if cp_path:
-            await anyio.to_thread.run_sync(self._save, cp, cp_path)
+        await anyio.to_thread.run_sync(self._save, cp, shard)
         self._counters.by_shard[shard.id] = cp.written
         self._counters.pages += 1
         self._report_progress()
@@ -868,163 +859,16 @@ class Harvester:
 
     # -- output -------------------------------------------------------------------------------
 
-    def _finish(self) -> _Published:
-        """Join the parts of every verified shard into the output file, read it back, and
-        publish it; returns what it holds.
-
-        Shards of the plan that are not done yet (another job's ``--shard``, or a run that
-        stopped) keep their state, and the state folder stays until every shard is done.
-        """
-        if self.out is None or self.state_dir is None:
-            return _Published(None)
-        out = self.out
-        done = [s for s in self.plan.shards if self._done(s)]
-        self._complete = len(done) == len(self.plan.shards)
-        tmp = out.with_name(out.name + ".tmp")
-        merging = self.newest_wins and out.exists()
-        if merging and not self._complete:
-            # An update replaces the earlier output only once, whole: until every shard is
-            # done, the earlier output stays as it was and the new records wait in the parts.
-            logger.info(
-                "%d of %d shards done; %s is updated once all are",
-                len(done),
-                len(self.plan.shards),
-                out,
-            )
-            return _Published(None)
-        try:
-            kept, replaced, expected = self._join(done, tmp, merging)
-            contents = inspect(tmp, compression=self.compression)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise _output_error(exc, tmp, "the output") from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        if not contents.sound or contents.records != expected:
-            tmp.unlink(missing_ok=True)
-            raise VerificationError(
-                f"the joined output, read back from disk, holds {contents.describe()}; "
-                f"{expected:,} records were expected. {out} was not replaced, and the shard "
-                f"parts are kept in {self.state_dir}",
-                path=str(out),
-                records=contents.records,
-                unique=contents.unique,
-                invalid=contents.invalid,
-                expected=expected,
-            )
-        try:
-            os.replace(tmp, out)
-            fsync_dir(out.parent)
-            if self._complete:
-                self._write_manifest(contents, replaced, expected - kept)
-        except OSError as exc:
-            raise _output_error(exc, out, "the output") from exc
-        if self._complete and not self.keep_parts:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-        return _Published(contents, kept, replaced)
-
-    def _join(self, done: list[Shard], tmp: Path, merging: bool) -> tuple[int, int, int]:
-        """Write the output to ``tmp``: the earlier output's records not seen again (when
-        merging), then every done part, each checked against its checkpoint's SHA-256.
-        Returns (records kept from before, records replaced, records expected in all)."""
-        assert self.out is not None
-        parts = [(s, self._part(s)) for s in done]
-        kept = replaced = 0
-        expected = 0
-        with open(tmp, "wb") as dst:
-            if merging:
-                fresh = {key for _, p in parts if p is not None for key in self._dois_in(p)}
-                kept, replaced = self._carry_over(self.out, fresh, dst)
-                expected = kept
-            for shard, part in parts:
-                cp_path = self._checkpoint_path(shard)
-                cp = _load_checkpoint(cp_path, shard.id) if cp_path else Checkpoint(shard.id)
-                expected += cp.written
-                if part is None or not part.path.exists():
-                    if cp.written:
-                        raise VerificationError(
-                            f"the part of shard {shard.label} is missing ({part and part.path})",
-                            path=str(self.out),
-                            records=0,
-                            unique=0,
-                            invalid=0,
-                            expected=cp.written,
-                        )
-                    continue
-                digest = hashlib.sha256()
-                with open(part.path, "rb") as src:
-                    while chunk := src.read(1 << 20):
-                        digest.update(chunk)
-                        dst.write(chunk)
-                if cp.sha256 is not None and digest.hexdigest() != cp.sha256:
-                    raise VerificationError(
-                        f"the part of shard {shard.label} ({part.path}) changed after it was "
-                        "verified; run the harvest again with resume to redo that shard",
-                        path=str(self.out),
-                        records=0,
-                        unique=0,
-                        invalid=0,
-                        expected=cp.written,
-                    )
-            if self.compression and dst.tell() == 0:
-                # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
-                dst.write(compress(b"", self.compression))
-            dst.flush()
-            os.fsync(dst.fileno())
-        return kept, replaced, expected
-
-    def _carry_over(self, old: Path, fresh: set[str], dst: Any) -> tuple[int, int]:
-        """Copy the earlier output's records that this run did not fetch again, after making
-        sure the earlier output is still what its manifest says."""
-        manifest = Manifest.load(manifest_path(old))
-        digest = hashlib.sha256()
-        kept = replaced = 0
-        batch: list[msgspec.Raw] = []
-        for line in read_records(old, digest=digest):
-            if next(dois_in([line]), None) in fresh:
-                replaced += 1
-                continue
-            kept += 1
-            batch.append(msgspec.Raw(line))
-            if len(batch) >= 1000:
-                dst.write(compress(encode_lines(batch), self.compression))
-                batch = []
-        if batch:
-            dst.write(compress(encode_lines(batch), self.compression))
-        if manifest is None or digest.hexdigest() != manifest.sha256:
-            raise VerificationError(
-                f"{old} is not what its harvest wrote (its SHA-256 differs from the "
-                f"manifest's), so it is not updated; the new records are kept in "
-                f"{self.state_dir}. Replace it with overwrite=True (--overwrite)",
-                path=str(old),
-                records=kept + replaced,
-                unique=0,
-                invalid=0,
-                expected=manifest.records if manifest else 0,
-            )
-        return kept, replaced
-
-    def _write_manifest(self, contents: Contents, replaced: int, new: int) -> None:
-        assert self.out is not None
-        path = manifest_path(self.out)
-        earlier = Manifest.load(path) if self.newest_wins else None
-        since = _since_of(self.plan.params)
-        history = list(earlier.history) if earlier else []
-        history.append(
-            {"finished": now_iso(), "since": since, "records": new, "replaced": replaced}
-        )
-        Manifest(
+    def _finish(self) -> Published:
+        if self.layout is None:
+            return Published(None)
+        return publish(
+            self.layout,
+            self.plan,
             endpoint=_endpoint(self.client),
-            path=self.plan.path,
-            query=canonical_params(without_index_date(self.plan.params)),
-            records=contents.records,
-            bytes=contents.bytes,
-            sha256=contents.sha256,
-            finished=now_iso(),
-            since=since,
-            history=tuple(history[-100:]),
-        ).save(path)
+            update=self.newest_wins,
+            keep_parts=self.keep_parts,
+        )
 
 
 def _lost_cursor(exc: CrossrefError, cursor: str) -> bool:
@@ -1044,25 +888,6 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
-
-
-def _since_of(params: Sequence[tuple[str, str]]) -> str | None:
-    for name, value in params:
-        if name == "filter":
-            for item in value.split(","):
-                key, _, day = item.partition(":")
-                if key == "from-index-date":
-                    return day
-    return None
-
-
-def _output_error(exc: OSError, path: Path, what: str) -> OutputError:
-    reason = exc.strerror or str(exc)
-    return OutputError(
-        f"cannot write {what} ({path}): {reason}. Everything checkpointed so far is kept: "
-        "fix that, then run the harvest again with resume",
-        path=str(path),
-    )
 
 
 def _write_json(path: Path, data: object, *, text: str | None = None) -> None:
@@ -1088,18 +913,6 @@ def _read_run(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _load_checkpoint(path: Path | None, shard: int) -> Checkpoint:
-    if path is None:
-        return Checkpoint(shard)
-    try:
-        return Checkpoint.load(path, shard)
-    except ValueError as exc:
-        raise HarvestStateError(
-            f"{path} is not a checkpoint this version wrote ({exc}); delete the harvest's "
-            "state folder to start over"
-        ) from exc
-
-
 def _locks(out: Path | None, state_file: Path | None) -> ExitStack:
     """Lock the output and the state file (whichever are given), in that order."""
     stack = ExitStack()
@@ -1114,79 +927,12 @@ def _locks(out: Path | None, state_file: Path | None) -> ExitStack:
     return stack
 
 
-def _manifest_for(out: Path, client: Crossref, the_plan: Plan, *, purpose: str) -> Manifest:
-    """The manifest of an existing output, checked to belong to this query and endpoint."""
-    manifest = Manifest.load(manifest_path(out))
-    if manifest is None:
-        raise HarvestStateError(
-            f"{out} exists but has no manifest ({manifest_path(out).name}), so it is not "
-            f"known to be a finished harvest of this query; to {purpose} it, it must be. "
-            "Move it away, or pass overwrite=True (--overwrite) to replace it"
-        )
-    query = canonical_params(without_index_date(the_plan.params))
-    if (manifest.path, manifest.query) != (the_plan.path, query):
-        raise HarvestStateError(
-            f"{out} holds a harvest of another query ({manifest.path} "
-            f"{_show(manifest.query)}); this run is for {the_plan.path} {_show(query)}. "
-            "Use another output, or pass overwrite=True (--overwrite) to replace it"
-        )
-    if manifest.endpoint != _endpoint(client):
-        raise HarvestStateError(
-            f"{out} was harvested from {manifest.endpoint}; this run talks to "
-            f"{_endpoint(client)}. Use another output, or pass overwrite=True (--overwrite)"
-        )
-    return manifest
-
-
-def _show(query: Sequence[tuple[str, str]]) -> str:
-    return "&".join(f"{k}={v}" for k, v in query) or "(everything)"
-
-
-def _exists_message(out: Path, client: Crossref, the_plan: Plan) -> str:
-    try:
-        manifest = _manifest_for(out, client, the_plan, purpose="resume")
-        what = (
-            f" (a finished harvest of this query: {manifest.records:,} records, finished "
-            f"{manifest.finished})"
-        )
-    except HarvestStateError:
-        what = ""
-    return (
-        f"{out} already exists{what} and is not replaced without being asked. To verify it, "
-        "run again with resume (--resume); to add the records indexed since, run "
-        "incrementally (since=/state_file=, --since/--state); to replace it, pass "
-        "overwrite=True (--overwrite)"
-    )
-
-
 def _finished_report(
-    out: Path,
-    client: Crossref,
-    path: str,
-    params: Sequence[tuple[str, str]],
+    out: Path, client: Crossref, path: str, params: Sequence[tuple[str, str]]
 ) -> Report:
-    """Verify a finished output against its manifest: nothing is sent."""
+    """The report of a harvest found finished: its output verified, nothing sent."""
     started = time.monotonic()
-    the_plan = Plan(path, tuple(params), (), 0, "")
-    manifest = _manifest_for(out, client, the_plan, purpose="resume")
-    contents = inspect(out)
-    if contents.sha256 != manifest.sha256 or not contents.sound:
-        raise VerificationError(
-            f"{out} no longer holds what its harvest wrote ({contents.describe()}; the "
-            f"manifest says {manifest.records:,} records, SHA-256 {manifest.sha256[:12]}...). "
-            "Replace it with overwrite=True (--overwrite)",
-            path=str(out),
-            records=contents.records,
-            unique=contents.unique,
-            invalid=contents.invalid,
-            expected=manifest.records,
-        )
-    logger.warning(
-        "%s is already complete (%s, finished %s); nothing to do",
-        out,
-        contents.describe(),
-        manifest.finished,
-    )
+    contents = finished_contents(out, _endpoint(client), path, params)
     return Report(
         records=0,
         expected=0,
@@ -1232,13 +978,12 @@ def _starting_point(
         raise OutputError(f"{out} is a folder; give a file name for the output", path=str(out))
     if not out.exists() or state.exists() or overwrite:
         return None  # a new output, a run in progress (the harvester says to resume it)
-    provisional = Plan(path, params, (), 0, "")
     if incremental:
-        _manifest_for(out, client, provisional, purpose="update")
+        manifest_for(out, _endpoint(client), path, params, purpose="update")
         return None
     if resume:
         return _finished_report(out, client, path, params)
-    raise HarvestStateError(_exists_message(out, client, provisional))
+    raise HarvestStateError(exists_message(out, _endpoint(client), path, params))
 
 
 async def harvest(
@@ -1322,7 +1067,7 @@ async def harvest(
             try:
                 _write_state(state_path, started)
             except OSError as exc:
-                raise _output_error(exc, state_path, "the state file") from exc
+                raise output_error(exc, state_path, "the state file") from exc
     if since is not None:
         since_date = since if isinstance(since, dt.date) else period_start(str(since))
         report = dataclasses.replace(report, since=since_date)
