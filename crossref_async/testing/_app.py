@@ -79,6 +79,7 @@ class FakeCrossref:
         self._dice = Dice(self.faults)
         self._cursors = CursorStore(ttl=cursor_ttl, clock=clock, seed=seed, stats=self.stats)
         self._responder = Responder(self.corpus, self._cursors, self.stats, seed)
+        self._first_request: float | None = None
 
     # -- using it ------------------------------------------------------------------------
 
@@ -196,6 +197,13 @@ class FakeCrossref:
         try:
             plan = self._dice.roll(is_list=kind == LIST)
             limit_headers = self._limiter.headers(pool)
+            if self._first_request is None:
+                self._first_request = started
+            if self.faults.down_at(started - self._first_request):
+                self.stats.count("outage")
+                outcome.fault = "outage"
+                await outcome.deliver(send, self._outage_answer())
+                return
             if self.faults.block:
                 self.stats.count("blocked")
                 await outcome.deliver(send, _blocked())
@@ -268,6 +276,11 @@ class FakeCrossref:
             await wire.deliver_slowly(send, answer, self.faults.slow_body_seconds)
         else:
             await outcome.deliver(send, answer)
+
+    def _outage_answer(self) -> wire.Answer:
+        if self.faults.outage_answer == "maintenance":
+            return wire.Answer(200, bodies.MAINTENANCE, bodies.HTML)
+        return wire.Answer(503, bodies.html_error(503), bodies.HTML)
 
     def _too_many(self, limit_headers: list[tuple[bytes, bytes]]) -> wire.Answer:
         headers = [*limit_headers, *self._limiter.retry_after()]

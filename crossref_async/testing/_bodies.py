@@ -51,6 +51,13 @@ def html_error(status: int) -> bytes:
     ).encode()
 
 
+MAINTENANCE = (
+    b"<!DOCTYPE html>\n<html><head><title>Down for maintenance</title></head><body>"
+    b"<h1>We'll be back soon</h1><p>api.crossref.org is undergoing scheduled maintenance."
+    b"</p></body></html>\n"
+)
+
+
 def detail(kind: str, value: str, message: str) -> dict[str, str]:
     """One entry of a failure body's ``message`` list."""
     return {"type": kind, "value": value, "message": message}

@@ -23,6 +23,10 @@ What each fault looks like to a client:
                    short); the work was done.
 ``slow_body``      the full body in eight chunks spread over ``slow_body_seconds``.
 ``block``          every request is answered 403 with an HTML page (an IP block).
+``outages``        ``(start, length)`` windows, in seconds of the simulator's clock after its first
+                   request, in which every request fails: 503 with an nginx page, or (with
+                   ``outage_answer="maintenance"``) 200 with an HTML maintenance page, as a proxy
+                   or captive portal in front of the API would answer.
 =================  ===============================================================================
 
 Latency (``latency`` plus a uniform share of ``jitter``) is slept before the answer to every
@@ -80,6 +84,8 @@ class Faults:
     block: bool = False
     only_lists: bool = False
     seed: int = 0
+    outages: tuple[tuple[float, float], ...] = ()
+    outage_answer: str = "503"
 
     def __post_init__(self) -> None:
         rates = self._rates()
@@ -89,6 +95,19 @@ class Faults:
             raise ValueError("latencies cannot be negative")
         if not 500 <= self.error_status <= 599:
             raise ValueError("error_status must be a 5xx status")
+        if any(len(w) != 2 or min(w) < 0 for w in self.outages):
+            raise ValueError("outages are (start, length) pairs of seconds, 0 or more")
+        if self.outage_answer not in ("503", "maintenance"):
+            raise ValueError("outage_answer is '503' or 'maintenance'")
+
+    def down_at(self, elapsed: float) -> bool:
+        """Whether ``elapsed`` seconds after the first request fall in an outage.
+
+        >>> faults = Faults(outages=((10.0, 5.0),))
+        >>> faults.down_at(9.9), faults.down_at(12.0), faults.down_at(15.0)
+        (False, True, False)
+        """
+        return any(start <= elapsed < start + length for start, length in self.outages)
 
     def _rates(self) -> list[tuple[Fault, float]]:
         return [

@@ -218,8 +218,31 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--block", action="store_true", help="answer every request 403")
     faults.add_argument("--only-lists", action="store_true", help="faults on list requests only")
     faults.add_argument("--fault-seed", type=int, help="seed of the fault draws (0)")
+    faults.add_argument(
+        "--outage",
+        action="append",
+        type=_window,
+        dest="outages",
+        metavar="START:LENGTH",
+        help="fail every request from START to START+LENGTH seconds after the first (repeatable)",
+    )
+    faults.add_argument(
+        "--outage-answer",
+        choices=("503", "maintenance"),
+        help="how outages answer: 503, or 200 with an HTML maintenance page (503)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (info)")
     return parser
+
+
+def _window(text: str) -> tuple[float, float]:
+    start, _, length = text.partition(":")
+    try:
+        return float(start), float(length)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: an outage is START:LENGTH in seconds"
+        ) from None
 
 
 def _faults(options: argparse.Namespace) -> Faults:
@@ -228,7 +251,7 @@ def _faults(options: argparse.Namespace) -> Faults:
         option = "fault_seed" if field.name == "seed" else field.name
         value = getattr(options, option, None)
         if value not in (None, False):
-            values[field.name] = value
+            values[field.name] = tuple(value) if isinstance(value, list) else value
     return Faults(**values)
 
 

@@ -106,6 +106,7 @@ class Stats:
         self.malformed = 0
         self.slow_bodies = 0
         self.blocked = 0
+        self.outage = 0
         self.max_in_flight: Counter[str] = Counter(dict(self.in_flight))
         self.max_in_flight_by_pool: Counter[str] = Counter(dict(self.in_flight_by_pool))
         self.pages_per_cursor: Counter[str] = Counter()
@@ -243,6 +244,7 @@ class Stats:
                 "malformed": self.malformed,
                 "slow_bodies": self.slow_bodies,
                 "blocked": self.blocked,
+                "outage": self.outage,
                 "in_flight": dict(self.in_flight),
                 "max_in_flight": dict(self.max_in_flight),
                 "in_flight_by_pool": dict(self.in_flight_by_pool),
