@@ -174,8 +174,7 @@ class Crossref:
             http_client=http_client,
             override_timeouts=timeout is not DEFAULT_TIMEOUT,
         )
-        self._owns_http = http_client is None
-        self._http = self._transport.http
+        self._http = self._transport.http  # the httpx client, for tests and debugging
         self._closed = False
         self.retry_policy = retry or RetryPolicy()
         self._retrier = Retrier(self.retry_policy)

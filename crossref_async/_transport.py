@@ -82,6 +82,7 @@ DEFAULT_MAX_BODY_SIZE = 256 * 2**20
 _OTHER_BODY_LIMIT = 2**20
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_KIND_NAMES = {"single": "a single-record request", "list": "a list request"}
 _PORTS = {"http": 80, "https": 443}
 
 
@@ -196,8 +197,33 @@ def _port_ok(url: httpx.URL) -> bool:
 
 
 def build_url(base: str, path: str, params: Sequence[tuple[str, str]]) -> httpx.URL:
-    """``base + path`` with the query parameters encoded."""
-    return httpx.URL(base + path, params=list(params))
+    """``base + path`` with the query parameters encoded.
+
+    Raises :class:`ValidationError` for text that cannot go in a URL (a lone surrogate, which
+    has no UTF-8 form) and for a URL longer than httpx sends (65,536 characters).
+    """
+    try:
+        return httpx.URL(base + path, params=list(params))
+    except UnicodeEncodeError:
+        bad = next((value for _, value in params if not _encodable(value)), path)
+        raise ValidationError(
+            bad, "text sent to Crossref must be valid Unicode (this has a lone surrogate)"
+        ) from None
+    except httpx.InvalidURL as exc:
+        size = len(path) + sum(len(name) + len(value) + 2 for name, value in params)
+        raise ValidationError(
+            f"<a request URL of about {size:,} characters>",
+            f"the URL cannot be sent ({exc}); ask for less in one request (fewer DOIs, a "
+            "shorter filter)",
+        ) from None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -430,8 +456,8 @@ class Transport:
                 f"{received:,} bytes of the body received" if progress.answered else "no response"
             )
             raise RequestTimeout(
-                f"timed out: no complete answer within the {total:g} s deadline for a {kind} "
-                f"request ({state})",
+                f"timed out: no complete answer within the {total:g} s deadline for "
+                f"{_KIND_NAMES[kind]} ({state})",
                 url=redact_url(url),
             )
         finally:
@@ -632,7 +658,7 @@ def _redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL:
         or not (_port_ok(target))
     ):
         raise UnexpectedStatus(
-            f"redirect not followed: {excerpt(redact_url_text(location), 200)!r} is not an "
+            f"redirect not followed: {excerpt(_redact_text(location), 200)!r} is not an "
             "http(s) URL",
             status=answer.status,
             url=answer.url,
@@ -641,7 +667,7 @@ def _redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL:
     return target
 
 
-def redact_url_text(text: str) -> str:
+def _redact_text(text: str) -> str:
     """``text`` with the credentials of a URL in it removed, even if it does not parse."""
     try:
         return redact_url(text)

@@ -82,7 +82,7 @@ async def test_a_trickling_body_ends_at_the_deadline(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.WARNING, logger="crossref_async")
     timeouts = Timeouts(read=0.4, single_total=0.6, stall_notice=0.2)
     async with serve(trickling(0.01)) as server, client(server, timeout=timeouts) as cr:
-        with pytest.raises(RequestTimeout, match="deadline for a single request") as info:
+        with pytest.raises(RequestTimeout, match="deadline for a single-record request") as info:
             await cr.work("10.5555/1")
         with anyio.fail_after(10):  # a guard against hanging, not a measurement
             await server.finished.wait()  # the client closed the connection

@@ -9,10 +9,13 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from _sockets import Connection, Server, gzip_bomb, head, serve
 from conftest import MAILTO, unit_client
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from crossref_async import (
     BadRequest,
@@ -494,3 +497,99 @@ async def test_timeouts_reach_httpx_and_a_callers_client_keeps_its_own() -> None
             await cr.work("10.5555/1")
     assert [t["read"] for t in seen] == [7.0, 3.0, 9.0]
     assert seen[0]["connect"] == 10.0
+
+
+# -- input that cannot be sent ----------------------------------------------------------------
+
+
+async def test_text_without_a_utf8_form_is_a_validation_error() -> None:
+    transport, seen = mock(ok)
+    async with unit_client(transport=transport) as cr:
+        with pytest.raises(ValidationError, match="lone surrogate"):
+            await cr.works.query("caf\ud800").count()
+    assert seen == []
+
+
+async def test_a_url_too_long_to_send_is_a_validation_error() -> None:
+    transport, seen = mock(ok)
+    async with unit_client(transport=transport) as cr:
+        with pytest.raises(ValidationError, match="ask for less in one request"):
+            await cr.works.query("x" * 70_000).count()
+    assert seen == []
+
+
+# -- whatever the server sends, the error is the library's own --------------------------------
+
+_ODD_VALUES = [
+    b"gzip",
+    b"deflate",
+    b"br",
+    b"zstd",
+    b"identity",
+    b"-1",
+    b"abc",
+    b"1e400",
+    b"inf",
+    b"99999999999999999999999",
+    b"http://[::1",
+    b"ftp://x/",
+    b"//evil.example/x",
+    b"javascript:x",
+    b"/works/y",
+    b"https://h:99999/",
+    b"\xff\xfe",
+    b"",
+]
+_values = st.one_of(
+    st.sampled_from(_ODD_VALUES),
+    st.binary(max_size=20).filter(lambda v: not {13, 10, 0} & set(v)),
+)
+_HEADERS = [
+    b"content-length",
+    b"content-encoding",
+    b"location",
+    b"content-type",
+    b"retry-after",
+    b"retry-after-ms",
+    b"transfer-encoding",
+    b"x-api-pool",
+]
+_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.sampled_from(
+        [
+            json.dumps(WORK).encode(),
+            b"[" * 5000 + b"]" * 5000,
+            b'{"status":"ok","message-type":"work","message":' + DEEP + b"}",
+            gzip.compress(json.dumps(WORK).encode()),
+            b"\x1f\x8b\x08\x00garbage",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=st.sampled_from([200, 204, 301, 302, 303, 307, 308, 400, 404, 429, 500, 503, 999]),
+    headers=st.fixed_dictionaries({}, optional=dict.fromkeys(_HEADERS, _values)),
+    content=_bodies,
+)
+@example(status=301, headers={b"location": b"javascript:x"}, content=b"")
+@example(status=308, headers={b"location": b"https://h:99999/"}, content=b"")
+@example(status=200, headers={b"content-encoding": b"gzip"}, content=b"\x1f\x8b\x08\x00garbage")
+@example(status=200, headers={b"content-length": b"99999999999999999999999"}, content=b"{}")
+@example(status=500, headers={}, content=b'{"status":"failed","message":' + DEEP + b"}")
+def test_any_answer_gives_a_result_or_a_library_error(
+    status: int, headers: dict[bytes, bytes], content: bytes
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status, headers=list(headers.items()), stream=httpx.ByteStream(content)
+        )
+
+    async def run() -> None:
+        async with unit_client(transport=httpx.MockTransport(answer), max_body_size=10**5) as cr:
+            with contextlib.suppress(CrossrefError):
+                await cr.work("10.5555/1")
+
+    anyio.run(run)
