@@ -70,7 +70,10 @@ async def test_a_body_that_stalls_mid_transfer_is_reported_and_times_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="crossref_async")
-    async with serve(stalling(b'{"status":"ok",', 5000)) as server, client(server) as cr:
+    # The notice comes well after the first bytes, so it sees them even on a busy machine.
+    timeouts = Timeouts(read=1.0, single_total=3.0, stall_notice=0.3)
+    server_handler = stalling(b'{"status":"ok",', 5000)
+    async with serve(server_handler) as server, client(server, timeout=timeouts) as cr:
         with pytest.raises(RequestTimeout, match="ReadTimeout"):
             await cr.work("10.5555/1")
     (notice,) = notices(caplog)
@@ -78,9 +81,9 @@ async def test_a_body_that_stalls_mid_transfer_is_reported_and_times_out(
 
 
 async def test_a_trickling_body_ends_at_the_deadline(caplog: pytest.LogCaptureFixture) -> None:
-    # One byte every 10 ms never trips the 0.4 s read timeout: only the total deadline ends it.
+    # One byte every 10 ms never trips the read timeout: only the total deadline ends it.
     caplog.set_level(logging.WARNING, logger="crossref_async")
-    timeouts = Timeouts(read=0.4, single_total=0.6, stall_notice=0.2)
+    timeouts = Timeouts(read=5.0, single_total=0.6, stall_notice=0.2)
     async with serve(trickling(0.01)) as server, client(server, timeout=timeouts) as cr:
         with pytest.raises(RequestTimeout, match="deadline for a single-record request") as info:
             await cr.work("10.5555/1")
