@@ -13,7 +13,9 @@ run time. For each exchange it
 * logs one warning when an exchange is still unfinished at the stall-notice delay, naming the
   host and path, how long it has waited, and what happens next;
 * counts decoded bytes against a cap (and checks ``Content-Length`` before reading), so a
-  gzip bomb ends as :class:`~crossref_async.ResponseTooLargeError` at the cap;
+  gzip bomb ends as :class:`~crossref_async.ResponseTooLargeError` at the cap (memory peaks
+  at the cap plus one decoded chunk: httpx inflates a network read of up to 64 KiB at once,
+  at most about 66 MB);
 * translates every httpx error into the library's own, recording what retrying needs:
   whether the request possibly reached the server, and whether another try may succeed.
 
