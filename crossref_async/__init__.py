@@ -27,6 +27,7 @@ from ._errors import (
     PublicPoolWarning,
     RateLimited,
     RequestTimeout,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
     Unauthorized,
@@ -40,6 +41,7 @@ from ._match import CitationMatch
 from ._params import doi_key, normalize_doi
 from ._query import ListQuery, WorksQuery
 from ._retry import RetryPolicy
+from ._transport import Timeouts
 from ._version import __version__
 from .models import (
     Agency,
@@ -86,8 +88,10 @@ __all__ = [
     "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
+    "Timeouts",
     "TransportError",
     "Type",
     "Unauthorized",

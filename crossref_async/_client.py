@@ -6,27 +6,16 @@ import logging
 import re
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
-import httpx
 import msgspec
 
 from . import _params as P
 from ._biblio import BibliographyEntry, check_dois, extract_dois
 from ._cite import DEFAULT_CITE_BASE_URL, cite
-from ._errors import (
-    ConnectionFailed,
-    DecodeError,
-    NotFound,
-    PublicPoolWarning,
-    RequestTimeout,
-    UnexpectedStatus,
-    ValidationError,
-    excerpt,
-)
+from ._errors import NotFound, PublicPoolWarning, ValidationError
 from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
 from ._graph import Edge, citation_graph
 from ._lookup import DEFAULT_BATCH, iter_works_by_doi, works_by_doi
@@ -34,6 +23,21 @@ from ._match import DEFAULT_THRESHOLD, CitationMatch, match_citation, match_cita
 from ._query import ListQuery, Route, WorksQuery
 from ._responses import error_for, parse_retry_after
 from ._retry import Outcome, Retrier, RetryPolicy
+from ._transport import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_TIMEOUTS,
+    PLUS_HEADER,
+    Credentials,
+    Secret,
+    Timeouts,
+    Transport,
+    build_url,
+    origin,
+    parse_base,
+)
+from ._transport import MAX_REDIRECTS as MAX_REDIRECTS
+from ._transport import Answer as Answer
+from ._transport import redact_url as redact_url
 from ._version import __version__
 from .models import (
     Agency,
@@ -51,6 +55,9 @@ from .models import (
     decode_raw_page,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "Crossref"]
 
 logger = logging.getLogger("crossref_async")
@@ -59,36 +66,14 @@ T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.crossref.org"
 #: Crossref answers most requests in well under a second, but deep facets and large pages
-#: can take tens of seconds; the read timeout leaves room for those.
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+#: can take tens of seconds; see :class:`Timeouts` for each limit and why.
+DEFAULT_TIMEOUT = DEFAULT_TIMEOUTS
 PROJECT_URL = "https://github.com/crossref-async/crossref-async"
-PLUS_HEADER = "Crossref-Plus-API-Token"
-MAX_REDIRECTS = 5
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PORTS = {"http": 80, "https": 443}
 # Header values must be printable ASCII (httpx refuses anything else when sending).
 _MAILTO = re.compile(r"^[!-~]+@[!-~]+\.[!-~]+$")
 _MAILTO_FORBIDDEN = re.compile(r"[<>()\[\],;:\"@]")
 _HEADER_TEXT = re.compile(r"^[ -~]+$")
-
-
-def redact_url(url: httpx.URL | str) -> str:
-    """The URL as it may appear in logs and errors: no user-info (credentials)."""
-    parsed = httpx.URL(url)
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username=None, password=None)
-    return str(parsed)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A successful HTTP answer, read in full."""
-
-    status: int
-    headers: httpx.Headers
-    content: bytes
-    url: str  # redacted
 
 
 class Crossref:
@@ -102,9 +87,14 @@ class Crossref:
         mailto: your contact address; it puts requests in Crossref's polite pool and goes in
             the ``mailto`` parameter and the User-Agent of every request.
         plus_token: a Metadata Plus token, sent as ``Crossref-Plus-API-Token: Bearer ...``,
-            never logged, shown, or sent to another host on a redirect.
-        base_url: the API root (a simulator on loopback, a proxy, ...).
-        timeout: seconds, or an :class:`httpx.Timeout`.
+            never logged, shown, kept in an error, or sent to another host on a redirect.
+        base_url: the API root (a simulator on loopback, a proxy, ...). Credentials in it
+            (``https://user:password@proxy.example.org``) are taken out of the URL and sent
+            as HTTP Basic auth, with the same care as the token.
+        timeout: a :class:`Timeouts` (every limit, the total deadlines and the stall
+            notice), or as in httpx seconds or an :class:`httpx.Timeout`. A client passed as
+            ``http_client`` keeps its own connect/read/write/pool timeouts unless this is
+            given; the deadlines and the notice apply to it too.
         transport: an httpx transport (such as :class:`httpx.ASGITransport` for tests).
         http_client: an :class:`httpx.AsyncClient` to use instead of creating one.
         user_agent: your tool's name and version, put in front of the library's agent.
@@ -114,6 +104,8 @@ class Crossref:
             for tests against mocks only; never against Crossref.
         breaker: the circuit breaker's settings (:class:`Breaker`).
         cite_base_url: where formatted citations are negotiated (doi.org, or a simulator).
+        max_body_size: the largest body read, in bytes after decompression (256 MiB, far
+            above any real page); a larger one is :class:`ResponseTooLargeError`.
 
     Over the embedded simulator (:mod:`crossref_async.testing`), as in the other examples:
 
@@ -126,6 +118,8 @@ class Crossref:
     '10.5555/12345678'
     >>> cr
     Crossref(base_url='https://api.crossref.org', mailto='me@example.org')
+    >>> Crossref(mailto="me@example.org", base_url="https://me:pw@proxy.example.org")
+    Crossref(base_url='https://proxy.example.org', mailto='me@example.org', credentials=<redacted>)
     """
 
     def __init__(
@@ -134,7 +128,7 @@ class Crossref:
         mailto: str | None = None,
         plus_token: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | Timeouts | None = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         user_agent: str | None = None,
@@ -142,45 +136,51 @@ class Crossref:
         limits: bool = True,
         breaker: Breaker | None = None,
         cite_base_url: str = DEFAULT_CITE_BASE_URL,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
+        # From here on the token lives only in a Secret (masked repr), so not even this
+        # frame's locals show it in a traceback of a construction error.
+        token = Secret(plus_token) if isinstance(plus_token, str) else plus_token
+        del plus_token
         if mailto is not None and (not isinstance(mailto, str) or not _is_mailto(mailto)):
             raise ValidationError(
                 mailto, "mailto must be an e-mail address such as you@example.org"
             )
-        if plus_token is not None and (
-            not isinstance(plus_token, str)
-            or not plus_token.strip()
-            or not _HEADER_TEXT.match(plus_token)
+        if token is not None and (
+            not isinstance(token, Secret)
+            or not token.reveal().strip()
+            or not _HEADER_TEXT.match(token.reveal())
         ):
             # The value itself never goes into the message: it is a secret.
             raise ValidationError("<plus token>", "plus_token must be non-empty printable ASCII")
         if http_client is not None and transport is not None:
             raise ValidationError("transport", "give either transport or http_client, not both")
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValidationError(
-                base_url, "base_url must be an http(s) URL such as https://api.crossref.org"
-            )
         self.mailto = mailto
-        self.base_url = str(url).rstrip("/")
-        cite_url = httpx.URL(cite_base_url)
-        if cite_url.scheme not in ("http", "https") or not cite_url.host:
-            raise ValidationError(cite_base_url, "cite_base_url must be an http(s) URL")
-        self.cite_base_url = str(cite_url).rstrip("/")
-        self._plus_token = (
-            plus_token.strip().removeprefix("Bearer ").strip() if plus_token else None
-        )
+        self.base_url, api_credentials = parse_base(base_url, "base_url")
+        self.cite_base_url, self._cite_credentials = parse_base(cite_base_url, "cite_base_url")
+        self._has_plus = token is not None
+        if token is not None:
+            bearer = Secret("Bearer " + token.reveal().strip().removeprefix("Bearer ").strip())
+            api_credentials = (
+                api_credentials or Credentials(origin(build_url(self.base_url, "", [])), ())
+            ).with_headers((PLUS_HEADER, bearer))
+        self._api_credentials = api_credentials
         self.user_agent = _user_agent(user_agent, mailto)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=timeout, transport=transport, follow_redirects=False
+        self.timeouts = Timeouts.of(timeout)
+        self._transport = Transport(
+            timeouts=self.timeouts,
+            max_body_size=max_body_size,
+            transport=transport,
+            http_client=http_client,
+            override_timeouts=timeout is not DEFAULT_TIMEOUT,
         )
+        self._http = self._transport.http  # the httpx client, for tests and debugging
         self._closed = False
         self.retry_policy = retry or RetryPolicy()
         self._retrier = Retrier(self.retry_policy)
-        identity: Identity = "plus" if self._plus_token else "polite" if mailto else "public"
+        identity: Identity = "plus" if self._has_plus else "polite" if mailto else "public"
         self.governor: Governor | None = Governor(identity, breaker=breaker) if limits else None
-        if mailto is None and self._plus_token is None:
+        if mailto is None and not self._has_plus:
             warnings.warn(
                 "no mailto given: requests go to Crossref's public pool (5 requests/s, one at a "
                 "time); pass Crossref(mailto='you@example.org') for the polite pool",
@@ -215,26 +215,24 @@ class Crossref:
         """
         if not self._closed:
             self._closed = True
-            if self._owns_http:
-                await self._http.aclose()
+            await self._transport.aclose()
 
     def __repr__(self) -> str:
-        plus = ", plus_token=<redacted>" if self._plus_token else ""
-        return f"Crossref(base_url={self.base_url!r}, mailto={self.mailto!r}{plus})"
+        # getattr: a traceback that records locals shows this for a half-built client too.
+        plus = ", plus_token=<redacted>" if getattr(self, "_has_plus", False) else ""
+        api = getattr(self, "_api_credentials", None)
+        basic = api is not None and "authorization" in api.names()
+        credentials = ", credentials=<redacted>" if basic else ""
+        base, mailto = getattr(self, "base_url", None), getattr(self, "mailto", None)
+        return f"Crossref(base_url={base!r}, mailto={mailto!r}{plus}{credentials})"
 
     # -- the request pipeline ---------------------------------------------------------------
-
-    def _headers(self, *, with_token: bool, accept: str) -> dict[str, str]:
-        headers = {"User-Agent": self.user_agent, "Accept": accept}
-        if with_token and self._plus_token:
-            headers[PLUS_HEADER] = f"Bearer {self._plus_token}"
-        return headers
 
     def _url(self, path: str, params: list[tuple[str, str]], base: str | None = None) -> httpx.URL:
         query = list(params)
         if self.mailto and base is None:
             query.append(("mailto", self.mailto))
-        return httpx.URL((base or self.base_url) + path, params=query)
+        return build_url(base or self.base_url, path, query)
 
     async def _send(
         self,
@@ -250,56 +248,89 @@ class Crossref:
     ) -> T:
         """Send one request through the governor and the retry policy, and decode the answer.
 
-        Decoding runs inside the retry loop, so a body cut short in transit is fetched again.
-        ``outcome`` (if given) learns how many attempts were made and whether one of them
-        failed after possibly reaching the server (which matters for cursors). ``base``
-        sends to another service (doi.org) instead of the API, without the mailto parameter.
+        Decoding runs inside the retry loop, so a body cut short in transit is fetched again,
+        and before the governor hears the outcome, so an answer whose body is unusable counts
+        as a failure for the breaker. ``outcome`` (if given) learns how many attempts were
+        made and whether one of them failed after possibly reaching the server (which matters
+        for cursors). ``base`` sends to another service (doi.org) instead of the API, without
+        the mailto parameter.
         """
         if self._closed:
             raise RuntimeError("this Crossref client is closed")
         url = self._url(path, params, base)
         size = _size(params)
+        outcome = outcome or Outcome()
+        headers = {"User-Agent": self.user_agent, "Accept": accept}
+        # The Plus token is for the API only, never for doi.org or another base; credentials
+        # from a base URL go to that base only.
+        credentials = self._api_credentials if base is None else self._cite_credentials
 
         async def attempt() -> T:
-            # The Plus token is for the API only, never for doi.org or another base.
-            return decode(await self._attempt(method, url, kind, accept, base is None, size))
+            return await self._attempt(
+                method, url, kind, headers, credentials, size, decode, outcome
+            )
 
         def count_retry(exc: BaseException) -> None:
             if self.governor is not None:
                 self.governor.pool(kind).retries += 1
 
-        return await self._retrier.run(attempt, outcome or Outcome(), on_retry=count_retry)
+        return await self._retrier.run(attempt, outcome, on_retry=count_retry)
 
     async def _attempt(
         self,
         method: str,
         url: httpx.URL,
         kind: RequestKind,
-        accept: str,
-        to_api: bool,
-        size: int = 1,
-    ) -> Answer:
-        """One try: wait for the budget, exchange, account, then classify the answer."""
-        ticket = await self.governor.acquire(kind) if self.governor else None
+        headers: Mapping[str, str],
+        credentials: Credentials | None,
+        size: int,
+        decode: Callable[[Answer], T],
+        outcome: Outcome,
+    ) -> T:
+        """One try: wait for the budget, exchange, classify and decode, then account."""
+        governor = self.governor
+        ticket = (
+            await governor.acquire(kind, wait_limit=self._retrier.time_left(outcome))
+            if governor is not None
+            else None
+        )
         started = anyio.current_time()
         answer: Answer | None = None
         cancelled = False
+        # A failure unless shown otherwise: no answer, a 5xx, or a body that cannot be used.
+        failed = True
         try:
-            answer = await self._exchange(
-                method, url, kind, accept, to_api, ticket.sent if ticket else None
+            answer = await self._transport.exchange(
+                method,
+                url,
+                kind=kind,
+                headers=headers,
+                credentials=credentials,
+                on_sent=ticket.sent if ticket is not None else None,
+                next_step=lambda left: self._retrier.next_step(outcome, left),
             )
+            if answer.problem is not None:
+                raise answer.problem
+            if answer.status >= 300:
+                # 429s are not failures: the pool pauses and slows down for them. The breaker
+                # is for a server that is failing (5xx, no answer, unusable bodies).
+                failed = answer.status >= 500
+                raise error_for(answer.status, answer.content, answer.headers, answer.url)
+            result = decode(answer)
+            failed = False
+            return result
         except anyio.get_cancelled_exc_class():
             # The caller gave up (a timeout, a sibling task failed): not the server's fault.
             cancelled = True
             raise
         finally:
-            if ticket is not None and self.governor is not None:
+            if ticket is not None and governor is not None:
                 retry_after = (
                     parse_retry_after(answer.headers)
                     if answer is not None and answer.status == 429
                     else None
                 )
-                self.governor.release(
+                governor.release(
                     kind,
                     ticket,
                     status=answer.status if answer is not None else None,
@@ -308,76 +339,8 @@ class Crossref:
                     retry_after=retry_after,
                     cancelled=cancelled,
                     size=size,
+                    failed=failed,
                 )
-        if answer.status >= 300:
-            raise error_for(answer.status, answer.content, answer.headers, answer.url)
-        return answer
-
-    async def _exchange(
-        self,
-        method: str,
-        url: httpx.URL,
-        kind: RequestKind,
-        accept: str,
-        to_api: bool,
-        on_sent: Callable[[], None] | None = None,
-    ) -> Answer:
-        """Send, following redirects without leaking the token; errors become ours.
-
-        ``on_sent`` is called when the request's headers have gone out: the server counts
-        the request then, which may be well after the governor let it start (a handshake on
-        a new connection, an event loop busy with other work).
-        """
-        with_token = to_api
-
-        async def trace(event: str, info: Mapping[str, Any]) -> None:
-            if on_sent is not None and event.endswith("send_request_headers.complete"):
-                on_sent()
-
-        for _ in range(MAX_REDIRECTS + 1):
-            shown = redact_url(url)
-            headers = self._headers(with_token=with_token, accept=accept)
-            request = self._http.build_request(
-                method, url, headers=headers, extensions={"trace": trace}
-            )
-            logger.debug("%s %s (%s)", method, shown, kind)
-            try:
-                # Redirects are followed here, never by httpx (a user's client may be set to
-                # follow them), so the Plus token cannot ride along to another host.
-                response = await self._http.send(request, follow_redirects=False, stream=True)
-                try:
-                    # The body is gathered here rather than stored on the response: httpx's
-                    # response and its stream refer to each other, so a stored body would
-                    # live until the cycle collector runs (pages of megabytes piling up).
-                    content = b"".join([chunk async for chunk in response.aiter_bytes()])
-                finally:
-                    await response.aclose()
-            except httpx.TimeoutException as exc:
-                raise RequestTimeout(f"timed out: {type(exc).__name__}", url=shown) from exc
-            except httpx.DecodingError as exc:
-                raise DecodeError(str(exc), message_type="response body", url=shown) from exc
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                raise ConnectionFailed(f"{type(exc).__name__}: {exc}", url=shown) from exc
-            status = response.status_code
-            if status not in _REDIRECTS or "location" not in response.headers:
-                return Answer(status, response.headers, content, shown)
-            target = url.join(response.headers["location"])
-            # The Plus token goes only to the host it was given for, and never in clear text.
-            with_token = (
-                with_token
-                and (target.host, target.port or _PORTS.get(target.scheme))
-                == (url.host, url.port or _PORTS.get(url.scheme))
-                and not (url.scheme == "https" and target.scheme != "https")
-            )
-            if status == 303:
-                method = "GET"
-            url = target
-        raise UnexpectedStatus(
-            f"more than {MAX_REDIRECTS} redirects",
-            status=status,
-            url=shown,
-            body_excerpt=excerpt(content),
-        )
 
     async def _message(self, path: str, model: type[T], message_type: str) -> T:
         def decode(answer: Answer) -> T:

@@ -14,8 +14,9 @@ CrossrefError
 │   └── UnexpectedStatus   other        any status the above do not cover
 ├── TransportError                      no usable HTTP answer
 │   ├── ConnectionFailed                refused, reset, DNS, TLS, protocol errors
-│   └── RequestTimeout                  connect, read, write or pool timeout
+│   └── RequestTimeout                  connect, read, write, pool timeout or the deadline
 ├── DecodeError                         truncated or non-JSON body where JSON was promised
+│   └── ResponseTooLargeError           a body past the size cap (never retried)
 ├── IncompleteResultsError              paging lost a page (a cursor retried after it moved)
 ├── HarvestStateError                   a harvest's saved state does not fit this run
 │   └── OutputLockedError               another harvest is writing the same output now
@@ -27,7 +28,10 @@ CrossrefError
 
 Errors from a response carry the status, the request URL with secrets removed, and a short
 excerpt of the body. Lower-layer (httpx, msgspec) errors are translated at the boundary with
-``raise ... from exc``, so callers catch only these classes.
+``raise ... from exc``, so callers catch only these classes. The translation records what
+retrying needs to know, so nothing above the transport looks at httpx or msgspec types:
+``transient`` (another try may succeed) on transport and decode errors, and
+``possibly_reached`` (the server may have acted on the request) on transport errors.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ __all__ = [
     "PublicPoolWarning",
     "RateLimited",
     "RequestTimeout",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "Unauthorized",
@@ -297,6 +302,11 @@ class UnexpectedStatus(APIError):
 class TransportError(CrossrefError):
     """No usable HTTP answer arrived. ``url`` is the request URL with secrets removed.
 
+    ``possibly_reached`` is False only when the request certainly never reached the server
+    (no connection was made, no pooled connection was free): only then can a cursor request
+    be repeated without the risk of skipping a page. ``transient`` says whether another try
+    may succeed (a protocol error of this side will not).
+
     Catches both :class:`ConnectionFailed` and :class:`RequestTimeout` (here a simulator that
     cuts every connection, with retries off):
 
@@ -308,11 +318,22 @@ class TransportError(CrossrefError):
     ...     await client.work("10.5555/12345678")
     ... except TransportError as error:
     ...     print(type(error).__name__, error.url)
+    ...     print(error.possibly_reached, error.transient)
     ConnectionFailed https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org
+    True True
     """
 
-    def __init__(self, message: str, *, url: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        possibly_reached: bool = True,
+        transient: bool = True,
+    ) -> None:
         self.url = url
+        self.possibly_reached = possibly_reached
+        self.transient = transient
         super().__init__(f"{message} ({url})")
 
 
@@ -334,7 +355,8 @@ class ConnectionFailed(TransportError):
 
 
 class RequestTimeout(TransportError):
-    """The request timed out (connect, read, write or waiting for a pooled connection).
+    """The request timed out: connect, read (no data for the read timeout), write, waiting for
+    a pooled connection, or the whole exchange past its deadline (see :class:`Timeouts`).
 
     The simulator in process never times out; a mock transport stands in for a silent server:
 
@@ -357,7 +379,10 @@ class DecodeError(CrossrefError):
     """A body that should be JSON of a known shape is not (truncated, HTML, wrong shape).
 
     ``message_type`` names what was expected, ``position`` is the byte offset or JSON path
-    where decoding failed (if known), ``url`` the request URL if known.
+    where decoding failed (if known), ``url`` the request URL if known. ``transient`` is True
+    when the body is not JSON at all (cut short, an HTML page, a corrupt gzip stream): a
+    broken transfer that another try may fix. Valid JSON of the wrong shape, or nested too
+    deeply to decode, will not get better and is not retried.
 
     >>> from crossref_async import Crossref, RetryPolicy
     >>> from crossref_async.testing import FakeCrossref, Faults
@@ -367,7 +392,9 @@ class DecodeError(CrossrefError):
     ...     await client.work("10.5555/12345678")
     ... except DecodeError as error:
     ...     print(error.message_type, "|", error.position, "|", error.body_excerpt[:30])
+    ...     print(error.transient)
     work | byte ... (end of input) | {"status":"ok","message-type":
+    True
     """
 
     def __init__(
@@ -378,14 +405,46 @@ class DecodeError(CrossrefError):
         position: str | None = None,
         url: str | None = None,
         body_excerpt: str = "",
+        transient: bool = False,
     ) -> None:
         self.message_type = message_type
         self.position = position
         self.url = url
         self.body_excerpt = body_excerpt
+        self.transient = transient
         where = f" at {position}" if position else ""
         source = f" from {url}" if url else ""
         super().__init__(f"cannot decode {message_type}{source}{where}: {message}")
+
+
+class ResponseTooLargeError(DecodeError):
+    """A body larger than the client's cap (``Crossref(max_body_size=...)``, bytes after
+    decompression): refused and never retried, since the same request brings the same body.
+
+    It is a :class:`DecodeError` because an answer did arrive and its body is what cannot be
+    used (a transport error means no usable answer at all, and those are retried). ``limit``
+    is the cap and ``received`` the bytes counted when reading stopped (or the announced
+    ``Content-Length``, when that alone was over the cap and nothing was read).
+
+    >>> import httpx
+    >>> from crossref_async import Crossref
+    >>> huge = httpx.MockTransport(lambda request: httpx.Response(200, content=b"[" * 5000))
+    >>> client = Crossref(mailto="me@example.org", transport=huge, max_body_size=4096)
+    >>> try:
+    ...     await client.work("10.5555/12345678")
+    ... except ResponseTooLargeError as error:
+    ...     print(error.limit, error.received, error.transient)
+    ...     print(error)
+    4096 5000 False
+    cannot decode response body from https://api.crossref.org/works/10.5555%2F12345678?mailto=...:
+    the body is larger than the 4,096-byte cap (5,000 bytes announced); raise
+    Crossref(max_body_size=...) if such answers are expected
+    """
+
+    def __init__(self, message: str, *, limit: int, received: int, url: str | None = None) -> None:
+        self.limit = limit
+        self.received = received
+        super().__init__(message, message_type="response body", url=url)
 
 
 class IncompleteResultsError(CrossrefError):

@@ -606,7 +606,7 @@ class Governor:
         """The budget that requests of this kind draw on."""
         return self._by_kind[kind]
 
-    async def acquire(self, kind: RequestKind) -> Ticket:
+    async def acquire(self, kind: RequestKind, *, wait_limit: float | None = None) -> Ticket:
         """Wait for room in the kind's pool; returns the ticket to :meth:`release`."""
         self.breaker.check()
         return await self._by_kind[kind].acquire()
@@ -622,6 +622,7 @@ class Governor:
         retry_after: float | None = None,
         cancelled: bool = False,
         size: int = 1,
+        failed: bool | None = None,
     ) -> None:
         """Account for a finished request (``status`` None: no HTTP answer at all).
 
@@ -642,7 +643,7 @@ class Governor:
         )
         # 429s are not failures here: the pool pauses and slows down for them. The breaker is
         # for a server that is failing (5xx, timeouts, broken connections).
-        self.breaker.record(status is None or status >= 500)
+        self.breaker.record(failed if failed is not None else status is None or status >= 500)
         name = headers.get("x-api-pool") if headers else None
         if name and name != budget.name:
             self._adopt(kind, budget, name)

@@ -8,6 +8,7 @@ pages from proxies (429, 5xx). All of them become one of the classes in ``_error
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -74,10 +75,12 @@ def parse_error_body(body: bytes) -> tuple[str | None, list[ErrorDetail], str]:
     """``(message_type, details, summary)`` from any Crossref error body shape."""
     try:
         parsed = _error_decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        parsed = None
-    if parsed is not None and (parsed.message_type or parsed.message is not None):
         details = _details(parsed.message)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        # Not JSON, or JSON nested too deeply to read (msgspec, and _details after it,
+        # recurse): the body is shown as text, and the status alone classifies the error.
+        parsed, details = None, []
+    if parsed is not None and (parsed.message_type or parsed.message is not None):
         summary = "; ".join(str(d) for d in details) or (parsed.message_type or "error")
         return parsed.message_type, details, summary
     text = body.decode("utf-8", "replace")
@@ -88,28 +91,37 @@ def parse_error_body(body: bytes) -> tuple[str | None, list[ErrorDetail], str]:
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``retry-after-ms``."""
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``retry-after-ms``.
+
+    Values that are not finite numbers (``inf``, ``nan``) are unreadable, not a wait for ever.
+    """
     value = headers.get("retry-after-ms")
     if value is not None:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
+        seconds = _seconds(value)
+        if seconds is not None:
+            return seconds / 1000.0
     value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return max(0.0, value) if math.isfinite(value) else None
 
 
 def error_for(status: int, body: bytes, headers: Mapping[str, str], url: str) -> APIError:

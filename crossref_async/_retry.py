@@ -17,19 +17,23 @@ connection was never made, or it was refused with 429) or *ambiguous* (anything 
 pipeline reports whether a call succeeded only after an ambiguous failure (``replayed``);
 paging marks such a stream as possibly gapped, and the harvester verifies the shard's count
 and redoes it when a page is missing.
+
+Both judgements rest on facts the transport records on the errors it raises (``transient``,
+``possibly_reached``): nothing here looks at httpx or msgspec types.
+:class:`~crossref_async.CircuitOpenError` is never retried: the breaker already waited as long
+as the call's retry window allowed (the governor's ``wait_limit``).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
-import httpx
-import msgspec
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -39,12 +43,12 @@ from tenacity import (
 )
 
 from ._errors import (
-    ConnectionFailed,
+    CircuitOpenError,
     CrossrefError,
     DecodeError,
     RateLimited,
-    RequestTimeout,
     ServerError,
+    TransportError,
     UnexpectedStatus,
 )
 
@@ -118,30 +122,21 @@ class RetryPolicy:
         >>> policy.is_retryable(ServerError("Bad Gateway", status=502, url="https://api.crossref.org"))
         True
         """
-        if isinstance(exc, (RateLimited, ServerError, ConnectionFailed, RequestTimeout)):
+        if isinstance(exc, (RateLimited, ServerError)):
             return True
         if isinstance(exc, UnexpectedStatus):
             return exc.status in RETRY_STATUSES
-        # A body that is not JSON at all (cut short, an HTML page, garbage) is a broken
-        # transfer and worth another try; valid JSON of the wrong shape is not.
-        cause = exc.__cause__
-        return isinstance(exc, DecodeError) and (
-            isinstance(cause, httpx.DecodingError)
-            or (
-                isinstance(cause, msgspec.DecodeError)
-                and not isinstance(cause, msgspec.ValidationError)
-            )
-        )
+        # A body that is not JSON at all (cut short, an HTML page, garbage, a corrupt gzip
+        # stream) is a broken transfer and worth another try; valid JSON of the wrong shape,
+        # a body nested too deeply or one past the size cap is not.
+        return isinstance(exc, (TransportError, DecodeError)) and exc.transient
 
 
 def is_safe_to_repeat(exc: BaseException) -> bool:
     """Whether the failed request certainly never reached the server's application."""
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, (RateLimited, CircuitOpenError)):
         return True
-    cause = exc.__cause__
-    return isinstance(exc, (ConnectionFailed, RequestTimeout)) and isinstance(
-        cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-    )
+    return isinstance(exc, TransportError) and not exc.possibly_reached
 
 
 @dataclass
@@ -158,6 +153,11 @@ class RetryBudget:
     def earn(self) -> None:
         """A new request (not a retry) was made."""
         self._tokens = min(self.floor + 1000 * self.ratio, self._tokens + self.ratio)
+
+    @property
+    def available(self) -> bool:
+        """Whether a retry could be paid for now (nothing is spent)."""
+        return self._tokens >= 1.0
 
     def spend(self) -> bool:
         """Take one token for a retry; False when the budget is spent."""
@@ -179,6 +179,8 @@ class Outcome:
     attempts: int = 0
     replayed: bool = False
     stop_on_ambiguous: bool = False
+    #: When the first attempt started (``time.monotonic()``), set by the retrier.
+    started: float | None = None
 
 
 class Retrier:
@@ -187,6 +189,32 @@ class Retrier:
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
         self.budget = RetryBudget(policy.budget_ratio, policy.budget_floor)
+
+    def time_left(self, outcome: Outcome) -> float:
+        """Seconds of the call's retry window left (``max_time`` from its first attempt);
+        none when retries are off, since waiting for the server is a kind of retry."""
+        if not self.policy.enabled or outcome.started is None:
+            return 0.0
+        return max(0.0, self.policy.max_time - (time.monotonic() - outcome.started))
+
+    def next_step(self, outcome: Outcome, left: float | None) -> str:
+        """What follows if the current attempt fails after ``left`` more seconds, as the
+        end of a sentence (``"then retrying (attempt 2 of 6)"``), for the stall notice."""
+        policy = self.policy
+        if not policy.enabled or policy.attempts <= 1:
+            return "then giving up (retries are off)"
+        if outcome.attempts >= policy.attempts:
+            return f"then giving up (this is attempt {outcome.attempts} of {policy.attempts})"
+        if outcome.stop_on_ambiguous:
+            return (
+                "then giving up on this request (it may have reached the server, and this "
+                "cursor request is not repeated then)"
+            )
+        if self.time_left(outcome) <= (left or 0.0):
+            return f"then giving up (past the {policy.max_time:g} s retry window)"
+        if not self.budget.available:
+            return "then giving up (the client's retry budget is spent)"
+        return f"then retrying (attempt {outcome.attempts + 1} of {policy.attempts})"
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -224,6 +252,9 @@ class Retrier:
     ) -> T:
         """Call ``call`` until it succeeds, a non-retryable error, or a cap is reached."""
         self.budget.earn()
+        # tenacity measures max_time on this clock; the stall notice asks from a loop
+        # callback, where no anyio clock can be read.
+        outcome.started = time.monotonic()
 
         def before_sleep(state: RetryCallState) -> None:
             self._log_retry(state)

@@ -1265,7 +1265,7 @@ def _decode_error(
         # message type) where a result was expected: say that rather than "expected object".
         try:
             header = decoder(_Header).decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             header = None
         if header is not None:
             mismatch = _mismatch(header.status, header.message_type, message_type, is_list=is_list)
@@ -1275,6 +1275,21 @@ def _decode_error(
         text,
         message_type=message_type,
         position=position,
+        url=url,
+        body_excerpt=excerpt(body[:_EXCERPT_HEAD]),
+        # Not JSON at all (cut short, an HTML page) is a broken transfer; valid JSON of the
+        # wrong shape comes back the same on every try.
+        transient=not isinstance(exc, msgspec.ValidationError),
+    )
+
+
+def _too_deep(body: bytes | str, message_type: str, url: str | None) -> DecodeError:
+    """msgspec raises RecursionError on JSON nested deeper than it decodes. No Crossref
+    message comes near that depth, and the same body is as deep on every try (a body cut
+    short is caught as truncated by the transport or the parser), so it is not transient."""
+    return DecodeError(
+        "the JSON is nested too deeply to decode",
+        message_type=message_type,
         url=url,
         body_excerpt=excerpt(body[:_EXCERPT_HEAD]),
     )
@@ -1364,6 +1379,8 @@ def decode_message(
         envelope = decoder(Envelope[model]).decode(body)  # type: ignore[valid-type]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _decode_error(exc, body, message_type, url) from exc
+    except RecursionError as exc:
+        raise _too_deep(body, message_type, url) from exc
     message: T = _open(envelope, body, message_type, url)
     return message
 
@@ -1390,6 +1407,8 @@ def decode_page(
         envelope = decoder(Envelope[Page[item]]).decode(body)  # type: ignore[valid-type]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _decode_error(exc, body, message_type, url, is_list=True) from exc
+    except RecursionError as exc:
+        raise _too_deep(body, message_type, url) from exc
     page: Page[T] = _open(envelope, body, message_type, url, is_list=True)
     return page
 
@@ -1411,6 +1430,8 @@ def decode_raw_page(
         envelope = decoder(Envelope[Page[msgspec.Raw]]).decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise _decode_error(exc, body, message_type, url, is_list=True) from exc
+    except RecursionError as exc:
+        raise _too_deep(body, message_type, url) from exc
     return _open(envelope, body, message_type, url, is_list=True)
 
 
@@ -1431,3 +1452,6 @@ def decode_item(
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         body = bytes(data) if isinstance(data, msgspec.Raw) else data
         raise _decode_error(exc, body, message_type, url) from exc
+    except RecursionError as exc:
+        body = bytes(data) if isinstance(data, msgspec.Raw) else data
+        raise _too_deep(body, message_type, url) from exc

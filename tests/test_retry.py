@@ -23,6 +23,7 @@ from crossref_async import (
 )
 from crossref_async._client import Answer
 from crossref_async._retry import Outcome, Retrier, is_safe_to_repeat
+from crossref_async._transport import translate
 from crossref_async.models import decode_raw_page
 
 WORK = {
@@ -186,19 +187,21 @@ async def test_retry_after_is_honoured_through_the_governor() -> None:
 
 
 def test_safe_and_ambiguous_failures() -> None:
+    # The transport records on its errors whether the request may have reached the server;
+    # the retrier reads that fact (it no longer looks at the httpx error in __cause__).
     req = httpx.Request("GET", "https://api.crossref.org/works")
 
-    def wrapped(exc: Exception, cls: type[Exception]) -> Exception:
-        err = cls("x", url="u")  # type: ignore[call-arg]
-        err.__cause__ = exc
+    def translated(exc: Exception, cls: type[Exception]) -> Exception:
+        err = translate(exc, "u")
+        assert type(err) is cls
         return err
 
-    assert is_safe_to_repeat(wrapped(httpx.ConnectError("x", request=req), ConnectionFailed))
-    assert is_safe_to_repeat(wrapped(httpx.ConnectTimeout("x", request=req), RequestTimeout))
-    assert is_safe_to_repeat(wrapped(httpx.PoolTimeout("x", request=req), RequestTimeout))
+    assert is_safe_to_repeat(translated(httpx.ConnectError("x", request=req), ConnectionFailed))
+    assert is_safe_to_repeat(translated(httpx.ConnectTimeout("x", request=req), RequestTimeout))
+    assert is_safe_to_repeat(translated(httpx.PoolTimeout("x", request=req), RequestTimeout))
     assert is_safe_to_repeat(RateLimited("x", status=429, url="u"))
-    assert not is_safe_to_repeat(wrapped(httpx.ReadTimeout("x", request=req), RequestTimeout))
-    assert not is_safe_to_repeat(wrapped(httpx.ReadError("x", request=req), ConnectionFailed))
+    assert not is_safe_to_repeat(translated(httpx.ReadTimeout("x", request=req), RequestTimeout))
+    assert not is_safe_to_repeat(translated(httpx.ReadError("x", request=req), ConnectionFailed))
     assert not is_safe_to_repeat(ServerError("x", status=503, url="u"))
 
 
