@@ -7,6 +7,7 @@
 """
 
 from ._biblio import BibliographyEntry, extract_dois
+from ._breaker import Breaker
 from ._client import Crossref
 from ._errors import (
     APIError,
@@ -35,7 +36,7 @@ from ._errors import (
     ValidationError,
     VerificationError,
 )
-from ._governor import Breaker, PoolStats
+from ._governor import PoolStats
 from ._graph import Edge
 from ._match import CitationMatch
 from ._params import doi_key, normalize_doi

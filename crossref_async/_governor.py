@@ -12,8 +12,10 @@ the rate within the budget, then learns from the answer:
   once per episode; the rate then recovers step by step while no 429 comes;
 * rising latency shrinks the concurrency window (multiplicative decrease) and healthy latency
   grows it back one slot at a time (additive increase), never above the advertised limit;
-* a circuit breaker stops all sending when 10% or more of recent requests failed, as Crossref
-  asks, raising :class:`~crossref_async.CircuitOpenError`.
+* a circuit breaker (:mod:`crossref_async._breaker`) stops all sending while 10% or more of
+  recent requests fail, as Crossref asks, probes after a cool-down and closes again;
+* stated budgets outside sane bounds (an infinite or tiny limit, an interval of hours) are
+  ignored with a warning, so one bad header cannot stall or break the client.
 
 Why not aiolimiter's ``AsyncLimiter``: its bucket holds ``max_rate`` tokens, so it lets a whole
 interval's budget go at once (a burst above the limit in the first second), its rate is fixed
@@ -33,14 +35,14 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import anyio
 
-from ._errors import CircuitOpenError
+from ._breaker import Breaker, CircuitBreaker
 
-__all__ = ["Breaker", "Governor", "PoolBudget", "PoolStats"]
+__all__ = ["Breaker", "Governor", "Pause", "PoolBudget", "PoolStats"]
 
 logger = logging.getLogger("crossref_async")
 
@@ -60,12 +62,12 @@ def parse_interval(text: str) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def _header(headers: Mapping[str, str], *names: str) -> str | None:
-    for name in names:
-        value = headers.get(name)
-        if value is not None:
-            return value
-    return None
+#: Budgets outside these bounds are not believed (a header garbled by a proxy, a test
+#: server): Crossref's have always been 1 to a few hundred requests a second.
+MIN_RATE = 1 / 60  # requests a second
+MAX_RATE = 10_000_000.0
+MAX_INTERVAL = 3600.0
+MAX_CONCURRENCY = 1000
 
 
 @dataclass(frozen=True)
@@ -77,22 +79,69 @@ class Advertised:
     concurrency: int
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str], current: Advertised) -> Advertised:
-        """The budget the headers state, falling back to ``current`` for anything missing."""
-        rate_text = _header(headers, "x-rate-limit-limit", "x-ratelimit-limit")
-        interval_text = _header(headers, "x-rate-limit-interval", "x-ratelimit-interval")
+    def from_headers(
+        cls,
+        headers: Mapping[str, str],
+        current: Advertised,
+        warn: Callable[[str, str], None] | None = None,
+    ) -> Advertised:
+        """The budget the headers state, falling back to ``current`` for anything missing or
+        not believable (``warn(header, value)`` is told of the latter).
+
+        >>> now = Advertised(3, 1.0, 3)
+        >>> Advertised.from_headers({"x-rate-limit-limit": "50", "x-concurrency-limit": "5"}, now)
+        Advertised(rate=50.0, interval=1.0, concurrency=5)
+        >>> bad = {"x-rate-limit-limit": "inf", "x-rate-limit-interval": "9h"}
+        >>> Advertised.from_headers(bad, now)
+        Advertised(rate=3, interval=1.0, concurrency=3)
+        """
+        rate_name, rate_text = _named(headers, "x-rate-limit-limit", "x-ratelimit-limit")
+        interval_name, interval_text = _named(
+            headers, "x-rate-limit-interval", "x-ratelimit-interval"
+        )
         concurrency_text = headers.get("x-concurrency-limit")
         rate, interval, concurrency = current.rate, current.interval, current.concurrency
-        try:
-            if rate_text is not None and float(rate_text) > 0:
-                rate = float(rate_text)
-        except ValueError:
-            pass
+
+        def refuse(name: str, value: str) -> None:
+            if warn is not None:
+                warn(name, value)
+
+        if rate_text is not None:
+            try:
+                value = float(rate_text)
+            except ValueError:
+                value = math.nan
+            if math.isfinite(value) and value >= 1.0:
+                rate = value
+            else:
+                refuse(rate_name, rate_text)
         if interval_text is not None:
-            interval = parse_interval(interval_text) or interval
-        if concurrency_text is not None and concurrency_text.strip().isdigit():
-            concurrency = max(1, int(concurrency_text.strip()))
+            seconds = parse_interval(interval_text)
+            if seconds is not None and seconds <= MAX_INTERVAL:
+                interval = seconds
+            else:
+                refuse(interval_name, interval_text)
+        if not MIN_RATE <= rate / interval <= MAX_RATE:
+            # Each part alone was plausible, not the two together: keep the old budget.
+            refuse(rate_name, f"{rate_text} per {interval_text}")
+            rate, interval = current.rate, current.interval
+        if concurrency_text is not None:
+            text = concurrency_text.strip()
+            if text.isascii() and text.isdigit() and 1 <= len(text) <= 6:
+                concurrency = min(MAX_CONCURRENCY, max(1, int(text)))
+                if int(text) > MAX_CONCURRENCY or int(text) < 1:
+                    refuse("x-concurrency-limit", concurrency_text)
+            else:
+                refuse("x-concurrency-limit", concurrency_text)
         return cls(rate, interval, concurrency)
+
+
+def _named(headers: Mapping[str, str], *names: str) -> tuple[str, str | None]:
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            return name, value
+    return names[0], None
 
 
 #: Starting budgets until the first response states the real ones (Crossref, 2026).
@@ -144,124 +193,13 @@ class PoolStats:
 
 
 @dataclass
-class Breaker:
-    """Stops sending when too many recent requests failed (Crossref: at 10%, stop).
-
-    ``threshold`` is the failing fraction over the last ``window`` requests that trips it, once
-    at least ``min_requests`` were seen. Failures are 5xx answers and transport errors (429s
-    are answered by pausing and slowing down instead).
-
-    Every client has one (``Crossref(breaker=...)`` sets its thresholds; the client's own is
-    ``cr.governor.breaker``). Left alone, it trips once 10% of 20 or more requests failed:
-
-    >>> breaker = Breaker()
-    >>> for failed in [False] * 18 + [True] * 2:
-    ...     breaker.record(failed)
-    >>> breaker.tripped, breaker.failure_rate
-    (True, 0.1)
-    >>> cr.governor.breaker.tripped
-    False
-    """
-
-    threshold: float = 0.10
-    window: int = 100
-    min_requests: int = 20
-    enabled: bool = True
-    _outcomes: deque[bool] = field(default_factory=deque, repr=False)
-    _failures: int = field(default=0, repr=False)
-    tripped: bool = field(default=False, init=False)
-
-    def record(self, failed: bool) -> None:
-        """Count one finished request; trip when the failing fraction reaches the threshold.
-
-        The governor calls it for every answer (5xx and transport errors count as failed);
-        nothing trips before ``min_requests`` were seen:
-
-        >>> breaker = Breaker(min_requests=5)
-        >>> for failed in [True, True, False, False]:
-        ...     breaker.record(failed)
-        >>> breaker.tripped
-        False
-        >>> breaker.record(False)
-        >>> breaker.tripped
-        True
-        """
-        self._outcomes.append(failed)
-        self._failures += failed
-        if len(self._outcomes) > self.window:
-            self._failures -= self._outcomes.popleft()
-        seen = len(self._outcomes)
-        if (
-            self.enabled
-            and not self.tripped
-            and seen >= self.min_requests
-            and self._failures / seen >= self.threshold
-        ):
-            self.tripped = True
-            logger.error(
-                "circuit breaker open: %d of the last %d requests failed", self._failures, seen
-            )
-
-    @property
-    def failure_rate(self) -> float:
-        """Failing fraction of the requests in the window.
-
-        Only the last ``window`` requests count:
-
-        >>> breaker = Breaker(window=4, enabled=False)
-        >>> for failed in [True, True, False, False, False]:
-        ...     breaker.record(failed)
-        >>> breaker.failure_rate
-        0.25
-        """
-        return self._failures / len(self._outcomes) if self._outcomes else 0.0
-
-    def check(self) -> None:
-        """Raise :class:`CircuitOpenError` if the breaker has tripped.
-
-        The governor checks before every request:
-
-        >>> breaker = Breaker(min_requests=2)
-        >>> breaker.check()  # closed: nothing happens
-        >>> breaker.record(True)
-        >>> breaker.record(False)
-        >>> try:
-        ...     breaker.check()
-        ... except CircuitOpenError as error:
-        ...     print(error)
-        stopped sending: 50% of the last 2 requests failed (threshold 10%); Crossref asks clients
-        to stop at an error rate of 10% or more. Finished work is kept; resume later.
-        """
-        if self.tripped:
-            raise CircuitOpenError(
-                f"stopped sending: {self.failure_rate:.0%} of the last {len(self._outcomes)} "
-                f"requests failed (threshold {self.threshold:.0%}); Crossref asks clients to "
-                "stop at an error rate of 10% or more. Finished work is kept; resume later."
-            )
-
-    def reset(self) -> None:
-        """Close the breaker and forget the history (for a resumed job).
-
-        >>> breaker = Breaker(min_requests=1)
-        >>> breaker.record(True)
-        >>> breaker.tripped
-        True
-        >>> breaker.reset()
-        >>> breaker.tripped, breaker.failure_rate
-        (False, 0.0)
-        """
-        self._outcomes.clear()
-        self._failures = 0
-        self.tripped = False
-
-
-@dataclass
 class Ticket:
     """One admitted request: its pool and its entry in the pool's window log, ``[start,
     pending]`` (``pending`` is 1.0 until the request's headers have gone out)."""
 
     budget: PoolBudget
     entry: list[float]
+    probe: bool = False  # the half-open circuit's one probe
 
     def sent(self) -> None:
         """The request's headers have just gone out: see :meth:`PoolBudget.sent`."""
@@ -314,6 +252,7 @@ class PoolBudget:
         self.server_errors = 0
         self.transport_errors = 0
         self.retries = 0
+        self._distrusted: set[tuple[str, str]] = set()
 
     # -- budget arithmetic ------------------------------------------------------------------
 
@@ -482,7 +421,7 @@ class PoolBudget:
         self._wake()
 
     def _rerate(self, headers: Mapping[str, str]) -> None:
-        new = Advertised.from_headers(headers, self.advertised)
+        new = Advertised.from_headers(headers, self.advertised, self._distrust)
         has_limits = any(
             k in headers for k in ("x-rate-limit-limit", "x-ratelimit-limit", "x-concurrency-limit")
         )
@@ -503,6 +442,20 @@ class PoolBudget:
         self.concurrency = min(self.concurrency, self.advertised.concurrency)
         if has_limits:
             self.learned = True
+
+    def _distrust(self, header: str, value: str) -> None:
+        if (header, value) not in self._distrusted:
+            self._distrusted.add((header, value))
+            logger.warning(
+                "pool %s: ignoring %s: %r (not a believable budget); keeping %g per %gs, %d "
+                "concurrent",
+                self.name,
+                header,
+                value,
+                self.advertised.rate,
+                self.advertised.interval,
+                self.advertised.concurrency,
+            )
 
     def _on_rate_limited(self, now: float, retry_after: float | None, *, cut: bool) -> None:
         # A 429 that comes with a lower advertised limit is the limit changing under
@@ -574,8 +527,22 @@ class PoolBudget:
         )
 
 
+@dataclass(frozen=True)
+class Pause:
+    """Why the client is not sending now, and for how long (see :meth:`Governor.paused`).
+
+    ``pool`` is the pool paused by a 429, or None for an open circuit (every pool).
+    """
+
+    reason: str
+    remaining: float
+    pool: str | None = None
+
+
 class Governor:
-    """One budget per Crossref pool, shared by every request of a client.
+    """One budget per Crossref pool, shared by every request of a client, and the client's
+    circuit breaker (``breaker``: a :class:`~crossref_async._breaker.CircuitBreaker`, made
+    from the :class:`Breaker` settings given).
 
     ``identity`` picks the starting budgets (``public`` without mailto, ``polite`` with it,
     ``plus`` with a token); every response then states the real ones. Two request kinds that
@@ -591,7 +558,7 @@ class Governor:
     ) -> None:
         # time.monotonic is the event loop's clock too, and works before any loop runs.
         self._clock = clock or time.monotonic
-        self.breaker = breaker or Breaker()
+        self.breaker = CircuitBreaker(breaker or Breaker(), clock=self._clock_now)
         self._by_kind: dict[RequestKind, PoolBudget] = {}
         self._by_name: dict[str, PoolBudget] = {}
         for kind, (name, advertised) in DEFAULTS[identity].items():
@@ -607,9 +574,33 @@ class Governor:
         return self._by_kind[kind]
 
     async def acquire(self, kind: RequestKind, *, wait_limit: float | None = None) -> Ticket:
-        """Wait for room in the kind's pool; returns the ticket to :meth:`release`."""
-        self.breaker.check()
-        return await self._by_kind[kind].acquire()
+        """Wait for room in the kind's pool; returns the ticket to :meth:`release`.
+
+        While the circuit is open nothing is sent: the request waits for the cool-down to
+        end (and goes as the probe, or waits for the probe's outcome), but never longer than
+        ``wait_limit`` seconds (None or 0: not at all); past that it raises
+        :class:`~crossref_async.CircuitOpenError`.
+        """
+        deadline = self._clock() + (wait_limit or 0.0)
+        while True:
+            admission = self.breaker.admit()
+            if admission.go:
+                break
+            left = deadline - self._clock()
+            if admission.wait is not None and admission.wait > left:
+                raise self.breaker.error()
+            if left <= 0:
+                raise self.breaker.error()
+            with anyio.move_on_after(min(left, admission.wait or left)):
+                await self.breaker.changed()
+        try:
+            ticket = await self._by_kind[kind].acquire()
+        except BaseException:
+            if admission.probe:
+                self.breaker.abandon_probe()
+            raise
+        ticket.probe = admission.probe
+        return ticket
 
     def release(
         self,
@@ -626,12 +617,16 @@ class Governor:
     ) -> None:
         """Account for a finished request (``status`` None: no HTTP answer at all).
 
-        A ``cancelled`` request (the caller gave up) frees its slot and counts for nothing.
-        ``size`` is how many records it asked for, so latencies compare like with like.
+        ``failed`` says whether it counts as a failure for the breaker (by default: no answer
+        or a 5xx; the client also counts an unusable 2xx body). A ``cancelled`` request (the
+        caller gave up) frees its slot and counts for nothing. ``size`` is how many records
+        it asked for, so latencies compare like with like.
         """
         budget = ticket.budget
         if cancelled:
             budget.abandon(ticket)
+            if ticket.probe:
+                self.breaker.abandon_probe()
             return
         budget.release(
             status=status,
@@ -642,11 +637,38 @@ class Governor:
             size=size,
         )
         # 429s are not failures here: the pool pauses and slows down for them. The breaker is
-        # for a server that is failing (5xx, timeouts, broken connections).
-        self.breaker.record(failed if failed is not None else status is None or status >= 500)
+        # for a server that is failing (5xx, timeouts, broken connections, unusable bodies).
+        failure = failed if failed is not None else status is None or status >= 500
+        self.breaker.record(failure, probe=ticket.probe)
         name = headers.get("x-api-pool") if headers else None
         if name and name != budget.name:
             self._adopt(kind, budget, name)
+
+    def paused(self) -> Pause | None:
+        """What the client is waiting for now: an open circuit, or a pool paused by a 429
+        (the longest such pause); None when it is sending freely.
+
+        >>> print(cr.governor.paused())
+        None
+        >>> for _ in range(8):
+        ...     cr.governor.breaker.record(True)
+        >>> pause = cr.governor.paused()
+        >>> pause.reason, 4 < pause.remaining <= 5.5
+        ('circuit open: 8 requests in a row failed', True)
+        >>> cr.governor.breaker.reset()
+        """
+        if self.breaker.tripped:
+            return Pause(f"circuit open: {self.breaker.reason}", self.breaker.remaining())
+        now = self._clock()
+        paused = [b for b in self._by_name.values() if b.paused_until > now]
+        if not paused:
+            return None
+        longest = max(paused, key=lambda b: b.paused_until)
+        return Pause(
+            f"429 Too Many Requests from pool {longest.name}",
+            longest.paused_until - now,
+            longest.name,
+        )
 
     def _adopt(self, kind: RequestKind, budget: PoolBudget, name: str) -> None:
         # The server named the pool: requests of this kind share that pool's budget.

@@ -392,8 +392,18 @@ def doi_key(doi: str) -> str:
 
 
 def encode_segment(value: str) -> str:
-    """Percent-encode one URL path segment completely (``/`` too), so it cannot leave its route."""
-    return quote(value, safe="")
+    """Percent-encode one URL path segment completely (``/`` too), so it cannot leave its route.
+
+    >>> encode_segment("10.5555/ab;c#d")
+    '10.5555%2Fab%3Bc%23d'
+    """
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (text decoded with surrogateescape, a broken paste) has no UTF-8.
+        raise ValidationError(
+            value, "text must be valid Unicode (it holds a lone surrogate)"
+        ) from exc
 
 
 # --- other identifiers ---------------------------------------------------------------------

@@ -775,11 +775,19 @@ class Harvester:
                     if len(page.items) < self.rows and cp.written >= (cp.expected or 0):
                         return cp.written == (cp.expected or 0)
                     cursor = page.next_cursor
-            except CircuitOpenError as exc:
-                await self._ride_out(shard, exc, last_page)
             except CrossrefError as exc:
-                if not (_lost_cursor(exc, cursor) or self.client.retry_policy.is_retryable(exc)):
+                if not (
+                    isinstance(exc, CircuitOpenError)
+                    or _lost_cursor(exc, cursor)
+                    or self.client.retry_policy.is_retryable(exc)
+                ):
                     raise
+                down = time.monotonic() - last_page
+                if down >= self.max_outage:
+                    raise self._outage(shard, exc, down) from exc
+                if isinstance(exc, CircuitOpenError):
+                    await self._wait_for_circuit(exc, down)
+                    continue
                 restarts += 1
                 if restarts > self.max_restarts:
                     raise
@@ -790,21 +798,26 @@ class Harvester:
                     cp.resume_from or "the start",
                 )
 
-    async def _ride_out(self, shard: Shard, exc: CircuitOpenError, last_page: float) -> None:
-        """Wait out an open circuit, or give up once the outage lasts past ``max_outage``."""
-        down = time.monotonic() - last_page
-        if down >= self.max_outage:
-            raise CircuitOpenError(
-                f"shard {shard.label}: no successful answer for {_duration(down)} (max_outage "
-                f"{_duration(self.max_outage)}); stopped. {exc} Every record written so far "
-                "is checkpointed: run the harvest again with resume to continue",
-                retry_in=exc.retry_in,
-                failure_rate=exc.failure_rate,
-                sample=exc.sample,
-            ) from exc
+    def _outage(self, shard: Shard, exc: CrossrefError, down: float) -> CircuitOpenError:
+        """The error that ends a harvest whose server kept failing past ``max_outage``."""
+        circuit = exc if isinstance(exc, CircuitOpenError) else None
+        return CircuitOpenError(
+            f"shard {shard.label}: no successful answer for {_duration(down)} (max_outage "
+            f"{_duration(self.max_outage)}); stopped. Last error: {exc} Every record written "
+            "so far is checkpointed: run the harvest again with resume to continue",
+            retry_in=circuit.retry_in if circuit else None,
+            failure_rate=circuit.failure_rate if circuit else None,
+            sample=circuit.sample if circuit else 0,
+        )
+
+    async def _wait_for_circuit(self, exc: CircuitOpenError, down: float) -> None:
+        """Wait out an open circuit, telling the progress line why and until when."""
         wait = min(max(exc.retry_in or 0.0, 0.05), self.max_outage - down)
+        governor = self.client.governor
+        pause = governor.paused() if governor is not None else None
+        why = pause.reason if pause is not None else str(exc)
         until = dt.datetime.now().astimezone() + dt.timedelta(seconds=wait)
-        note = f"paused until {until:%H:%M:%S}: {exc}"
+        note = f"paused until {until:%H:%M:%S}: {why}"
         if note != self._paused:
             self._paused = note
             self._report_progress()

@@ -240,27 +240,15 @@ def test_latency_rise_shrinks_concurrency_and_health_grows_it_back() -> None:
     assert shrunk < budget.concurrency <= 8
 
 
-def test_breaker_trips_at_the_threshold_and_not_before() -> None:
-    breaker = Breaker(threshold=0.10, window=50, min_requests=20)
-    for i in range(20):
-        breaker.record(failed=i == 0)  # 1 of 20 = 5%
-    breaker.check()
-    breaker.record(failed=True)  # 2 of 21 = 9.5%
-    breaker.check()
-    breaker.record(failed=True)  # 3 of 22 = 13.6%
-    with pytest.raises(CircuitOpenError, match="10%"):
-        breaker.check()
-    breaker.reset()
-    breaker.check()
-
-
-async def test_governor_refuses_when_the_breaker_is_open() -> None:
-    gov = Governor("polite", breaker=Breaker(min_requests=5, window=10))
+async def test_governor_refuses_at_once_when_it_may_not_wait() -> None:
+    gov = Governor("polite", breaker=Breaker(consecutive=5))
     for _ in range(5):
         ticket = await gov.acquire("single")
         gov.release("single", ticket, status=503, latency=0.0, headers=None)
-    with pytest.raises(CircuitOpenError):
+    with pytest.raises(CircuitOpenError) as info:
         await gov.acquire("single")
+    assert info.value.retry_in is not None and 4.0 < info.value.retry_in <= 5.5
+    assert info.value.failure_rate == 1.0 and info.value.sample == 5
 
 
 def test_identity_defaults_and_pool_adoption() -> None:

@@ -13,6 +13,7 @@ import pytest
 from _windows import max_in_window
 
 from crossref_async import Breaker, CircuitOpenError, Crossref, RetryPolicy, ServerError
+from crossref_async._breaker import lower_bound
 from crossref_async.testing import Change, FakeCrossref, Faults, Limits, Pool, serve
 
 MAILTO = "tests@example.org"
@@ -123,9 +124,16 @@ async def test_the_breaker_stops_sending_at_the_threshold() -> None:
                 outcomes.append("open")
     assert "open" in outcomes
     first_open = outcomes.index("open")
-    assert first_open == 10  # tripped as soon as min_requests were seen
+    # It opened right after the first request at which the failures seen so far put the rate
+    # at 10% or more with 99% confidence (and no sooner than 10 requests).
+    failures = [sum(o == "5xx" for o in outcomes[:n]) for n in range(1, first_open + 1)]
+    crossed = [
+        n >= 10 and lower_bound(failures[n - 1], n, breaker.z) >= 0.10
+        for n in range(1, first_open + 1)
+    ]
+    assert crossed[-1] and not any(crossed[:-1])
     assert set(outcomes[first_open:]) == {"open"}
-    assert fake.stats.total_requests == first_open  # nothing was sent after it tripped
+    assert fake.stats.total_requests == first_open  # nothing was sent while it was open
 
 
 async def test_retries_stop_at_their_caps() -> None:

@@ -216,3 +216,11 @@ def test_catalogues_cover_the_documented_names() -> None:
     assert set(P.FUNDER_FILTERS) == {"location"}
     assert {n for n, cap in P.FACETS.items() if cap} == {"container-title", "issn", "orcid"}
     assert "relevance" in P.SORT_FIELDS and "DOI" in P.SELECT_FIELDS
+
+
+async def test_a_lone_surrogate_is_refused_before_sending() -> None:
+    from crossref_async import Crossref
+
+    async with Crossref(mailto="tests@example.org", limits=False) as cr:
+        with pytest.raises(ValidationError, match="lone surrogate"):
+            await cr.work("10.5555/\ud800")

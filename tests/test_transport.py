@@ -34,6 +34,7 @@ from crossref_async import (
     UnexpectedStatus,
     ValidationError,
 )
+from crossref_async._breaker import CircuitBreaker
 from crossref_async._governor import Governor, Ticket
 from crossref_async._responses import parse_retry_after
 from crossref_async._retry import Outcome, Retrier
@@ -322,16 +323,16 @@ def test_an_infinite_retry_after_is_unreadable() -> None:
 
 async def _breaker_after(
     response: Callable[[httpx.Request], httpx.Response], calls: int = 4
-) -> Breaker:
+) -> CircuitBreaker:
     transport, _ = mock(response)
-    breaker = Breaker(min_requests=100)
     async with Crossref(
-        mailto=MAILTO, transport=transport, retry=RetryPolicy.off(), breaker=breaker
+        mailto=MAILTO, transport=transport, retry=RetryPolicy.off(), breaker=Breaker()
     ) as cr:
         for _ in range(calls):
             with contextlib.suppress(CrossrefError):
                 await cr.work("10.5555/1")
-    return breaker
+    assert cr.governor is not None
+    return cr.governor.breaker
 
 
 @pytest.mark.parametrize(
@@ -350,18 +351,17 @@ async def test_unusable_2xx_bodies_count_as_failures(
     response: Callable[[httpx.Request], httpx.Response],
 ) -> None:
     transport, _ = mock(response)
-    breaker = Breaker(min_requests=100)
     async with Crossref(
         mailto=MAILTO,
         transport=transport,
         retry=RetryPolicy.off(),
-        breaker=breaker,
+        breaker=Breaker(),
         max_body_size=4096,
     ) as cr:
         for _ in range(4):
             with pytest.raises(DecodeError):
                 await cr.work("10.5555/1")
-    assert breaker.failure_rate == 1.0
+    assert cr.governor is not None and cr.governor.breaker.failure_rate == 1.0
 
 
 async def test_good_answers_and_client_errors_do_not_count_as_failures() -> None:
@@ -376,7 +376,8 @@ async def test_an_html_200_trips_the_breaker_instead_of_being_hammered() -> None
     async with Crossref(
         mailto=MAILTO,
         transport=transport,
-        retry=RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.001),
+        # A retry window shorter than the cool-down: the open circuit is reported at once.
+        retry=RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.001, max_time=1.0),
         breaker=Breaker(min_requests=4),
     ) as cr:
         errors = []
