@@ -143,7 +143,8 @@ def outage_scenario(works: int, lengths: Sequence[float], workdir: Path) -> list
     cases.append((lengths[-1], "maintenance", None))
     cases.append((lengths[-1], "503", lengths[-1] / 3))  # longer than --max-outage
     for length, answer, max_outage in cases:
-        faults = Faults(latency=0.01, outages=((2.0, length),), outage_answer=answer)
+        # Requests of about 0.2 s: the harvest is well under way when the outage begins.
+        faults = Faults(latency=0.2, outages=((1.5, length),), outage_answer=answer)
         fake = FakeCrossref(works=works, seed=1, limits="fast-50", faults=faults)
         expected = {str(w["DOI"]).lower() for w in fake.corpus.matching([])}
         out = workdir / f"outage-{length}-{answer}-{max_outage}.jsonl"
@@ -155,7 +156,7 @@ def outage_scenario(works: int, lengths: Sequence[float], workdir: Path) -> list
             opened = _opened(done.stderr)
             if max_outage is not None:
                 note = f"stopped with exit {done.returncode}; then --resume"
-                time.sleep(max(0.0, 2.0 + length - seconds))  # the server is back
+                time.sleep(max(0.0, 1.5 + length - seconds))  # the server is back
                 again, more = _harvest(fake, url, out, [*extra, "--resume"])
                 seconds += more
                 status = again.returncode
@@ -178,7 +179,7 @@ def outage_scenario(works: int, lengths: Sequence[float], workdir: Path) -> list
 def overlap_scenario(works: int, workdir: Path) -> list[Run]:
     results = []
     for case in ("second run with --resume while the first runs", "two started together"):
-        fake = FakeCrossref(works=works, seed=2, limits="fast-50", faults=Faults(latency=0.03))
+        fake = FakeCrossref(works=works, seed=2, limits="fast-50", faults=Faults(latency=0.2))
         expected = {str(w["DOI"]).lower() for w in fake.corpus.matching([])}
         out = workdir / f"overlap-{len(results)}.jsonl"
         lock = out.with_name(out.name + ".lock")
@@ -191,7 +192,7 @@ def overlap_scenario(works: int, workdir: Path) -> list[Run]:
             if case.startswith("second"):
                 while not (lock.exists() and lock.read_text()) and first.poll() is None:
                     time.sleep(0.02)
-                time.sleep(1.0)  # well into the harvest
+                time.sleep(0.5)  # well into the harvest
                 extra = ["--resume"]
             else:
                 extra = []
@@ -204,13 +205,14 @@ def overlap_scenario(works: int, workdir: Path) -> list[Run]:
             seconds = time.monotonic() - started
         statuses = sorted([first.returncode, second.returncode])
         exact, lines, unique = _check(out, expected)
-        refused_msg = err2 if second.returncode else err1
+        refused_lines = (err2 if second.returncode else err1).strip().splitlines()
+        refused_msg = refused_lines[-1] if refused_lines else "(none refused)"
         results.append(
             Run(
                 "overlap", case, max(statuses), seconds, exact and statuses == [0, 3], lines,
                 unique, len(expected), fake.stats.total_requests, _failed(fake), 0,
                 refused=3 in statuses,
-                note=f"exits {statuses}; refused: {refused_msg.strip().splitlines()[-1][:90]}",
+                note=f"exits {statuses}; refused: {refused_msg[:120]}",
             )
         )  # fmt: skip
         print(f"  overlap {case}: exits {statuses}, exact {exact}")

@@ -14,7 +14,9 @@ outage into a dead job. So:
   114 requests, at 20% after 26, at 30% after 19, and a dead server after 8.
 * **Open.** Nothing is sent for a cool-down: ``cooldown`` (5 s) at first, doubled by every
   failed probe up to ``max_cooldown`` (5 minutes), with 10% jitter so that many clients do
-  not probe together.
+  not probe together. A circuit that opens again within ``max_age`` of closing keeps
+  doubling (as Envoy's ejection multiplier does), so a server failing every other request
+  is probed less and less often instead of getting a burst every few seconds.
 * **Half-open.** After the cool-down one request goes as the probe; every other request
   waits for its outcome. It succeeds: closed, the history forgotten. It fails: open again,
   for longer. A cancelled probe leaves the next request to probe.
@@ -194,6 +196,7 @@ class CircuitBreaker:
         self._reason = ""
         self._cause = ""
         self._probes_failed = 0
+        self._closed_at: float | None = None
         self._opened_sample = (0, 0)
         self._changed: anyio.Event | None = None  # made on first use, inside an event loop
         self.openings = 0
@@ -352,6 +355,12 @@ class CircuitBreaker:
 
     def _open(self, now: float, cause: str) -> None:
         if self.state is CircuitState.CLOSED:
+            if self._closed_at is None or now - self._closed_at >= self.settings.max_age:
+                self._cooldown = self.settings.cooldown
+            else:
+                # Open again soon after closing: a flapping server is probed less and less
+                # often, not sent a fresh burst every few seconds.
+                self._cooldown = min(self.settings.max_cooldown, self._cooldown * 2)
             self._opened_sample = (self._failures, self.sample)
             self.opened_at = now
             self.openings += 1
@@ -383,7 +392,7 @@ class CircuitBreaker:
         self._run = 0
         self._reason = ""
         self._opened_sample = (0, 0)
-        self._cooldown = self.settings.cooldown
+        self._closed_at = None if quiet else now
         self.opened_at = None
         self._notify()
 

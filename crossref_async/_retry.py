@@ -181,6 +181,9 @@ class Outcome:
     stop_on_ambiguous: bool = False
     #: When the first attempt started (``time.monotonic()``), set by the retrier.
     started: float | None = None
+    #: A ``time.monotonic()`` past which the call neither retries nor waits for an open
+    #: circuit (a harvest's outage bound), on top of the policy's ``max_time``.
+    deadline: float | None = None
 
 
 class Retrier:
@@ -195,7 +198,11 @@ class Retrier:
         none when retries are off, since waiting for the server is a kind of retry."""
         if not self.policy.enabled or outcome.started is None:
             return 0.0
-        return max(0.0, self.policy.max_time - (time.monotonic() - outcome.started))
+        now = time.monotonic()
+        left = self.policy.max_time - (now - outcome.started)
+        if outcome.deadline is not None:
+            left = min(left, outcome.deadline - now)
+        return max(0.0, left)
 
     def next_step(self, outcome: Outcome, left: float | None) -> str:
         """What follows if the current attempt fails after ``left`` more seconds, as the
@@ -227,6 +234,8 @@ class Retrier:
         if not self.policy.enabled or not self.policy.is_retryable(exc):
             return False
         if outcome.stop_on_ambiguous and not is_safe_to_repeat(exc):
+            return False
+        if outcome.deadline is not None and time.monotonic() >= outcome.deadline:
             return False
         if not self.budget.spend():
             logger.warning("retry budget spent; not retrying %s", type(exc).__name__)

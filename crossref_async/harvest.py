@@ -757,7 +757,9 @@ class Harvester:
             cursor = "*"
             try:
                 while True:
-                    outcome = Outcome(stop_on_ambiguous=cursor != "*")
+                    outcome = Outcome(
+                        stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
+                    )
                     params = [*base, ("cursor", cursor)]
                     page = await self.client._list(route, params, msgspec.Raw, outcome)
                     last_page = time.monotonic()

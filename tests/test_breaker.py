@@ -111,7 +111,15 @@ def test_open_then_probe_then_closed() -> None:
     assert breaker.admit().probe
     breaker.record(False, probe=True)
     assert breaker.state is CircuitState.CLOSED and breaker.sample == 0
-    # Closed again, it starts over: the next opening waits the first cool-down.
+    # Opening again soon after closing (a flapping server) waits longer still...
+    for _ in range(8):
+        breaker.record(True)
+    assert (breaker.admit().wait or 0) > 25
+    clock.now += breaker.admit().wait or 0
+    assert breaker.admit().probe
+    breaker.record(False, probe=True)
+    # ...but after a quiet max_age it starts over with the first cool-down.
+    clock.now += 301
     for _ in range(8):
         breaker.record(True)
     assert 4.5 <= (breaker.admit().wait or 0) <= 5.5
