@@ -13,7 +13,7 @@ outage into a dead job. So:
   three million requests (a few seconds' pause each time); at 15% it opens after a median
   114 requests, at 20% after 26, at 30% after 19, and a dead server after 8.
 * **Open.** Nothing is sent for a cool-down: ``cooldown`` (5 s) at first, doubled by every
-  failed probe up to ``max_cooldown`` (5 minutes), with 10% jitter so that many clients do
+  failed probe up to ``max_cooldown`` (2 minutes), with 10% jitter so that many clients do
   not probe together. A circuit that opens again within ``max_age`` of closing keeps
   doubling (as Envoy's ejection multiplier does), so a server failing every other request
   is probed less and less often instead of getting a burst every few seconds.
@@ -27,7 +27,10 @@ Crossref's 10%) and waits 60 s in the open state; Envoy's outlier detection ejec
 consecutive 5xx and for 30 s times the number of ejections, capped at 300 s; the SRE book's
 client-side throttling judges over two minutes of requests. A client that is the only caller
 of its budget can afford a shorter first cool-down (5 s) and a longer window (500 requests,
-so that the 10% line is decided on a sample that 8% noise does not cross).
+so that the 10% line is decided on a sample that 8% noise does not cross). The cool-down
+stops growing at 2 minutes, not Envoy's 5: a harvest notices the end of an outage at most
+that long after it (benchmarks/reliability.py), at the cost of a probe every 2 minutes
+while the server stays down.
 
 What counts as a failure is the caller's call (the governor passes 5xx, transport errors and
 unusable 2xx bodies); 429s are answered by the pool pausing, not by the breaker. Time comes
@@ -63,7 +66,7 @@ class Breaker:
 
     >>> Breaker()
     Breaker(threshold=0.1, confidence=0.99, window=500, max_age=300.0, min_requests=20,
-            consecutive=8, cooldown=5.0, max_cooldown=300.0, enabled=True)
+            consecutive=8, cooldown=5.0, max_cooldown=120.0, enabled=True)
     >>> Breaker(cooldown=-1)
     Traceback (most recent call last):
     ...
@@ -77,7 +80,7 @@ class Breaker:
     min_requests: int = 20
     consecutive: int = 8
     cooldown: float = 5.0
-    max_cooldown: float = 300.0
+    max_cooldown: float = 120.0
     enabled: bool = True
 
     def __post_init__(self) -> None:
