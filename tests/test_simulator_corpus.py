@@ -172,8 +172,11 @@ def test_matching_raises_what_the_server_would(corpus: Corpus) -> None:
     from crossref_async.testing import SearchError
 
     with pytest.raises(SearchError) as caught:
-        corpus.matching([("has-archive", "true")])
-    assert caught.value.kind == "filter-not-implemented"
+        corpus.matching([("colour", "true")])
+    assert caught.value.kind == "filter-not-available"
+    with pytest.raises(SearchError) as caught:
+        corpus.matching([("license.delay", "soon")])
+    assert (caught.value.kind, caught.value.value) == ("integer-not-valid", "soon")
     with pytest.raises(SearchError):
         corpus.matching([("from-pub-date", "2020-02-30")])
     with pytest.raises(SearchError) as caught:

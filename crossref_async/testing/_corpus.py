@@ -88,7 +88,7 @@ class Corpus:
         self._alias_index = {
             doi_key(alias): i for i, aliases in self.tables.aliases.items() for alias in aliases
         }
-        self.searcher = Searcher(self.tables, self.index_of)
+        self.searcher = Searcher(self.tables, self.index_of, self.builder)
         self.works = WorkList(self)
         self._encoded: dict[int, bytes] = {}
         self._cache_records = cache_records

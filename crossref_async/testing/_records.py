@@ -214,6 +214,10 @@ class WorkBuilder:
         record["score"] = score
         return record
 
+    def bare(self, i: int) -> Record:
+        """:meth:`build` without ``reference`` (cheaper: what filters and facets read)."""
+        return self._build(i)[0]
+
     def encode(self, i: int) -> bytes:
         """:meth:`build` encoded as JSON, faster: the reference list (most of a record) is
         assembled from cached per-target fragments rather than built and encoded anew."""
@@ -540,11 +544,13 @@ class WorkBuilder:
                 plan.append((_FREE, int(r() * _POOL_SIZE)))
         return plan
 
-    def _key_base(self, i: int) -> str:
+    def key_base(self, i: int) -> str:
+        """What the ``key`` of each of work ``i``'s references starts with (``CR`` or
+        ``ref``); the keys are it followed by 1, 2, ... up to ``reference-count``."""
         return "CR" if self.t.members[self.t.columns.member[i]].code % 2 else "ref"
 
     def _reference_dicts(self, i: int, plan: list[tuple[int, int]]) -> list[Record]:
-        key_base = self._key_base(i)
+        key_base = self.key_base(i)
         out: list[Record] = []
         for k, (kind, arg) in enumerate(plan, 1):
             if kind == _CITED:
@@ -564,7 +570,7 @@ class WorkBuilder:
     def _reference_bytes(self, i: int, plan: list[tuple[int, int]]) -> bytes:
         """The JSON of :meth:`_reference_dicts`, from cached fragments (same keys, same
         order, same values)."""
-        key_base = self._key_base(i).encode()
+        key_base = self.key_base(i).encode()
         fragments: dict[int, Callable[[int], bytes]] = {
             _CITED: self._cited_fragment,
             _OUTSIDE: self._outside_fragments().__getitem__,
