@@ -109,6 +109,11 @@ def _domain(member: tb.MemberRow) -> str:
     return f"www.{slug}.example"
 
 
+def crossmark_restricted(member: tb.MemberRow) -> bool:
+    """Whether a member restricts Crossmark to its content domains (one in seven do)."""
+    return member.code % 7 == 3
+
+
 def _parts(ts: int) -> list[int]:
     g = time.gmtime(ts)
     return [g.tm_year, g.tm_mon, g.tm_mday]
@@ -261,7 +266,10 @@ class WorkBuilder:
             w["license"] = self._licenses(c.license[i], parts, r)
         if flags & tb.FUNDED:
             w["funder"] = [self._funder(code, rng) for code in c.funder_codes(i)]
-        w["content-domain"] = {"domain": [domain], "crossmark-restriction": False}
+        w["content-domain"] = {
+            "domain": [domain],
+            "crossmark-restriction": crossmark_restricted(member),
+        }
         if container is not None and container.kind == tb.JOURNAL:
             w["short-container-title"] = [container.short_title]
         if flags & tb.ABSTRACT:
@@ -362,10 +370,10 @@ class WorkBuilder:
         target = h % self.t.n
         if target == i:
             target = (target + 1) % self.t.n
-        kind = "retraction" if (h >> 20) % 5 == 0 else "correction"
+        kind = "retraction" if (h >> 20) % 5 < 2 else "correction"
         when = c.created[i]
         out = [Update(i, target, kind, "publisher", when)]
-        if kind == "retraction" and (h >> 24) % 2 == 0:
+        if kind == "retraction" and (h >> 24) % 4:  # Retraction Watch knows most retractions
             out.append(Update(i, target, kind, "retraction-watch", when, str(10_000 + i)))
         return tuple(out)
 

@@ -65,7 +65,7 @@ from .. import _params as catalogue
 from .._params import doi_key
 from . import _tables as tb
 from . import _vocab as v
-from ._records import WorkBuilder, tokens
+from ._records import WorkBuilder, crossmark_restricted, tokens
 
 Predicate = Callable[[int], bool]
 Record = dict[str, Any]
@@ -169,7 +169,7 @@ _EQUALITY_FILTERS = (
     "orcid",
     "license.url",
 )
-_CONSTANT_FILTERS = {"has-content-domain": True, "has-domain-restriction": False}
+_CONSTANT_FILTERS = {"has-content-domain": True}
 
 # Filters read from the served records themselves (one pass over every record, on first use:
 # see RecordFacts). Date subject -> where a record holds that date.
@@ -236,7 +236,7 @@ IMPLEMENTED_FILTERS: frozenset[str] = frozenset(
     + list(_FLAG_FILTERS)
     + list(_EQUALITY_FILTERS)
     + list(_CONSTANT_FILTERS)
-    + ["has-references", "has-update-policy"]
+    + ["has-references", "has-update-policy", "has-domain-restriction"]
     + list(_RECORD_FLAGS)
     + list(_RECORD_VALUES)
     + list(_INTEGER_FILTERS)
@@ -249,7 +249,7 @@ _QUERY_FIELDS: dict[str, tuple[str, ...]] = {
     "bibliographic": ("title", "author", "container", "year"),
     "title": ("title",),
     "author": ("author",),
-    "contributor": ("author",),
+    "contributor": ("author", "editor", "chair", "translator"),
     "container-title": ("container",),
     "publisher-name": ("publisher",),
     "funder-name": ("funder",),
@@ -706,7 +706,11 @@ class Searcher:
                 return lambda i: column[i] >= low_ts
             high_ts = max(bounds) * 86_400
             return lambda i: column[i] < high_ts
-        if name in _FLAG_FILTERS or name in ("has-references", "has-update-policy"):
+        if name in _FLAG_FILTERS or name in (
+            "has-references",
+            "has-update-policy",
+            "has-domain-restriction",
+        ):
             wanted = {_bool(name, value) for value in values}
             if len(wanted) == 2:
                 return range(self.t.n)
@@ -716,6 +720,9 @@ class Searcher:
             if name == "has-update-policy":
                 members = self.t.members
                 return lambda i: (members[c.member[i]].code % 3 == 0) is want
+            if name == "has-domain-restriction":
+                members = self.t.members
+                return lambda i: crossmark_restricted(members[c.member[i]]) is want
             bit = _FLAG_FILTERS[name]
             return lambda i: bool(c.flags[i] & bit) is want
         if name in _CONSTANT_FILTERS:
@@ -1113,7 +1120,8 @@ class Searcher:
                 for person in c.authors_of(i):
                     row = people[person]
                     if name == "orcid" and row.orcid:
-                        found.add(f"https://orcid.org/{row.orcid}")
+                        # The facet spells iDs as its recordings do (http), unlike records.
+                        found.add(f"http://orcid.org/{row.orcid}")
                     elif name == "affiliation" and row.affiliation >= 0:
                         found.add(v.INSTITUTIONS[row.affiliation])
                 counts.update(found)
@@ -1123,7 +1131,7 @@ class Searcher:
                     counts.update(
                         v.FUNDERS[code][1]
                         if name == "funder-name"
-                        else f"https://doi.org/10.13039/{v.FUNDERS[code][0]}"
+                        else f"http://dx.doi.org/10.13039/{v.FUNDERS[code][0]}"  # as recorded
                         for code in c.funder_codes(i)
                     )
         elif name == "license":
