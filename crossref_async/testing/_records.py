@@ -27,6 +27,11 @@ from . import _vocab as v
 
 Record = dict[str, Any]
 
+#: Work keys the simulator sends that the recorded corpus does not show (the recordings
+#: predate them), each as Crossref documents it: ``aliases`` (February 2025: the alias DOIs
+#: of a primary record).
+UNRECORDED_WORK_KEYS: frozenset[str] = frozenset({"aliases"})
+
 _INDEX_VERSION = "3.50.1"
 _CURRENT_FROM_YEAR = tb.CORPUS_NOW.year - 2  # Crossref's "current": this year and the two before
 _METRICS = (
@@ -104,6 +109,43 @@ def _domain(member: tb.MemberRow) -> str:
     return f"www.{slug}.example"
 
 
+def crossmark_restricted(member: tb.MemberRow) -> bool:
+    """Whether a member restricts Crossmark to its content domains (one in seven do)."""
+    return member.code % 7 == 3
+
+
+def _parts(ts: int) -> list[int]:
+    g = time.gmtime(ts)
+    return [g.tm_year, g.tm_mon, g.tm_mday]
+
+
+@dataclass(frozen=True)
+class Update:
+    """One update: notice ``notice`` updates work ``target`` (a correction or a retraction),
+    asserted by ``source`` (``publisher`` or ``retraction-watch``, whose entries carry the
+    Retraction Watch database's ``record-id``)."""
+
+    notice: int
+    target: int
+    kind: str
+    source: str
+    when: int
+    record_id: str | None = None
+
+    def entry(self, doi: str) -> Record:
+        """The ``update-to`` (``doi``: the target's) or ``updated-by`` (the notice's) entry."""
+        out: Record = {
+            "DOI": doi,
+            "type": self.kind,
+            "label": self.kind.capitalize(),
+            "source": self.source,
+            "updated": stamp(self.when),
+        }
+        if self.record_id is not None:
+            out["record-id"] = self.record_id
+        return out
+
+
 class WorkBuilder:
     """Builds full work records from the tables (see the module docstring)."""
 
@@ -177,6 +219,10 @@ class WorkBuilder:
         record["score"] = score
         return record
 
+    def bare(self, i: int) -> Record:
+        """:meth:`build` without ``reference`` (cheaper: what filters and facets read)."""
+        return self._build(i)[0]
+
     def encode(self, i: int) -> bytes:
         """:meth:`build` encoded as JSON, faster: the reference list (most of a record) is
         assembled from cached per-target fragments rather than built and encoded anew."""
@@ -220,7 +266,10 @@ class WorkBuilder:
             w["license"] = self._licenses(c.license[i], parts, r)
         if flags & tb.FUNDED:
             w["funder"] = [self._funder(code, rng) for code in c.funder_codes(i)]
-        w["content-domain"] = {"domain": [domain], "crossmark-restriction": False}
+        w["content-domain"] = {
+            "domain": [domain],
+            "crossmark-restriction": crossmark_restricted(member),
+        }
         if container is not None and container.kind == tb.JOURNAL:
             w["short-container-title"] = [container.short_title]
         if flags & tb.ABSTRACT:
@@ -230,6 +279,8 @@ class WorkBuilder:
         w["created"] = stamp(c.created[i])
         if container is None or container.kind != tb.PROCEEDINGS or r() < 0.5:
             w["page"] = self.pages(i)
+            if w["page"].startswith("e"):  # an electronic article number, not a page range
+                w["article-number"] = w["page"][1:]
         if member.code % 3 == 0:
             w["update-policy"] = f"https://doi.org/{member.prefixes[0]}/crossmark_policy"
         w["source"] = "Crossref"
@@ -269,19 +320,18 @@ class WorkBuilder:
         if member.code % 4 == 1:
             w["archive"] = ["Portico"]
         w["URL"] = f"https://doi.org/{doi}"
+        aliases = t.aliases.get(i)
+        if aliases:
+            w["aliases"] = list(aliases)
         if flags & tb.RELATION:
             w["relation"] = self._relation(i, type_id, rng)
-        if flags & tb.UPDATE:
-            target = self._other(i, rng)
-            w["update-to"] = [
-                {
-                    "DOI": c.doi[target],
-                    "type": "correction" if r() < 0.8 else "retraction",
-                    "label": "Correction",
-                    "source": "publisher",
-                    "updated": stamp(c.created[i]),
-                }
-            ]
+        self._extras(w, i, type_id)
+        updates = self.updates_of(i)
+        if updates:
+            w["update-to"] = [update.entry(c.doi[update.target]) for update in updates]
+        updated_by = self.updated_by(i)
+        if updated_by:
+            w["updated-by"] = [update.entry(c.doi[update.notice]) for update in updated_by]
         if container is not None and container.kind == tb.JOURNAL:
             w["ISSN"] = [value for value, _ in container.issns]
             w["issn-type"] = [{"value": value, "type": kind} for value, kind in container.issns]
@@ -289,9 +339,57 @@ class WorkBuilder:
         if parts is not None:
             w["published"] = {"date-parts": [parts]}
             if type_id == "journal-article" and r() < 0.4:
-                w["assertion"] = self._history(c.created[i], r)
+                w["assertion"], accepted = self._history(c.created[i], r)
+                w["accepted"] = {"date-parts": [_parts(accepted)]}
         w["score"] = 1.0
         return w, plan
+
+    def _extras(self, w: Record, i: int, type_id: str) -> None:
+        """Fields drawn from a hash of the work rather than its generator, so adding them
+        left every earlier field of every record as it was."""
+        h = _mix(self.t.seed, i, 6)
+        if type_id == "journal-article" and h % 40 == 0:
+            registry, head = v.TRIAL_REGISTRIES[(h >> 8) % len(v.TRIAL_REGISTRIES)]
+            number = f"{head}{(h >> 10) % 10**8:08d}"
+            w["clinical-trial-number"] = [{"clinical-trial-number": number, "registry": registry}]
+        if type_id == "dataset":
+            w["description"] = f"Measurements for {self.t.title_text(i).lower()}"
+        if type_id == "posted-content":
+            w["version"] = {"version": f"v{1 + (h >> 4) % 3}"}
+
+    # -- updates (corrections, retractions) ------------------------------------------------
+
+    def updates_of(self, i: int) -> tuple[Update, ...]:
+        """The updates that work ``i`` (an update notice) makes: its ``update-to``. A
+        retraction that Retraction Watch also records is listed twice, once per source,
+        as Crossref lists it."""
+        c = self.t.columns
+        if not c.flags[i] & tb.UPDATE or self.t.n < 2:
+            return ()
+        h = _mix(self.t.seed, i, 7)
+        target = h % self.t.n
+        if target == i:
+            target = (target + 1) % self.t.n
+        kind = "retraction" if (h >> 20) % 5 < 2 else "correction"
+        when = c.created[i]
+        out = [Update(i, target, kind, "publisher", when)]
+        if kind == "retraction" and (h >> 24) % 4:  # Retraction Watch knows most retractions
+            out.append(Update(i, target, kind, "retraction-watch", when, str(10_000 + i)))
+        return tuple(out)
+
+    def updated_by(self, j: int) -> tuple[Update, ...]:
+        """The updates made to work ``j`` (its ``updated-by``), oldest notice first."""
+        return self._updated_by().get(j, ())
+
+    @functools.cache  # noqa: B019 - computed once per corpus
+    def _updated_by(self) -> dict[int, tuple[Update, ...]]:
+        out: dict[int, list[Update]] = {}
+        flags = self.t.columns.flags
+        for i in range(self.t.n):
+            if flags[i] & tb.UPDATE:
+                for update in self.updates_of(i):
+                    out.setdefault(update.target, []).append(update)
+        return {j: tuple(updates) for j, updates in out.items()}
 
     def _other(self, i: int, rng: random.Random) -> int:
         n = self.t.n
@@ -314,12 +412,13 @@ class WorkBuilder:
             print_parts = [parts[0] + 1] if later else parts[:2] if roll < 0.8 else parts
             w["published-print"] = {"date-parts": [print_parts]}
 
-    def _history(self, created: int, r: Any) -> list[Record]:
-        """Crossmark publication-history assertions (received, accepted, published)."""
+    def _history(self, created: int, r: Any) -> tuple[list[Record], int]:
+        """Crossmark publication-history assertions (received, accepted, published), and
+        the accepted time (the record's ``accepted`` date)."""
         group = {"name": "publication_history", "label": "Publication History"}
         received = created - (60 + int(r() * 300)) * 86_400
         accepted = received + (20 + int(r() * 120)) * 86_400
-        return [
+        history = [
             {
                 "value": _day_text(ts),
                 "order": order,
@@ -331,6 +430,7 @@ class WorkBuilder:
                 (("received", received), ("accepted", accepted), ("published", created)), 1
             )
         ]
+        return history, accepted
 
     def _author(self, person: int, position: int) -> Record:
         row = self.t.people[person]
@@ -341,9 +441,15 @@ class WorkBuilder:
         out["given"] = row.given
         out["family"] = row.family
         out["sequence"] = "first" if position == 0 else "additional"
-        out["affiliation"] = (
-            [{"name": v.INSTITUTIONS[row.affiliation]}] if row.affiliation >= 0 else []
-        )
+        out["affiliation"] = []
+        if row.affiliation >= 0:
+            affiliation: Record = {"name": v.INSTITUTIONS[row.affiliation]}
+            if person % 3:  # two in three publishers deposit the ROR id (since 2023)
+                ror = v.INSTITUTION_RORS[row.affiliation]
+                affiliation = {"id": [{"id": ror, "id-type": "ROR", "asserted-by": "publisher"}]}
+                affiliation["name"] = v.INSTITUTIONS[row.affiliation]
+            out["affiliation"] = [affiliation]
+        out["role"] = [{"role": "author", "vocabulary": "crossref"}]
         return out
 
     def _editor(self, rng: random.Random) -> Record:
@@ -352,6 +458,7 @@ class WorkBuilder:
             "family": _pick(rng, v.FAMILY_NAMES),
             "sequence": "first",
             "affiliation": [],
+            "role": [{"role": "editor", "vocabulary": "crossref"}],
         }
 
     def _licenses(self, code: int, parts: list[int] | None, r: Any) -> list[Record]:
@@ -379,6 +486,7 @@ class WorkBuilder:
             "name": name,
             "doi-asserted-by": "publisher",
             "award": [award],
+            "award-info": [{"award-number": [award]}],
             "id": [{"id": doi, "id-type": "DOI", "asserted-by": "publisher"}],
         }
 
@@ -444,11 +552,13 @@ class WorkBuilder:
                 plan.append((_FREE, int(r() * _POOL_SIZE)))
         return plan
 
-    def _key_base(self, i: int) -> str:
+    def key_base(self, i: int) -> str:
+        """What the ``key`` of each of work ``i``'s references starts with (``CR`` or
+        ``ref``); the keys are it followed by 1, 2, ... up to ``reference-count``."""
         return "CR" if self.t.members[self.t.columns.member[i]].code % 2 else "ref"
 
     def _reference_dicts(self, i: int, plan: list[tuple[int, int]]) -> list[Record]:
-        key_base = self._key_base(i)
+        key_base = self.key_base(i)
         out: list[Record] = []
         for k, (kind, arg) in enumerate(plan, 1):
             if kind == _CITED:
@@ -468,7 +578,7 @@ class WorkBuilder:
     def _reference_bytes(self, i: int, plan: list[tuple[int, int]]) -> bytes:
         """The JSON of :meth:`_reference_dicts`, from cached fragments (same keys, same
         order, same values)."""
-        key_base = self._key_base(i).encode()
+        key_base = self.key_base(i).encode()
         fragments: dict[int, Callable[[int], bytes]] = {
             _CITED: self._cited_fragment,
             _OUTSIDE: self._outside_fragments().__getitem__,
@@ -573,6 +683,7 @@ class WorkBuilder:
                 "name": container.title.removeprefix("Proceedings of the "),
                 "location": v.INSTITUTIONS[container.code % len(v.INSTITUTIONS)].split(", ")[-1],
                 "acronym": container.short_title,
+                "sponsor": [member.name],
                 "start": {"date-parts": [[year, 6, 10]]},
                 "end": {"date-parts": [[year, 6, 14]]},
             }

@@ -223,16 +223,14 @@ def _facets(value: str, out: ListRequest, fail: _Fail) -> None:
         except SearchError as exc:
             fail(exc.detail)
             continue
-        cap = catalogue.FACETS[name]
         if count in ("", "*"):
-            if count == "*" and cap is not None:
-                fail(bodies.integer_not_valid(count, cap))
-                continue
-            out.facets.append((name, cap))
+            # ``*``: every value, for every facet (recorded 2021-2026, issn, orcid and
+            # container-title included); no count: the catalogue's default.
+            out.facets.append((name, None if count == "*" else catalogue.FACETS[name]))
             continue
-        limit = _integer(count, cap)
+        limit = _integer(count, None)  # counts above 100 are accepted too (recorded)
         if limit is None:
-            fail(bodies.integer_not_valid(count, cap))
+            fail(bodies.integer_not_valid(count, None))
         else:
             out.facets.append((name, limit))
 

@@ -62,11 +62,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _params as catalogue
+from .._params import doi_key
 from . import _tables as tb
 from . import _vocab as v
-from ._records import tokens
+from ._records import WorkBuilder, crossmark_restricted, tokens
 
 Predicate = Callable[[int], bool]
+Record = dict[str, Any]
 
 
 class SearchError(Exception):
@@ -167,16 +169,78 @@ _EQUALITY_FILTERS = (
     "orcid",
     "license.url",
 )
-_CONSTANT_FILTERS = {"has-content-domain": True, "has-domain-restriction": False}
+_CONSTANT_FILTERS = {"has-content-domain": True}
 
-#: Works filters the simulator implements (the rest of Crossref's catalogue is refused with a
-#: ``filter-not-implemented`` validation failure, never silently ignored).
+# Filters read from the served records themselves (one pass over every record, on first use:
+# see RecordFacts). Date subject -> where a record holds that date.
+_RECORD_DATES: dict[str, tuple[str, ...]] = {
+    "accepted": ("accepted",),
+    "approved": ("approved",),
+    "awarded": ("award-start",),  # a grant's field: no corpus work is a grant
+    "event-end": ("event", "end"),
+    "event-start": ("event", "start"),
+    "online-pub": ("published-online",),
+    "posted": ("posted",),
+    "print-pub": ("published-print",),
+}
+# has-<x> filter -> the fact whose presence it tests.
+_RECORD_FLAGS = {
+    "has-archive": "archive",
+    "has-assertion": "assertion",
+    "has-clinical-trial-number": "clinical-trial-number",
+    "has-description": "description",
+    "has-event": "event",
+    "has-ror-id": "ror-id",
+    "has-update": "updated-by",
+}
+# Value filters named after the fact they match (see _record_values for each one's source).
+_RECORD_VALUES = (
+    "alternative-id",
+    "archive",
+    "article-number",
+    "assertion",
+    "assertion-group",
+    "award.number",
+    "category-name",
+    "clinical-trial-number",
+    "content-domain",
+    "directory",
+    "full-text.application",
+    "full-text.type",
+    "full-text.version",
+    "funder-doi-asserted-by",
+    "group-title",
+    "isbn",
+    "license.version",
+    "relation.object",
+    "relation.object-type",
+    "relation.type",
+    "ror-id",
+    "update-type",
+    "updates",
+)
+# Numeric filters: gte/lte-award-amount read a grant's award amount (no corpus work is a
+# grant, so they select nothing); license.delay the smallest delay-in-days of the licenses.
+_AMOUNT_FILTERS = ("gte-award-amount", "lte-award-amount")
+_INTEGER_FILTERS = (*_AMOUNT_FILTERS, "license.delay")
+_OTHER_FILTERS = ("citation-id", "reference-visibility")
+
+#: Works filters the simulator implements: every filter of the client's catalogue (a filter
+#: outside it is refused as Crossref refuses one, with ``filter-not-available``). Where the
+#: corpus has no field to read, a filter is applied to what there is (see the docstring of
+#: :class:`RecordFacts`): it answers 200 and selects nothing, never a 400 Crossref does not
+#: send.
 IMPLEMENTED_FILTERS: frozenset[str] = frozenset(
     [f"{side}-{subject}-date" for subject in _DATE_COLUMNS for side in ("from", "until")]
+    + [f"{side}-{subject}-date" for subject in _RECORD_DATES for side in ("from", "until")]
     + list(_FLAG_FILTERS)
     + list(_EQUALITY_FILTERS)
     + list(_CONSTANT_FILTERS)
-    + ["has-references", "has-update-policy"]
+    + ["has-references", "has-update-policy", "has-domain-restriction"]
+    + list(_RECORD_FLAGS)
+    + list(_RECORD_VALUES)
+    + list(_INTEGER_FILTERS)
+    + list(_OTHER_FILTERS)
 )
 
 _FIELD_WEIGHTS = {"title": 1.0, "author": 1.0, "container": 0.5, "year": 0.5}
@@ -185,30 +249,70 @@ _QUERY_FIELDS: dict[str, tuple[str, ...]] = {
     "bibliographic": ("title", "author", "container", "year"),
     "title": ("title",),
     "author": ("author",),
-    "contributor": ("author",),
+    "contributor": ("author", "editor", "chair", "translator"),
     "container-title": ("container",),
     "publisher-name": ("publisher",),
     "funder-name": ("funder",),
     "affiliation": ("affiliation",),
 }
+# Field queries over texts of the records (see _record_texts): chair, translator, event
+# themes and standards bodies appear on no corpus work, so those queries match nothing.
+_RECORD_QUERY_FIELDS = (
+    "chair",
+    "degree",
+    "description",
+    "editor",
+    "event-acronym",
+    "event-location",
+    "event-name",
+    "event-sponsor",
+    "event-theme",
+    "publisher-location",
+    "standards-body-acronym",
+    "standards-body-name",
+    "translator",
+)
+_QUERY_FIELDS.update({name: (name,) for name in _RECORD_QUERY_FIELDS})
 #: ``query.<field>`` names the simulator implements.
 IMPLEMENTED_FIELD_QUERIES: frozenset[str] = frozenset(f for f in _QUERY_FIELDS if f)
 
+# Facets read from the records: facet -> fact.
+_RECORD_FACETS = {
+    "archive": "archive",
+    "assertion": "assertion",
+    "assertion-group": "assertion-group",
+    "category-name": "category-name",
+    "journal-issue": "journal-issue",
+    "journal-volume": "journal-volume",
+    "relation-type": "relation.type",
+    "ror-id": "ror-id",
+    "update-type": "update-type",
+}
+
 #: Facets the simulator implements.
-IMPLEMENTED_FACETS: tuple[str, ...] = (
-    "affiliation",
-    "container-title",
-    "funder-doi",
-    "funder-name",
-    "issn",
-    "license",
-    "link-application",
-    "orcid",
-    "published",
-    "publisher-name",
-    "source",
-    "type-name",
+IMPLEMENTED_FACETS: tuple[str, ...] = tuple(
+    sorted(
+        (
+            "affiliation",
+            "container-title",
+            "funder-doi",
+            "funder-name",
+            "issn",
+            "license",
+            "link-application",
+            "orcid",
+            "published",
+            "publisher-name",
+            "source",
+            "type-name",
+            *_RECORD_FACETS,
+        )
+    )
 )
+
+#: How many values a facet returns at most, for ``*`` or any larger count: every value,
+#: except ``container-title``, recorded answering ``*`` with exactly 1,000 of its values.
+FACET_VALUE_CAPS: dict[str, int] = {"container-title": 1000}
 
 #: The ``query.bibliographic`` score that separates a citation's own work (65.7 and more,
 #: measured) from every other work (43.2 and less): see the module docstring.
@@ -216,6 +320,7 @@ MATCH_THRESHOLD: float = 55.0
 
 _RESCORE_WINDOW = 64  # how many of the best candidates the phrase bonus rescores
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_REFERENCE_KEY = re.compile(r"^(CR|ref)(\d+)$")
 _YEAR = re.compile(r"^\d{4}$")
 _TRUE = frozenset({"true", "1", "t"})
 _FALSE = frozenset({"false", "0", "f"})
@@ -258,6 +363,17 @@ def _bool(name: str, value: str) -> bool:
         value,
         f"Boolean specified as {value} for filter '{name}' but must be true or false. ",
     )
+
+
+def _integer(name: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise SearchError(
+            "integer-not-valid",
+            value,
+            f"Integer specified as {value} for filter '{name}' but must be an integer. ",
+        ) from None
 
 
 def not_available(kind: str, value: str, valid: Iterable[str]) -> SearchError:
@@ -328,14 +444,177 @@ def funder_id(value: str) -> str:
     return text.removeprefix("10.13039/")
 
 
+def normalize_value(name: str, value: str) -> str:
+    """How filter ``name`` compares a value (the filter's and the record's alike): DOIs as
+    DOIs compare, ISBNs without hyphens, ROR ids by their bare id (``https://ror.org/``
+    optional), everything else case-insensitively.
+
+    >>> normalize_value("ror-id", "https://ror.org/02JZ4AJ89"), normalize_value("isbn", "978-1")
+    ('02jz4aj89', '9781')
+    """
+    text = value.strip()
+    if name in ("updates", "relation.object"):
+        return doi_key(text)
+    if name == "isbn":
+        return text.replace("-", "").upper()
+    if name == "ror-id":
+        return text.lower().rsplit("/", 1)[-1]
+    return text.casefold()
+
+
+def _dig(record: Record, path: tuple[str, ...]) -> Any:
+    found: Any = record
+    for key in path:
+        found = found.get(key) if isinstance(found, dict) else None
+    return found
+
+
+def _names(people: Any) -> list[str]:
+    return [" ".join(filter(None, (p.get("given"), p.get("family")))) for p in people or ()]
+
+
+def _record_values(record: Record) -> dict[str, list[str]]:
+    """Fact -> the values a record holds (as served: facets show them so)."""
+    funders = record.get("funder") or []
+    licenses = record.get("license") or []
+    links = record.get("link") or []
+    relations = record.get("relation") or {}
+    updates = record.get("update-to") or []
+    assertions = record.get("assertion") or []
+    affiliations = [
+        aff for person in record.get("author") or [] for aff in person.get("affiliation") or []
+    ]
+    event = record.get("event") or {}
+    cc_journal = "ISSN" in record and any("creativecommons.org" in x["URL"] for x in licenses)
+    out = {
+        "alternative-id": record.get("alternative-id") or [],
+        "archive": record.get("archive") or [],
+        "article-number": [record["article-number"]] if "article-number" in record else [],
+        "assertion": [a["name"] for a in assertions],
+        "assertion-group": [a["group"]["name"] for a in assertions if "group" in a],
+        "award.number": [award for f in funders for award in f.get("award") or []],
+        "category-name": record.get("subject") or [],
+        "clinical-trial-number": [
+            t["clinical-trial-number"] for t in record.get("clinical-trial-number") or []
+        ],
+        "content-domain": (record.get("content-domain") or {}).get("domain") or [],
+        "description": [record["description"]] if "description" in record else [],
+        # Approximation: Crossref reads DOAJ's list of journals; here a journal work with a
+        # Creative Commons license counts as listed.
+        "directory": ["doaj"] if cc_journal else [],
+        "event": [event.get("name", "")] if event else [],
+        "full-text.application": [x["intended-application"] for x in links],
+        "full-text.type": [x["content-type"] for x in links],
+        "full-text.version": [x["content-version"] for x in links],
+        "funder-doi-asserted-by": [f["doi-asserted-by"] for f in funders if "doi-asserted-by" in f],
+        "group-title": [record["group-title"]] if "group-title" in record else [],
+        "isbn": record.get("ISBN") or [],
+        "journal-issue": [record["journal-issue"]["issue"]] if "journal-issue" in record else [],
+        "journal-volume": [record["volume"]] if "volume" in record else [],
+        "license.version": [x["content-version"] for x in licenses],
+        "relation.object": [o["id"] for objects in relations.values() for o in objects],
+        "relation.object-type": [o["id-type"] for objects in relations.values() for o in objects],
+        "relation.type": list(relations),
+        "ror-id": [
+            x["id"] for aff in affiliations for x in aff.get("id") or [] if x["id-type"] == "ROR"
+        ],
+        "update-type": [u["type"] for u in updates],
+        "updated-by": [u["DOI"] for u in record.get("updated-by") or []],
+        "updates": [u["DOI"] for u in updates],
+    }
+    return {fact: values for fact, values in out.items() if values}
+
+
+def _record_texts(record: Record) -> dict[str, list[str]]:
+    """``query.<field>`` -> the texts of a record that the field query searches."""
+    event = record.get("event") or {}
+    body = record.get("standards-body") or {}
+    return {
+        "chair": _names(record.get("chair")),
+        "degree": record.get("degree") or [],
+        "description": [record.get("description") or ""],
+        "editor": _names(record.get("editor")),
+        "event-acronym": [event.get("acronym") or ""],
+        "event-location": [event.get("location") or ""],
+        "event-name": [event.get("name") or ""],
+        "event-sponsor": event.get("sponsor") or [],
+        "event-theme": [event.get("theme") or ""],
+        "publisher-location": [record.get("publisher-location") or ""],
+        "standards-body-acronym": [body.get("acronym") or ""],
+        "standards-body-name": [body.get("name") or ""],
+        "translator": _names(record.get("translator")),
+    }
+
+
+def _first_day(date: Any) -> int:
+    """The ordinal of the earliest day of a ``{"date-parts": [[y, m, d]]}`` value; 0 for none."""
+    parts = (date or {}).get("date-parts") or [[None]]
+    year, month, day = [*parts[0], None, None][:3]
+    if not isinstance(year, int):
+        return 0
+    return dt.date(year, month or 1, day or 1).toordinal()
+
+
+class RecordFacts:
+    """What the filters, facets and field queries that read the served records need, from one
+    pass over every record (without references), made on first use: a few seconds per
+    100,000 works, once per corpus.
+
+    Sources, and the approximations where the corpus has nothing to read: ``from-awarded-date``
+    and the award amounts read a grant's ``award-start`` and ``award-amount`` (no corpus work
+    is a grant: they select nothing); ``directory:doaj`` selects journal works with a Creative
+    Commons license; ``reference-visibility`` reads the members' (every prefix is ``open``);
+    ``citation-id`` selects works with a reference of that ``key``; ``has-update`` means
+    ``updated-by`` (another work updates this one); ``is-update`` means ``update-to``.
+    """
+
+    def __init__(self, n: int, build: Callable[[int], Record]) -> None:
+        self.postings: dict[str, dict[str, array[int]]] = {}
+        self.raw: dict[str, dict[int, tuple[str, ...]]] = {f: {} for f in _RECORD_FACETS.values()}
+        self.dates = {subject: array("i", [0]) * n for subject in _RECORD_DATES}
+        self.license_delay: dict[int, int] = {}
+        self.words: dict[str, dict[str, array[int]]] = {f: {} for f in _RECORD_QUERY_FIELDS}
+        for i in range(n):
+            record = build(i)
+            for fact, values in _record_values(record).items():
+                if fact in self.raw:
+                    self.raw[fact][i] = tuple(dict.fromkeys(values))
+                postings = self.postings.setdefault(fact, {})
+                for value in {normalize_value(fact, x) for x in values}:
+                    postings.setdefault(value, array("i")).append(i)
+            for subject, path in _RECORD_DATES.items():
+                self.dates[subject][i] = _first_day(_dig(record, path))
+            delays = [x["delay-in-days"] for x in record.get("license") or ()]
+            if delays:
+                self.license_delay[i] = min(delays)
+            for field, texts in _record_texts(record).items():
+                words = self.words[field]
+                for token in {t for text in texts for t in tokens(text)}:
+                    words.setdefault(token, array("i")).append(i)
+
+    def having(self, fact: str) -> set[int]:
+        """The works with at least one value of ``fact``."""
+        return {i for works in self.postings.get(fact, {}).values() for i in works}
+
+    def matching(self, fact: str, values: Iterable[str]) -> set[int]:
+        """The works with any of ``values`` (normalised as :func:`normalize_value` does)."""
+        postings = self.postings.get(fact, {})
+        return {i for value in values for i in postings.get(normalize_value(fact, value), _EMPTY)}
+
+
 class Searcher:
     """Evaluates selections over a corpus's tables; results are cached (LRU)."""
 
     def __init__(
-        self, tables: tb.Tables, doi_index: Callable[[str], int | None], cache_size: int = 64
+        self,
+        tables: tb.Tables,
+        doi_index: Callable[[str], int | None],
+        builder: WorkBuilder | None = None,
+        cache_size: int = 64,
     ) -> None:
         self.t = tables
         self._doi_index = doi_index
+        self._builder = builder or WorkBuilder(tables)
         self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
         self._cache_size = cache_size
 
@@ -357,6 +636,11 @@ class Searcher:
     def forget(self) -> None:
         """Drop every cached result (the corpus changed)."""
         self._cache.clear()
+
+    @functools.cached_property
+    def facts(self) -> RecordFacts:
+        """The record facts (built on first use; re-indexing does not change them)."""
+        return RecordFacts(self.t.n, self._builder.bare)
 
     # -- filters -------------------------------------------------------------------------
 
@@ -393,7 +677,9 @@ class Searcher:
         c = self.t.columns
         if name.endswith("-date"):
             side, _, subject = name.removesuffix("-date").partition("-")
-            column = getattr(c, _DATE_COLUMNS[subject])
+            ordinals = subject in _RECORD_DATES
+            column = self.facts.dates[subject] if ordinals else getattr(c, _DATE_COLUMNS[subject])
+            ordinals = ordinals or column is c.pub_ord
             bounds = []
             for value in values:
                 try:
@@ -405,22 +691,26 @@ class Searcher:
                         f"Date specified as {value} but must be of the form yyyy, yyyy-mm or"
                         " yyyy-mm-dd",
                     ) from None
-                if column is c.pub_ord:
+                if ordinals:
                     bounds.append(first if side == "from" else last)
                 else:  # epoch seconds; an until- date ends at the end of its last day
                     bounds.append((first if side == "from" else last + 1) - _EPOCH)
-            if column is c.pub_ord:
+            if ordinals:
                 if side == "from":
                     low = min(bounds)
-                    return lambda i: c.pub_ord[i] >= low
+                    return lambda i: column[i] >= low
                 high = max(bounds)
-                return lambda i: 0 < c.pub_ord[i] <= high
+                return lambda i: 0 < column[i] <= high
             if side == "from":
                 low_ts = min(bounds) * 86_400
                 return lambda i: column[i] >= low_ts
             high_ts = max(bounds) * 86_400
             return lambda i: column[i] < high_ts
-        if name in _FLAG_FILTERS or name in ("has-references", "has-update-policy"):
+        if name in _FLAG_FILTERS or name in (
+            "has-references",
+            "has-update-policy",
+            "has-domain-restriction",
+        ):
             wanted = {_bool(name, value) for value in values}
             if len(wanted) == 2:
                 return range(self.t.n)
@@ -430,12 +720,50 @@ class Searcher:
             if name == "has-update-policy":
                 members = self.t.members
                 return lambda i: (members[c.member[i]].code % 3 == 0) is want
+            if name == "has-domain-restriction":
+                members = self.t.members
+                return lambda i: crossmark_restricted(members[c.member[i]]) is want
             bit = _FLAG_FILTERS[name]
             return lambda i: bool(c.flags[i] & bit) is want
         if name in _CONSTANT_FILTERS:
             constant = _CONSTANT_FILTERS[name]
             return range(self.t.n) if constant in {_bool(name, x) for x in values} else set()
+        if name in _RECORD_FLAGS:
+            wanted = {_bool(name, value) for value in values}
+            having = self.facts.having(_RECORD_FLAGS[name])
+            if len(wanted) == 2:
+                return range(self.t.n)
+            return having if wanted == {True} else set(range(self.t.n)) - having
+        if name in _RECORD_VALUES:
+            return self.facts.matching(name, values)
+        if name in _INTEGER_FILTERS:
+            numbers = [_integer(name, value) for value in values]
+            if name in _AMOUNT_FILTERS:
+                return set()
+            delays = self.facts.license_delay
+            return {i for i, delay in delays.items() if delay <= max(numbers)}
+        if name == "reference-visibility":
+            # Every corpus prefix deposits open references (see rec.member_record).
+            return range(self.t.n) if "open" in {x.strip() for x in values} else set()
+        if name == "citation-id":
+            return self._citation_ids(values)
         return self._equality(name, values)
+
+    def _citation_ids(self, values: list[str]) -> set[int]:
+        """Works with a reference whose ``key`` is one of ``values``."""
+        wanted: dict[str, int] = {}
+        for value in values:
+            match = _REFERENCE_KEY.match(value.strip())
+            if match and int(match.group(2)) >= 1:  # keys run from 1 to the reference count
+                base, number = match.group(1), int(match.group(2))
+                wanted[base] = min(wanted.get(base, number), number)
+        refs = self.t.columns.refs
+        out = set()
+        for i in range(self.t.n):
+            lowest = wanted.get(self._builder.key_base(i))
+            if lowest is not None and lowest <= refs[i]:
+                out.add(i)
+        return out
 
     def _equality(self, name: str, values: list[str]) -> set[int]:
         t = self.t
@@ -626,6 +954,8 @@ class Searcher:
             return [self._by_title_word.get(code, _EMPTY)] if code is not None else []
         if field == "year":
             return [self._by_year.get(int(token), _EMPTY)] if _YEAR.match(token) else []
+        if field in self.facts.words:
+            return [self.facts.words[field].get(token, _EMPTY)]
         owners = self._token_owners[field].get(token, [])
         if field == "author":
             return [self._by_person.get(code, _EMPTY) for code in owners]
@@ -755,9 +1085,10 @@ class Searcher:
         for name, limit in requested:
             counts = self._facet_counts(name, result.indexes)
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if limit is not None:
-                ranked = ranked[:limit]
-            out[name] = {"value-count": len(counts), "values": dict(ranked)}
+            ranked = ranked[: len(ranked) if limit is None else limit]
+            ranked = ranked[: FACET_VALUE_CAPS.get(name, len(ranked))]
+            # value-count counts the values returned (so all 180 recorded facet objects have it).
+            out[name] = {"value-count": len(ranked), "values": dict(ranked)}
         return out
 
     def _facet_counts(self, name: str, indexes: Sequence[int]) -> Counter[str]:
@@ -789,7 +1120,8 @@ class Searcher:
                 for person in c.authors_of(i):
                     row = people[person]
                     if name == "orcid" and row.orcid:
-                        found.add(f"https://orcid.org/{row.orcid}")
+                        # The facet spells iDs as its recordings do (http), unlike records.
+                        found.add(f"http://orcid.org/{row.orcid}")
                     elif name == "affiliation" and row.affiliation >= 0:
                         found.add(v.INSTITUTIONS[row.affiliation])
                 counts.update(found)
@@ -799,7 +1131,7 @@ class Searcher:
                     counts.update(
                         v.FUNDERS[code][1]
                         if name == "funder-name"
-                        else f"https://doi.org/10.13039/{v.FUNDERS[code][0]}"
+                        else f"http://dx.doi.org/10.13039/{v.FUNDERS[code][0]}"  # as recorded
                         for code in c.funder_codes(i)
                     )
         elif name == "license":
@@ -810,4 +1142,8 @@ class Searcher:
                 counts["text-mining"] = counts["similarity-checking"] = linked
         elif name == "source" and indexes:
             counts["Crossref"] = len(indexes)
+        elif name in _RECORD_FACETS:
+            raw = self.facts.raw[_RECORD_FACETS[name]]
+            for i in indexes:
+                counts.update(raw.get(i, ()))
         return counts
