@@ -273,7 +273,8 @@ def _faults(options: argparse.Namespace) -> Faults:
     for field in dataclasses.fields(Faults):
         option = "fault_seed" if field.name == "seed" else field.name
         value = getattr(options, option, None)
-        if value not in (None, False):
+        # ``is``: a 0 given on the command line is a value to check, not an absent option.
+        if value is not None and value is not False:
             values[field.name] = tuple(value) if isinstance(value, list) else value
     return Faults(**values)
 
