@@ -137,9 +137,10 @@ async def iter_pages(
 
 
 async def _offset_pages(
-    query: ListQuery[Any], item: type[T], size: int, offset: int, complete: bool, seen: int = 0
+    query: ListQuery[Any], item: type[T], size: int, offset: int, complete: bool
 ) -> AsyncIterator[Page[T]]:
-    """Pages from ``offset`` on, ``seen`` items already delivered before it."""
+    """Pages from ``offset`` on; the offset reached is what counts against the total, since
+    the items before a starting offset are as good as seen."""
     client, route = query._client, query._route
     total = 0
     while True:
@@ -151,15 +152,14 @@ async def _offset_pages(
             yield page
         # Advance by what arrived: a short page is followed by the items it did not carry.
         offset += got
-        seen += got
-        if walk_ends(got, seen, total):
+        if walk_ends(got, offset, total):
             break
         if offset >= P.MAX_OFFSET_WINDOW:
             raise OffsetLimitError(
                 f"{route.path} can only be paged by offset up to {P.MAX_OFFSET_WINDOW:,} "
                 f"items; {total:,} match. Narrow the query with filters."
             )
-    _shortfall(route.path, seen, total, complete=complete)
+    _shortfall(route.path, offset, total, complete=complete)
 
 
 async def _cursor_pages(
@@ -209,7 +209,7 @@ async def _cursor_pages(
                 expected,
                 P.MAX_OFFSET_WINDOW,
             )
-            async for fallback in _offset_pages(query, item, size, received, complete, received):
+            async for fallback in _offset_pages(query, item, size, received, complete):
                 yield fallback
             return
         if walk_ends(len(page.items), received, expected, cursor=page.next_cursor):
