@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from _corpus import recordings
 
+from crossref_async._params import doi_key
 from crossref_async.testing import CORPUS_NOW, HOSTILE_DOIS, Corpus
-from crossref_async.testing._tables import issn_check, orcid_check
+from crossref_async.testing._records import UNRECORDED_WORK_KEYS
+from crossref_async.testing._tables import ALIAS_RATE, issn_check, orcid_check
 
 Record = dict[str, Any]
 
@@ -61,7 +63,8 @@ def test_same_seed_same_corpus() -> None:
 def test_records_use_only_real_field_names(works: list[Record]) -> None:
     real_work, real_reference, real_author = real_work_keys()
     ours = set().union(*works)
-    assert ours <= real_work
+    assert ours <= real_work | UNRECORDED_WORK_KEYS
+    assert not UNRECORDED_WORK_KEYS & real_work  # once recorded, the real shape is the test
     assert len(ours) >= 45
     assert set().union(*(ref for w in works for ref in w.get("reference", []))) <= real_reference
     assert set().union(*(a for w in works for a in w.get("author", []))) <= real_author
@@ -80,6 +83,32 @@ def test_hostile_and_well_known_dois(corpus: Corpus, works: list[Record]) -> Non
         assert char in characters
     assert any(doi != doi.lower() for doi in HOSTILE_DOIS)
     assert len({w["DOI"].lower() for w in works}) == len(works)  # unique ignoring case
+
+
+def test_aliases_are_seeded_unique_and_resolve_to_their_primary(
+    corpus: Corpus, works: list[Record]
+) -> None:
+    aliased = [w for w in works if "aliases" in w]
+    assert 0.5 * ALIAS_RATE * len(works) <= len(aliased) <= 2 * ALIAS_RATE * len(works)
+    assert any(len(w["aliases"]) == 2 for w in aliased)
+    assert not any("aliases" in w for w in works[: len(HOSTILE_DOIS)])
+    keys = {doi_key(w["DOI"]) for w in works}
+    aliases = [alias for w in aliased for alias in w["aliases"]]
+    assert len({doi_key(a) for a in aliases}) == len(aliases)
+    assert not keys & {doi_key(a) for a in aliases}  # no alias shadows a work
+    for work in aliased:
+        for alias in work["aliases"]:
+            assert corpus.primary_of(alias.upper()) == work["DOI"]
+            assert corpus.aliases_of(alias) == tuple(work["aliases"])
+            assert corpus.work(alias) is None
+            assert corpus.matching([("doi", alias)]) == []
+        assert corpus.primary_of(work["DOI"]) is None
+        assert corpus.aliases_of(work["DOI"].swapcase()) == tuple(work["aliases"])
+    assert [
+        w["DOI"] for w in corpus.matching([("doi", aliases[0]), ("doi", aliased[0]["DOI"])])
+    ] == [aliased[0]["DOI"]]
+    assert Corpus(works=1000, seed=0).tables.aliases == corpus.tables.aliases
+    assert Corpus(works=1000, seed=3).tables.aliases != corpus.tables.aliases
 
 
 def test_variety(works: list[Record]) -> None:

@@ -206,7 +206,7 @@ async def test_every_cursor_has_its_own_state(http: httpx.AsyncClient, sim: Fake
     assert sim.stats.cursors_created == 2
 
 
-async def test_cursors_on_scoped_routes_and_not_elsewhere(
+async def test_cursors_on_scoped_routes_and_lists_but_not_types_or_licenses(
     http: httpx.AsyncClient, sim: FakeCrossref
 ) -> None:
     response = await http.get("/prefixes/10.5555/works", params={"cursor": "*", "rows": 4})
@@ -215,6 +215,8 @@ async def test_cursors_on_scoped_routes_and_not_elsewhere(
     token = message["next-cursor"]
     rest = await http.get("/prefixes/10.5555/works", params={"cursor": token, "rows": 100})
     assert len(rest.json()["message"]["items"]) == 6
-    refused = await http.get("/members", params={"cursor": "*"})
-    assert refused.status_code == 400
-    assert refused.json()["message"][0]["type"] == "parameter-not-allowed"
+    assert (await http.get("/members", params={"cursor": "*"})).status_code == 200
+    for route in ("/types", "/licenses"):
+        refused = await http.get(route, params={"cursor": "*"})
+        assert refused.status_code == 400, route
+        assert refused.json()["message"][0]["type"] == "parameter-not-allowed"

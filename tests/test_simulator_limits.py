@@ -10,6 +10,7 @@ import asyncio
 
 import httpx
 import pytest
+from _corpus import recordings
 
 from crossref_async.testing import (
     KEEP,
@@ -90,8 +91,8 @@ async def test_a_burst_beyond_the_rate_gets_429s() -> None:
         assert await statuses(http, LIST, 4) == [200, 200, 200, 429]
     assert refused.headers["content-type"] == "text/html"
     assert refused.text.startswith("<html><body><h1>429 Too Many Requests</h1>")
-    assert refused.headers["retry-after"] == "1"
-    assert refused.headers["x-api-pool"] == "polite-array"
+    # Bare, as Crossref sends them: no Retry-After, no limit headers.
+    assert not {"retry-after", "x-api-pool", "x-rate-limit-limit"} & set(refused.headers)
     assert sim.stats.rate_limited == {"list": 4, "single": 1}
     assert sim.stats.rate_limited_by_pool == {"polite-array": 4, "polite-single": 1}
     assert sim.stats.rejected_for_rate == 5
@@ -152,16 +153,24 @@ async def test_concurrency_on_a_real_socket() -> None:
     assert sim.stats.max_in_flight_by_pool["polite-single"] == 4
 
 
-async def test_public_pool_is_shared_by_both_kinds() -> None:
+async def test_public_pools_of_2026() -> None:
+    # Since December 2025: anonymous singles 5/s, lists 1/s, one at a time, each kind its pool.
     clock = FakeClock()
     sim = FakeCrossref(works=30, limits="public", clock=clock)
     async with sim.client() as http:
-        assert await statuses(http, SINGLE, 3) + await statuses(http, LIST, 3) == [200] * 5 + [429]
-        response = await http.get(SINGLE)
-    assert response.status_code == 429
-    assert response.headers["x-api-pool"] == "public"
-    assert response.headers["x-concurrency-limit"] == "1"
-    assert sim.stats.requests_by_pool == {"public": 7}
+        assert await statuses(http, LIST, 2) == [200, 429]
+        singles = [await http.get(SINGLE) for _ in range(6)]
+        clock.advance(1.0)
+        listed = await http.get(LIST)
+    assert [r.status_code for r in singles] == [200] * 5 + [429]
+    assert listed.status_code == 200
+    advertised = {
+        name: (r.headers["x-rate-limit-limit"], r.headers["x-concurrency-limit"])
+        for r in (singles[0], listed)
+        for name in [r.headers["x-api-pool"]]
+    }
+    assert advertised == {"public-single": ("5", "1"), "public-array": ("1", "1")}
+    assert sim.stats.requests_by_pool == {"public-array": 3, "public-single": 6}
 
 
 async def test_limits_change_after_k_requests() -> None:
@@ -169,6 +178,7 @@ async def test_limits_change_after_k_requests() -> None:
     limits = Limits(
         list=Pool(rate=100, interval=1.0, concurrency=5, name="before"),
         changes=(Change(after_requests=3, list=Pool(rate=1, interval=60.0, name="after")),),
+        headers_on_429=True,
     )
     sim = FakeCrossref(works=30, limits=limits, clock=clock)
     async with sim.client() as http:
@@ -199,14 +209,40 @@ async def test_limits_change_at_a_time() -> None:
     assert sim.pool("single") == Pool(rate=2, concurrency=1, name="polite-single")
 
 
-async def test_429_without_retry_after() -> None:
-    limits = Limits(list=Pool(rate=1, name="tight"), retry_after=None)
-    sim = FakeCrossref(works=30, limits=limits, clock=FakeClock())
-    async with sim.client() as http:
-        await http.get(LIST)
-        refused = await http.get(LIST)
-    assert refused.status_code == 429
-    assert "retry-after" not in refused.headers
+async def test_429_headers_only_when_configured() -> None:
+    bare = Limits(list=Pool(rate=1, name="tight"))
+    dressed = Limits(list=Pool(rate=1, name="tight"), retry_after=0.2, headers_on_429=True)
+    refusals = []
+    for limits in (bare, dressed):
+        sim = FakeCrossref(works=30, limits=limits, clock=FakeClock())
+        async with sim.client() as http:
+            await http.get(LIST)
+            refusals.append(await http.get(LIST))
+    assert [r.status_code for r in refusals] == [429, 429]
+    assert not {"retry-after", "x-api-pool", "x-rate-limit-limit"} & set(refusals[0].headers)
+    assert refusals[1].headers["retry-after"] == "1"  # rounded up to whole seconds
+    assert refusals[1].headers["x-api-pool"] == "tight"
+    assert refusals[1].headers["x-rate-limit-limit"] == "1"
+
+
+def test_every_recorded_pool_matches_a_preset() -> None:
+    """The pools advertised by the newest (2026) recordings are the presets' pools."""
+    recorded = set()
+    for rec in recordings():
+        headers = {k.lower(): v for k, v in rec.headers.items()}
+        if "x-concurrency-limit" in headers and rec.name.startswith("commonmeta-py/"):
+            recorded.add(
+                (headers["x-api-pool"], int(headers["x-rate-limit-limit"]),
+                 int(headers["x-concurrency-limit"]), headers["x-rate-limit-interval"])
+            )  # fmt: skip
+    presets = {
+        (pool.name, pool.rate, pool.concurrency, f"{pool.interval:g}s")
+        for name in ("polite-2026", "public")
+        for pool in (PRESETS[name].single, PRESETS[name].list)
+        if pool is not None
+    }
+    assert recorded, "the corpus holds 2026 recordings with the new headers"
+    assert recorded <= presets
 
 
 def test_presets_and_configuration_errors() -> None:
@@ -214,7 +250,10 @@ def test_presets_and_configuration_errors() -> None:
     polite = PRESETS["polite-2026"]
     assert polite.single == Pool(rate=10, interval=1.0, concurrency=3, name="polite-single")
     assert polite.list == Pool(rate=3, interval=1.0, concurrency=3, name="polite-array")
-    assert PRESETS["public"].single is PRESETS["public"].list
+    public = PRESETS["public"]
+    assert public.single == Pool(rate=5, interval=1.0, concurrency=1, name="public-single")
+    assert public.list == Pool(rate=1, interval=1.0, concurrency=1, name="public-array")
+    assert polite.retry_after is None and not polite.headers_on_429
     assert Change(at=1.0).single is KEEP
     with pytest.raises(ValueError, match="preset"):
         FakeCrossref(works=10, limits="nope")

@@ -85,7 +85,7 @@ def test_the_fake_server_command() -> None:
             url = banner.rsplit(" at ", 1)[1].split()[0]
             response = httpx.get(f"{url}/works/10.5555/12345678", timeout=10)
             assert response.status_code == 200
-            assert response.headers["x-api-pool"] == "public"
+            assert response.headers["x-api-pool"] == "public-single"
         finally:
             process.send_signal(signal.SIGINT)
             status = process.wait(timeout=15)

@@ -3,8 +3,12 @@
 Every API request goes through the same steps: count it; answer 403 if blocked; pick its
 pool (``single`` or ``list``) and draw its fault plan; answer 429 if the plan says so or the
 pool refuses it; sleep the latency; answer a 5xx if the plan says so; compute the answer
-(which advances a cursor); sleep the per-row latency; deliver it, whole or faulty. ``GET
-/_stats`` and ``POST /_reset`` are outside all of this: not counted, never limited or faulty.
+(which advances a cursor); sleep the per-row latency; gzip a 2xx JSON answer if the request
+accepts gzip (as recorded: Crossref gzips its JSON, with ``vary: Accept-Encoding``, and sends
+formatted citations and errors as they are); deliver it, whole or faulty.
+``GET /_stats`` and ``POST /_reset`` are outside all of this: not counted, never limited or
+faulty. An alias DOI's 301 is an answer like any other: the hop that follows it is a second
+request, counted and limited in the ``single`` pool.
 """
 
 from __future__ import annotations
@@ -44,7 +48,11 @@ class FakeCrossref:
     ``x-ratelimit-*`` spelling. ``clock``: the time source of rate windows, cursor expiry and
     timed limit changes (inject a fake one to test expiry without waiting); latency is always
     real sleeping. ``cache_records``: how many encoded records to keep (about 6 kB each);
-    :meth:`Corpus.warm` fills the cache ahead of a benchmark.
+    :meth:`Corpus.warm` fills the cache ahead of a benchmark. ``filler``: synthetic rows that
+    ``/members``, ``/journals`` and ``/funders`` list after their real ones (``Filler Journal
+    7``...), so a test can page one of them past offset 10,000 without a big corpus.
+    ``gzip``: gzip 2xx JSON bodies for requests that accept it, as Crossref does (on by
+    default; httpx asks for gzip unless told otherwise).
 
     >>> import asyncio, httpx
     >>> sim = FakeCrossref(works=50, seed=1, limits="polite-2026")
@@ -69,7 +77,11 @@ class FakeCrossref:
         legacy_headers: bool = False,
         clock: Callable[[], float] = time.monotonic,
         cache_records: int = 20_000,
+        filler: int = 0,
+        gzip: bool = True,
     ) -> None:
+        if filler < 0:
+            raise ValueError(f"filler is {filler}; it counts rows, 0 or more")
         self.corpus = Corpus(works=works, seed=seed, cache_records=cache_records)
         self.limits = resolve(limits, legacy_headers=legacy_headers)
         self.faults = faults or Faults()
@@ -78,7 +90,8 @@ class FakeCrossref:
         self._limiter = Limiter(self.limits, clock)
         self._dice = Dice(self.faults)
         self._cursors = CursorStore(ttl=cursor_ttl, clock=clock, seed=seed, stats=self.stats)
-        self._responder = Responder(self.corpus, self._cursors, self.stats, seed)
+        self._responder = Responder(self.corpus, self._cursors, self.stats, seed, filler=filler)
+        self._gzip = gzip
         self._first_request: float | None = None
 
     # -- using it ------------------------------------------------------------------------
@@ -211,13 +224,13 @@ class FakeCrossref:
             if plan.fault is Fault.SPURIOUS_429:
                 self.stats.count("spurious_429")
                 outcome.fault = plan.fault.value
-                await outcome.deliver(send, self._too_many(limit_headers))
+                await outcome.deliver(send, self._too_many(pool))
                 return
             if pool is not None:
                 refusal = self._limiter.admit(pool)
                 if refusal is not None:
                     self.stats.count(f"rejected_for_{refusal}")
-                    await outcome.deliver(send, self._too_many(limit_headers))
+                    await outcome.deliver(send, self._too_many(pool))
                     return
             try:
                 await self._serve(scope, receive, send, route, query, plan, limit_headers, outcome)
@@ -255,11 +268,32 @@ class FakeCrossref:
             await outcome.deliver(send, error)
             return
         params = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
-        answer = self._responder.answer(route, params, _accept(scope))
+        shortfall = self.faults.short_page_shortfall if fault is Fault.SHORT_PAGE else 0
+        answer = self._responder.answer(
+            route, params, _header(scope, b"accept"), origin=_origin(scope), shortfall=shortfall
+        )
         answer.headers.extend(limit_headers)
         self.stats.count("items_served", answer.rows)
         if answer.rows and self.faults.per_row > 0:
             await anyio.sleep(self.faults.per_row * answer.rows)
+        if fault is Fault.MALFORMED:
+            # Cut before compression: the framing and the gzip stream stay intact, only the
+            # JSON decoder notices.
+            self.stats.count("malformed")
+            answer = wire.malformed(answer)
+        if fault is Fault.CORRUPT_GZIP:
+            self.stats.count("corrupt_gzips")
+            answer = wire.corrupt_gzip(answer)
+        elif fault is Fault.GZIP_BOMB:
+            self.stats.count("gzip_bombs")
+            answer = wire.gzip_bomb(answer, self.faults.gzip_bomb_bytes)
+        elif (
+            self._gzip
+            and 200 <= answer.status < 300
+            and answer.content_type.startswith(b"application/json")
+            and wire.accepts_gzip(_header(scope, b"accept-encoding"))
+        ):
+            answer = wire.compress(answer)
         if fault is Fault.RESET:
             self.stats.count("resets")
             await wire.reset(scope, receive)  # no status line ever went out: status stays 0
@@ -267,9 +301,6 @@ class FakeCrossref:
             self.stats.count("truncations")
             outcome.status = answer.status
             await wire.truncate(scope, receive, send, answer)
-        elif fault is Fault.MALFORMED:
-            self.stats.count("malformed")
-            await outcome.deliver(send, wire.malformed(answer))
         elif fault is Fault.SLOW_BODY:
             self.stats.count("slow_bodies")
             outcome.status = answer.status
@@ -282,8 +313,8 @@ class FakeCrossref:
             return wire.Answer(200, bodies.MAINTENANCE, bodies.HTML)
         return wire.Answer(503, bodies.html_error(503), bodies.HTML)
 
-    def _too_many(self, limit_headers: list[tuple[bytes, bytes]]) -> wire.Answer:
-        headers = [*limit_headers, *self._limiter.retry_after()]
+    def _too_many(self, pool: Pool | None) -> wire.Answer:
+        headers = self._limiter.too_many_headers(pool)
         return wire.Answer(429, bodies.TOO_MANY_REQUESTS, bodies.HTML, headers)
 
     def _control(self, method: str, path: bytes) -> wire.Answer:
@@ -308,14 +339,29 @@ class _Outcome:
         await wire.deliver(send, answer)
 
 
-def _accept(scope: wire.Scope) -> str | None:
-    """The request's ``Accept`` header (several are joined, as HTTP defines), or None."""
+def _header(scope: wire.Scope, wanted: bytes) -> str | None:
+    """The request's header ``wanted`` (lower case; several are joined, as HTTP defines), or
+    None."""
     values = [
         value.decode("latin-1")
         for name, value in scope.get("headers", ())
-        if name.lower() == b"accept"
+        if name.lower() == wanted
     ]
     return ", ".join(values) if values else None
+
+
+def _origin(scope: wire.Scope) -> str:
+    """``scheme://host[:port]`` as the client addressed the simulator (its ``Host`` header,
+    else the server address), for redirects on the same host."""
+    scheme = scope.get("scheme", "http")
+    host = _header(scope, b"host")
+    if host is None:
+        server = scope.get("server")
+        if not server:
+            return ""
+        name, port = server[0], server[1]
+        host = f"[{name}]:{port}" if ":" in str(name) else f"{name}:{port}"
+    return f"{scheme}://{host}"
 
 
 def _blocked() -> wire.Answer:

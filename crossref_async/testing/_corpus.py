@@ -3,6 +3,13 @@
 A :class:`Corpus` is a pure function of ``(works, seed)``. Work records are built on demand
 (so 200,000 works cost tens of megabytes, not gigabytes) and the server keeps a bounded cache
 of their encoded bytes, so hot records are served without re-encoding.
+
+Alias DOIs: about 2% of the works (a seeded choice, see ``_tables``) have one or two alias
+DOIs, listed in their record's ``aliases``. :meth:`Corpus.primary_of` and
+:meth:`Corpus.aliases_of` look them up (case-insensitively, like every DOI). An alias is not
+a work of its own: :meth:`Corpus.work` and :meth:`Corpus.index_of` answer None for it, list
+results never contain it and ``filter=doi:<alias>`` matches nothing, as on Crossref since
+February 2025; the server answers ``/works/<alias>`` with a 301 to the primary record.
 """
 
 from __future__ import annotations
@@ -78,6 +85,9 @@ class Corpus:
         self.tables = tb.Tables(seed=seed, n=works)
         self.builder = rec.WorkBuilder(self.tables)
         self._doi_index = {doi_key(doi): i for i, doi in enumerate(self.tables.columns.doi)}
+        self._alias_index = {
+            doi_key(alias): i for i, aliases in self.tables.aliases.items() for alias in aliases
+        }
         self.searcher = Searcher(self.tables, self.index_of)
         self.works = WorkList(self)
         self._encoded: dict[int, bytes] = {}
@@ -93,6 +103,38 @@ class Corpus:
         (2, None)
         """
         return self._doi_index.get(doi_key(doi))
+
+    def primary_of(self, doi: str) -> str | None:
+        """The primary DOI of which ``doi`` is an alias (compared case-insensitively), or
+        None when ``doi`` is no alias (a primary DOI, or unknown).
+
+        >>> corpus = Corpus(works=200)
+        >>> index, aliases = next(iter(corpus.tables.aliases.items()))
+        >>> corpus.primary_of(aliases[0].upper()) == corpus.works[index]["DOI"]
+        True
+        >>> corpus.primary_of(corpus.works[index]["DOI"]) is None, corpus.work(aliases[0])
+        (True, None)
+        """
+        index = self._alias_index.get(doi_key(doi))
+        return None if index is None else self.tables.columns.doi[index]
+
+    def aliases_of(self, doi: str) -> tuple[str, ...]:
+        """The alias DOIs of the work that ``doi`` names (its primary DOI or one of its
+        aliases, case-insensitive), as its record lists them in ``aliases``; ``()`` for a
+        work without aliases or an unknown DOI.
+
+        >>> corpus = Corpus(works=200)
+        >>> index, aliases = next(iter(corpus.tables.aliases.items()))
+        >>> primary = corpus.works[index]["DOI"]
+        >>> corpus.aliases_of(primary) == aliases == corpus.aliases_of(aliases[-1])
+        True
+        >>> list(aliases) == corpus.works[index]["aliases"], corpus.aliases_of("10.9999/none")
+        (True, ())
+        """
+        index = self._doi_index.get(doi_key(doi))
+        if index is None:
+            index = self._alias_index.get(doi_key(doi))
+        return () if index is None else self.tables.aliases.get(index, ())
 
     def work(self, doi: str) -> Record | None:
         """The record of the work with this DOI (case-insensitive), or None.

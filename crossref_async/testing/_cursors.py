@@ -10,6 +10,11 @@ empty pages forever.
 A cursor expires ``ttl`` seconds after its last use (Crossref: about five minutes). A request
 with an expired or unknown token is answered 404 with Crossref's ``resource-failure`` body
 (``cursor-invalid``), the answer Crossref gives to a token it does not know.
+
+Cursors also serve ``/members``, ``/journals`` and ``/funders`` (the API passes them to its
+search backend since 2022; Crossref's staff recommend them for ``/journals``), over the
+records of that list. A token belongs to the kind of list that made it: sent to another
+route it is unknown there.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ._search import Result
 from ._stats import Stats
@@ -28,16 +34,26 @@ _TOKEN_HEAD = "DnF1ZXJ5VGhlbkZldGNo"
 
 @dataclass
 class CursorState:
-    """One cursor: its result set, how far it has got, when it was last used."""
+    """One cursor: the list it walks (``items``: work indexes, or the records of another
+    list), the works result it came from (None for other lists), the ``route`` kind that
+    made it, how far it has got and when it was last used."""
 
     token: str
-    result: Result
+    items: Sequence[Any]
+    result: Result | None
+    route: str
     position: int
     last_used: float
 
-    def take(self, rows: int) -> Sequence[int]:
-        """The next ``rows`` work indexes; the position moves past them."""
-        page = self.result.indexes[self.position : self.position + rows]
+    @property
+    def remaining(self) -> int:
+        """How many items are left after the position."""
+        return max(0, len(self.items) - self.position)
+
+    def take(self, count: int) -> Sequence[Any]:
+        """The next ``count`` items; the position moves past exactly the items returned, so
+        a page served short loses nothing: the next one starts after its last item."""
+        page = self.items[self.position : self.position + count]
         self.position += len(page)
         return page
 
@@ -53,23 +69,27 @@ class CursorStore:
         self._created = 0
         self._live: dict[str, CursorState] = {}
 
-    def create(self, result: Result) -> CursorState:
-        """A new cursor at the start of ``result``."""
+    def create(
+        self, items: Sequence[Any], *, result: Result | None = None, route: str = "works"
+    ) -> CursorState:
+        """A new cursor at the start of ``items`` (a works ``result``'s indexes, or the
+        records of the ``route`` list)."""
         self.sweep()
         self._created += 1
         digest = hashlib.sha256(f"{self._seed}:{self._created}".encode()).digest()
         # Standard base64 (with + / =), so a client that forgets to percent-encode the token
         # sends a different one and is told it is invalid, as with the real API.
         token = _TOKEN_HEAD + base64.b64encode(digest + digest[:8]).decode()
-        state = CursorState(token, result, 0, self._clock())
+        state = CursorState(token, items, result, route, 0, self._clock())
         self._live[token] = state
         self._stats.count("cursors_created")
         return state
 
-    def get(self, token: str) -> CursorState | None:
-        """The live cursor with this token, touched; None if unknown or expired."""
+    def get(self, token: str, route: str = "works") -> CursorState | None:
+        """The live cursor with this token made by a ``route`` list, touched; None if
+        unknown there or expired."""
         state = self._live.get(token)
-        if state is None:
+        if state is None or state.route != route:
             return None
         now = self._clock()
         if now - state.last_used > self.ttl:

@@ -22,6 +22,20 @@ What each fault looks like to a client:
 ``malformed``      200 with a properly framed body that is not valid JSON (the real body cut
                    short); the work was done.
 ``slow_body``      the full body in eight chunks spread over ``slow_body_seconds``.
+``short_page``     a list page with ``short_page_shortfall`` (1) fewer items than ``rows`` although
+                   more remain, as recorded (19 items for ``rows=20`` at offset 0 of 336,022). Only
+                   pages with more than ``rows`` items left are cut, so a short page is never the
+                   last one. A cursor moves on by what it served: the next page starts right after
+                   the last item served, no record is lost by the server. Offset paging simply gets
+                   fewer items (``offset`` + ``rows`` picks up after them). Singletons ignore it.
+``corrupt_gzip``   200 with ``content-encoding: gzip`` whose compressed bytes were damaged in
+                   transit (bytes in the middle and the CRC flipped): the decoder fails (httpx
+                   raises ``httpx.DecodingError``). Sent gzipped even if the request did not ask
+                   for it, as a broken proxy would; the work was done (a cursor advanced).
+``gzip_bomb``      200 with ``content-encoding: gzip``: a small body that expands to
+                   ``gzip_bomb_bytes`` of spaces (512 MiB, twice the client's default cap; tests set
+                   it small), which a client must stop reading at its ``max_body_size``. Sent
+                   whatever the request's ``Accept-Encoding``; the work was done.
 ``block``          every request is answered 403 with an HTML page (an IP block).
 ``outages``        ``(start, length)`` windows, in seconds of the simulator's clock after its first
                    request, in which every request fails: 503 with an nginx page, or (with
@@ -45,8 +59,9 @@ class Fault(enum.Enum):
     """A fault drawn for one request. Its value is the ``fault`` of the request's
     :class:`RequestRecord` in ``stats.log``.
 
-    >>> [fault.value for fault in Fault]
-    ['error', 'spurious_429', 'reset', 'truncate', 'malformed', 'slow_body']
+    >>> [fault.value for fault in Fault]  # doctest: +NORMALIZE_WHITESPACE
+    ['error', 'spurious_429', 'reset', 'truncate', 'malformed', 'slow_body', 'short_page',
+     'corrupt_gzip', 'gzip_bomb']
     >>> Fault("reset")
     <Fault.RESET: 'reset'>
     """
@@ -57,6 +72,9 @@ class Fault(enum.Enum):
     TRUNCATE = "truncate"
     MALFORMED = "malformed"
     SLOW_BODY = "slow_body"
+    SHORT_PAGE = "short_page"
+    CORRUPT_GZIP = "corrupt_gzip"
+    GZIP_BOMB = "gzip_bomb"
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,11 @@ class Faults:
     slow_body_rate: float = 0.0
     slow_body_seconds: float = 2.0
     malformed_rate: float = 0.0
+    short_page_rate: float = 0.0
+    short_page_shortfall: int = 1
+    corrupt_gzip_rate: float = 0.0
+    gzip_bomb_rate: float = 0.0
+    gzip_bomb_bytes: int = 512 * 1024 * 1024
     block: bool = False
     only_lists: bool = False
     seed: int = 0
@@ -93,6 +116,13 @@ class Faults:
             raise ValueError("fault rates must be between 0 and 1 and add up to 1 at most")
         if min(self.latency, self.jitter, self.per_row, self.slow_body_seconds) < 0:
             raise ValueError("latencies cannot be negative")
+        if self.short_page_shortfall < 1:
+            raise ValueError(
+                f"short_page_shortfall is {self.short_page_shortfall}; a short page lacks 1 item"
+                " or more"
+            )
+        if self.gzip_bomb_bytes < 1:
+            raise ValueError(f"gzip_bomb_bytes is {self.gzip_bomb_bytes}; it must be 1 or more")
         if not 500 <= self.error_status <= 599:
             raise ValueError("error_status must be a 5xx status")
         if any(len(w) != 2 or min(w) < 0 for w in self.outages):
@@ -117,6 +147,9 @@ class Faults:
             (Fault.TRUNCATE, self.truncate_rate),
             (Fault.MALFORMED, self.malformed_rate),
             (Fault.SLOW_BODY, self.slow_body_rate),
+            (Fault.SHORT_PAGE, self.short_page_rate),
+            (Fault.CORRUPT_GZIP, self.corrupt_gzip_rate),
+            (Fault.GZIP_BOMB, self.gzip_bomb_rate),
         ]
 
     @property

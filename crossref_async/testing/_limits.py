@@ -104,9 +104,13 @@ class Change:
 class Limits:
     """The pools of each request kind, scheduled changes, and how 429s are answered.
 
-    ``retry_after``: seconds sent in ``Retry-After`` with every 429 (rounded up to a whole
-    number, as the header requires), or None to send 429s without it. ``legacy_headers``:
-    advertise limits with the old ``x-ratelimit-*`` spelling.
+    429s are sent as Crossref sends them: an HTML page with neither ``Retry-After`` nor the
+    limit headers (the API's documentation says 429s often come that way, and none of the
+    recorded responses shows a 429 carrying them). ``retry_after``: seconds to send in
+    ``Retry-After`` with every 429 (rounded up to a whole number, as the header requires), or
+    None (the default) for none. ``headers_on_429``: send the pool's limit headers with 429s
+    too (off by default). ``legacy_headers``: advertise limits with the old ``x-ratelimit-*``
+    spelling.
 
     A list pool of one request a minute, singles unlimited, 429s saying "retry in 3 s":
 
@@ -117,14 +121,15 @@ class Limits:
     ...     refused = await http.get("/works", params={"rows": 1})
     >>> ok.status_code, refused.status_code, refused.headers["retry-after"]
     (200, 429, '3')
-    >>> sim.pool("single") is None, sim.stats.rejected_for_rate
-    (True, 1)
+    >>> sim.pool("single") is None, sim.stats.rejected_for_rate, "x-api-pool" in refused.headers
+    (True, 1, False)
     """
 
     single: Pool | None = None
     list: Pool | None = None
     changes: Sequence[Change] = ()
-    retry_after: float | None = 1.0
+    retry_after: float | None = None
+    headers_on_429: bool = False
     legacy_headers: bool = False
 
     def __post_init__(self) -> None:
@@ -134,13 +139,18 @@ class Limits:
 
 _POLITE_SINGLE = Pool(rate=10, interval=1.0, concurrency=3, name="polite-single")
 _POLITE_ARRAY = Pool(rate=3, interval=1.0, concurrency=3, name="polite-array")
-_PUBLIC = Pool(rate=5, interval=1.0, concurrency=1, name="public")
+# Anonymous requests since December 2025: singles 5/s, lists 1/s, one at a time each. The
+# names are the July 2026 recordings' (``public-single``); ``public-array`` by analogy with
+# ``polite-array``, as no anonymous list request of that era was recorded.
+_PUBLIC_SINGLE = Pool(rate=5, interval=1.0, concurrency=1, name="public-single")
+_PUBLIC_ARRAY = Pool(rate=1, interval=1.0, concurrency=1, name="public-array")
 
 #: Named limit sets (``FakeCrossref(limits="polite-2026")``, ``--preset``):
 #:
 #: * ``polite-2026``: what a client with a ``mailto`` got in 2026: singles 10/s and 3 at once
 #:   (``polite-single``), lists 3/s and 3 at once (``polite-array``).
-#: * ``public``: anonymous clients: one shared pool of 5/s and 1 at once.
+#: * ``public``: anonymous clients since December 2025: singles 5/s and 1 at once
+#:   (``public-single``), lists 1/s and 1 at once (``public-array``).
 #: * ``fast-50``: a generous pool per kind, 50/s and 10 at once (benchmarks of the client
 #:   itself).
 #: * ``unmetered``: limits advertised far above anything a client reaches (a million per second,
@@ -149,7 +159,7 @@ _PUBLIC = Pool(rate=5, interval=1.0, concurrency=1, name="public")
 #: * ``unlimited``: no limits and no limit headers.
 PRESETS: dict[str, Limits] = {
     "polite-2026": Limits(single=_POLITE_SINGLE, list=_POLITE_ARRAY),
-    "public": Limits(single=_PUBLIC, list=_PUBLIC),
+    "public": Limits(single=_PUBLIC_SINGLE, list=_PUBLIC_ARRAY),
     "fast-50": Limits(
         single=Pool(rate=50, interval=1.0, concurrency=10, name="fast-single"),
         list=Pool(rate=50, interval=1.0, concurrency=10, name="fast-array"),
@@ -236,9 +246,11 @@ class Limiter:
         """The limit headers of a response in ``pool`` (none without a pool)."""
         return [] if pool is None else pool.headers(legacy=self.limits.legacy_headers)
 
-    def retry_after(self) -> list[tuple[bytes, bytes]]:
-        """The ``Retry-After`` header of a 429, if configured."""
+    def too_many_headers(self, pool: Pool | None) -> list[tuple[bytes, bytes]]:
+        """The headers of a 429 in ``pool``: ``Retry-After`` and the limit headers only if
+        :class:`Limits` says so (by default none: Crossref's 429s are bare)."""
+        headers = self.headers(pool) if self.limits.headers_on_429 else []
         seconds = self.limits.retry_after
-        if seconds is None:
-            return []
-        return [(b"retry-after", str(max(0, math.ceil(seconds))).encode())]
+        if seconds is not None:
+            headers.append((b"retry-after", str(max(0, math.ceil(seconds))).encode()))
+        return headers

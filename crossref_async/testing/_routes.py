@@ -11,7 +11,7 @@ doi.org's: the whole rest of the path is the DOI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from ._limits import LIST, SINGLE
@@ -42,13 +42,19 @@ _ENTITY = {"members": MEMBER, "journals": JOURNAL, "funders": FUNDER, "prefixes"
 @dataclass(frozen=True)
 class Route:
     """A resolved route: its name, the identifier in the path, the scope of a scoped works
-    list (``("member", "98")`` for ``/members/98/works``) and the media type of a transform
-    path (``application/x-bibtex``)."""
+    list (``("member", "98")`` for ``/members/98/works``), the media type of a transform
+    path (``application/x-bibtex``) and the version prefix the path was given with (``/v1``
+    or ``""``), which a redirect keeps.
+
+    >>> resolve(b"/v1/works/10.5555%2F1/transform/application/x-bibtex")
+    Route(name='transform', ident='10.5555/1', scope=None, media='application/x-bibtex', version='/v1')
+    """  # noqa: E501 - the example prints one long line
 
     name: str
     ident: str | None = None
     scope: str | None = None
     media: str | None = None  # the media type in a transform path
+    version: str = ""
 
     @property
     def is_list(self) -> bool:
@@ -66,8 +72,14 @@ def resolve(raw_path: bytes) -> Route:
     path = unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
     if path.startswith("/10."):
         return Route(RESOLVE, path[1:])
+    version = ""
     if path.startswith("/v1/"):
-        path = path[3:]
+        path, version = path[3:], "/v1"
+    return replace(_resolve(path), version=version)
+
+
+def _resolve(path: str) -> Route:
+    """The route of a decoded path without its version prefix."""
     if path != "/" and path.endswith("/") and not path.startswith("/works/"):
         path = path.rstrip("/")
     head, _, rest = path.lstrip("/").partition("/")

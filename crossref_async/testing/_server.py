@@ -198,7 +198,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--retry-after",
         default=None,
-        help="seconds sent in Retry-After with 429s, or 'none' to send none (1)",
+        help="seconds sent in Retry-After with 429s, or 'none' to send none (none, as Crossref)",
+    )
+    parser.add_argument(
+        "--headers-on-429",
+        action="store_true",
+        help="send the limit headers with 429s too (Crossref's 429s carry none)",
+    )
+    parser.add_argument(
+        "--no-gzip", action="store_true", help="never gzip bodies, even when the client asks"
+    )
+    parser.add_argument(
+        "--filler",
+        type=int,
+        default=0,
+        help="synthetic rows listed by /members, /journals and /funders after the real ones (0)",
     )
     parser.add_argument("--legacy-headers", action="store_true", help="x-ratelimit-* spelling")
     parser.add_argument("--cursor-ttl", type=float, default=300.0, help="cursor idle TTL (300)")
@@ -212,8 +226,17 @@ def _parser() -> argparse.ArgumentParser:
         "truncate-rate",
         "malformed-rate",
         "slow-body-rate",
+        "short-page-rate",
+        "corrupt-gzip-rate",
+        "gzip-bomb-rate",
     ):
         faults.add_argument(f"--{name}", type=float, help="share of requests, 0 to 1")
+    faults.add_argument(
+        "--short-page-shortfall", type=int, help="items missing from a short page (1)"
+    )
+    faults.add_argument(
+        "--gzip-bomb-bytes", type=int, help="bytes a gzip bomb expands to (512 MiB)"
+    )
     faults.add_argument("--error-status", type=int, help="status of injected errors (503)")
     faults.add_argument("--block", action="store_true", help="answer every request 403")
     faults.add_argument("--only-lists", action="store_true", help="faults on list requests only")
@@ -263,19 +286,23 @@ def main_fake_server(argv: Sequence[str] | None = None) -> int:
     if options.retry_after is not None:
         retry = None if options.retry_after.lower() == "none" else float(options.retry_after)
         limits = dataclasses.replace(limits, retry_after=retry)
+    if options.headers_on_429:
+        limits = dataclasses.replace(limits, headers_on_429=True)
     try:
         faults = _faults(options)
+        sim = FakeCrossref(
+            works=options.works,
+            seed=options.seed,
+            limits=limits,
+            faults=faults,
+            cursor_ttl=options.cursor_ttl,
+            legacy_headers=options.legacy_headers,
+            filler=options.filler,
+            gzip=not options.no_gzip,
+        )
     except ValueError as exc:
         print(f"fake-server: {exc}", file=sys.stderr)
         return 2
-    sim = FakeCrossref(
-        works=options.works,
-        seed=options.seed,
-        limits=limits,
-        faults=faults,
-        cursor_ttl=options.cursor_ttl,
-        legacy_headers=options.legacy_headers,
-    )
     sock = _bind(options.host, options.port)
     try:
         server = _server(sim, options.log_level)

@@ -47,7 +47,9 @@ class Stats:
       pool; ``spurious_429`` the injected ones; ``rejected_for_rate`` and
       ``rejected_for_concurrency`` why real ones were sent.
     * ``server_errors`` (5xx sent), ``resets``, ``truncations``, ``malformed``,
-      ``slow_bodies``, ``blocked`` (403s): faults as they happened.
+      ``slow_bodies``, ``blocked`` (403s), ``short_pages`` (list pages served short while
+      more remained), ``corrupt_gzips``, ``gzip_bombs``: faults as they happened.
+    * ``alias_redirects``: 301s sent for alias DOIs.
     * ``in_flight`` / ``max_in_flight``: requests being handled right now / the most at once,
       by kind; ``..._by_pool`` the same by pool name. Every request counts from arrival to the
       end of its response, the ones answered 429 included: a client that sends more requests at
@@ -107,6 +109,10 @@ class Stats:
         self.slow_bodies = 0
         self.blocked = 0
         self.outage = 0
+        self.short_pages = 0
+        self.corrupt_gzips = 0
+        self.gzip_bombs = 0
+        self.alias_redirects = 0
         self.max_in_flight: Counter[str] = Counter(dict(self.in_flight))
         self.max_in_flight_by_pool: Counter[str] = Counter(dict(self.in_flight_by_pool))
         self.pages_per_cursor: Counter[str] = Counter()
@@ -245,6 +251,10 @@ class Stats:
                 "slow_bodies": self.slow_bodies,
                 "blocked": self.blocked,
                 "outage": self.outage,
+                "short_pages": self.short_pages,
+                "corrupt_gzips": self.corrupt_gzips,
+                "gzip_bombs": self.gzip_bombs,
+                "alias_redirects": self.alias_redirects,
                 "in_flight": dict(self.in_flight),
                 "max_in_flight": dict(self.max_in_flight),
                 "in_flight_by_pool": dict(self.in_flight_by_pool),

@@ -4,6 +4,13 @@ Only what filtering, sorting, faceting and searching need is stored, one array p
 (about 60 bytes a work, so 200,000 works fit in some tens of megabytes). Everything else in a
 work record (references, abstract, links, pages...) is drawn later from a random generator
 seeded by (seed, index): see ``_records``. Both halves are pure functions of the seed.
+
+Alias DOIs (Crossref since February 2025: a DOI merged into another answers ``301`` to its
+primary record, which lists it in ``aliases``): :data:`ALIAS_RATE` of the works after the
+hostile ones, chosen by a generator of their own (so the other columns do not depend on
+them), have one or two alias DOIs under their own prefix, ``<prefix>/alias.<index>`` and
+``<prefix>/alias.<index>.b``. An alias never equals any corpus DOI (compared as DOIs are,
+by :func:`doi_key`). It is not a work: list results and ``filter=doi:`` never find it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .._params import doi_key
 from . import _vocab as v
 
 #: The corpus's "today". Dates are drawn relative to it, never to the real clock, so a seed
@@ -44,6 +52,10 @@ HOSTILE_DOIS: tuple[str, ...] = (
     "10.5555/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0",
     "10.5555/UPPER-lower_Under~tilde",
 )
+
+#: The share of works (after :data:`HOSTILE_DOIS`) that have alias DOIs.
+ALIAS_RATE = 0.02
+_ALIAS_SALT = 0xA11A5
 
 TEST_MEMBER_ID = 7822
 TEST_PREFIX = "10.5555"
@@ -189,6 +201,7 @@ class Tables:
         self.people = _people(rng, n)
         self.columns = Columns(n)
         _fill(rng, self)
+        self.aliases = _aliases(seed, self)
 
     def prefix(self, i: int) -> str:
         """The DOI prefix of work ``i``."""
@@ -205,6 +218,24 @@ class Tables:
         if i == 0 and self.n and self.columns.doi[0] == HOSTILE_DOIS[0]:
             return "Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory"
         return title_from_codes(self.columns.title_codes(i))
+
+
+def _aliases(seed: int, tables: Tables) -> dict[int, tuple[str, ...]]:
+    """Work index -> its alias DOIs (see the module docstring)."""
+    rng = random.Random(seed ^ _ALIAS_SALT)
+    taken = {doi_key(doi) for doi in tables.columns.doi}
+    out: dict[int, tuple[str, ...]] = {}
+    for i in range(len(HOSTILE_DOIS), tables.n):
+        if rng.random() >= ALIAS_RATE:
+            continue
+        base = f"{tables.prefix(i)}/alias.{i}"
+        names = [base, f"{base}.b"] if rng.random() < 0.25 else [base]
+        # Unreachable with today's suffix shapes, but a collision would shadow a real work.
+        if any(doi_key(name) in taken for name in names):
+            continue
+        taken.update(doi_key(name) for name in names)
+        out[i] = tuple(names)
+    return out
 
 
 def title_from_codes(codes: array[int] | list[int]) -> str:

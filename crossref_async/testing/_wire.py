@@ -5,13 +5,20 @@ simulator's own uvicorn protocol (see ``_server``), which records each connectio
 in :data:`CONNECTIONS`. In process (``httpx.ASGITransport``) there is no connection, so a cut
 is simulated by raising the exception httpx itself raises for one: ASGITransport passes app
 exceptions through to the caller, so the client sees the same error type either way.
+
+Compression is on the wire too: :func:`compress` gzips an answer for a request that accepts
+gzip, as Crossref does; :func:`corrupt_gzip` and :func:`gzip_bomb` are the faults that a
+decoder must survive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import gzip
 import socket
 import struct
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +32,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _SLOW_CHUNKS = 8
+# Fast compression: the level changes the bytes on the wire, not what a client decodes, and
+# 1000-row pages of several megabytes must not make the simulator the bottleneck.
+_GZIP_LEVEL = 1
+_BOMB_CHUNK = 1 << 20
+_GZIPPED = (b"content-encoding", b"gzip")
+_VARY = (b"vary", b"Accept-Encoding")
 
 
 @dataclass
@@ -126,6 +139,97 @@ async def truncate(scope: Scope, receive: Receive, send: Send, answer: Answer) -
     await send({"type": "http.response.body", "body": answer.body[:cut], "more_body": True})
     transport.close()
     await _until_disconnected(receive)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (``gzip`` or ``*`` with a quality
+    above 0; an explicit ``gzip;q=0`` wins over ``*``).
+
+    >>> accepts_gzip("gzip, deflate"), accepts_gzip("br;q=1, *;q=0.1"), accepts_gzip(None)
+    (True, True, False)
+    >>> accepts_gzip("identity"), accepts_gzip("*, gzip;q=0"), accepts_gzip("GZIP;q=0.5")
+    (False, False, True)
+    """
+    qualities: dict[str, float] = {}
+    for element in (header or "").split(","):
+        coding, *parameters = (part.strip() for part in element.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding:
+            qualities[coding.lower()] = quality
+    return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
+
+
+def compress(answer: Answer) -> Answer:
+    """``answer`` gzipped, with ``content-encoding: gzip`` and ``vary: Accept-Encoding``.
+
+    >>> answer = compress(Answer(200, b'{"status":"ok"}', b"application/json"))
+    >>> gzip.decompress(answer.body), answer.headers
+    (b'{"status":"ok"}', [(b'content-encoding', b'gzip'), (b'vary', b'Accept-Encoding')])
+    """
+    body = gzip.compress(answer.body, compresslevel=_GZIP_LEVEL, mtime=0)
+    return Answer(answer.status, body, answer.content_type, _encoded(answer), answer.rows)
+
+
+def corrupt_gzip(answer: Answer) -> Answer:
+    """``answer`` gzipped, then damaged: a run of bytes in the middle of the compressed data
+    and the CRC are inverted, so a decoder fails (early, or at the latest at the CRC check).
+
+    >>> broken = corrupt_gzip(Answer(200, b'{"items":[]}' * 50, b"application/json"))
+    >>> gzip.decompress(broken.body)
+    Traceback (most recent call last):
+    ...
+    gzip.BadGzipFile: CRC check failed
+    >>> (b"content-encoding", b"gzip") in broken.headers
+    True
+    """
+    body = bytearray(gzip.compress(answer.body, compresslevel=_GZIP_LEVEL, mtime=0))
+    # 10 header bytes, then deflate data, then CRC32 and size (4 bytes each).
+    middle = 10 + (len(body) - 18) // 2
+    for k in range(middle, min(middle + 4, len(body) - 8)):
+        body[k] ^= 0xFF
+    for k in range(len(body) - 8, len(body) - 4):
+        body[k] ^= 0xFF
+    return Answer(answer.status, bytes(body), answer.content_type, _encoded(answer), answer.rows)
+
+
+def gzip_bomb(answer: Answer, size: int) -> Answer:
+    """A gzip body of ``answer``'s status and headers that expands to ``size`` spaces, about a
+    thousand times its own length.
+
+    >>> bomb = gzip_bomb(Answer(200, b"{}", b"application/json"), 4 << 20)
+    >>> len(bomb.body) < 8192, len(gzip.decompress(bomb.body))
+    (True, 4194304)
+    """
+    return Answer(answer.status, _bomb(size), answer.content_type, _encoded(answer), answer.rows)
+
+
+def _encoded(answer: Answer) -> list[tuple[bytes, bytes]]:
+    """``answer``'s headers for a gzipped body (any ``vary`` merged into one header)."""
+    vary = [value for name, value in answer.headers if name == b"vary"]
+    others = [(name, value) for name, value in answer.headers if name != b"vary"]
+    merged = b", ".join([*vary, _VARY[1]])
+    return [_GZIPPED, *others, (b"vary", merged)]
+
+
+@functools.lru_cache(maxsize=4)
+def _bomb(size: int) -> bytes:
+    """``size`` spaces, gzipped as tightly as deflate allows; built once per size."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * min(size, _BOMB_CHUNK)
+    parts = []
+    left = size
+    while left > 0:
+        parts.append(packer.compress(chunk[: min(left, len(chunk))]))
+        left -= len(chunk)
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def malformed(answer: Answer) -> Answer:
