@@ -18,7 +18,8 @@ import pytest
 from conftest import unit_client
 from test_paging_end import TOKEN, Lister, client
 
-from crossref_async import BadRequest, OffsetLimitError, ValidationError
+from crossref_async import BadRequest, Crossref, OffsetLimitError, ValidationError
+from crossref_async.testing import FakeCrossref, Faults
 
 JOURNALS_2026 = 166_675  # total-results of the recorded /journals?rows=1 (habanero, 2026)
 
@@ -150,3 +151,17 @@ async def test_retired_member_filters_fail_before_any_request(name: str) -> None
     message = str(info.value)
     assert name.replace("_", "-") in message and "/members no longer has this filter" in message
     assert calls == []
+
+
+async def test_journals_of_the_simulator_stream_past_10000_with_short_pages() -> None:
+    # 12,000 filler journals after the real ones, short pages on the way: every one, once.
+    fake = FakeCrossref(
+        works=50, seed=3, limits="unmetered", filler=12_000, faults=Faults(short_page_rate=0.3)
+    )
+    async with Crossref(mailto="tests@example.org", transport=fake.transport()) as cr:
+        total = await cr.journals.count()
+        issns = [j.ISSN[0] async for j in cr.journals.stream(rows=1000, complete=True) if j.ISSN]
+        filler = [j.title async for j in cr.journals.query("filler journal").stream()]
+    assert total > 12_000 and len(issns) == len(set(issns)) == total
+    assert len(filler) == 12_000 and fake.stats.short_pages > 0
+    assert fake.stats.cursors_created == 2

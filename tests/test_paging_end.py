@@ -23,7 +23,7 @@ from _corpus import recordings
 
 from crossref_async import Crossref, IncompleteResultsError
 from crossref_async.harvest import harvest, iter_records
-from crossref_async.testing import FakeCrossref
+from crossref_async.testing import FakeCrossref, Faults
 
 MAILTO = "tests@example.org"
 TOKEN = "DnF1ZXJ5VGhlbkZldGNo+same/token=="  # Crossref repeats one token page after page
@@ -302,3 +302,26 @@ async def test_a_harvest_redoes_a_shard_that_lost_records_once(tmp_path: Path) -
     assert len(lossy.dropped) == 1 and lossy.dropped[0] in written
     assert sorted(written) == sorted(expected) and len(written) == len(set(written))
     assert report.shards_redone == 1 and report.verified
+
+
+# -- end to end against the simulator's short-page fault ---------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_short_pages_from_the_simulator_lose_nothing(seed: int) -> None:
+    fake = FakeCrossref(
+        works=600, seed=seed, limits="unmetered", faults=Faults(short_page_rate=0.5, seed=seed)
+    )
+    async with Crossref(mailto=MAILTO, transport=fake.transport()) as cr:
+        dois = [w.DOI async for w in cr.works.stream(rows=20, complete=True)]
+        types = [t.id async for t in cr.types.stream(rows=5, complete=True)]
+    expected = [str(w["DOI"]) for w in fake.corpus.matching([])]
+    assert sorted(d or "" for d in dois) == sorted(expected) and len(dois) == len(set(dois))
+    assert len(types) == len(set(types)) == (await _count(fake, "/types"))
+    assert fake.stats.short_pages > 5
+
+
+async def _count(fake: FakeCrossref, path: str) -> int:
+    async with fake.client() as http:
+        total: int = (await http.get(path, params={"rows": 0})).json()["message"]["total-results"]
+    return total
