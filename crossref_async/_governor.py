@@ -144,11 +144,13 @@ def _named(headers: Mapping[str, str], *names: str) -> tuple[str, str | None]:
     return names[0], None
 
 
-#: Starting budgets until the first response states the real ones (Crossref, 2026).
+#: Starting budgets until the first response states the real ones (Crossref's limits since
+#: December 2025: the public pool takes 5 single-record requests a second but only 1 list
+#: request, one at a time; 2026 responses name its single-record pool ``public-single``).
 DEFAULTS: dict[Identity, dict[RequestKind, tuple[str, Advertised]]] = {
     "public": {
-        "single": ("public", Advertised(5, 1.0, 1)),
-        "list": ("public", Advertised(5, 1.0, 1)),
+        "single": ("public-single", Advertised(5, 1.0, 1)),
+        "list": ("public-array", Advertised(1, 1.0, 1)),
     },
     "polite": {
         "single": ("polite-single", Advertised(10, 1.0, 3)),

@@ -1,9 +1,22 @@
 """Paging: every page of a list query as an async generator, cursor or offset.
 
-Works routes page with cursors (no depth limit); the other routes page with offsets, which
-Crossref caps at ``offset + rows <= 10,000``. Paging stops at the first page shorter than
-``rows``: asking a cursor again after that returns empty pages forever, the infinite loop
-other clients fall into.
+Works routes and the ``/members``, ``/journals`` and ``/funders`` lists page with cursors (no
+depth limit); the others page with offsets, which Crossref caps at ``offset + rows <= 10,000``.
+
+A page shorter than ``rows`` is not the end: Crossref sends them with more to come (recorded:
+19 items for ``rows=20`` at offset 0 of 336,022). A walk ends only at a true end
+(:func:`walk_ends`): an empty page, a cursor page without ``next-cursor``, or the items seen
+reaching ``total-results``. An empty page ends it even when fewer items arrived than
+announced, because asking a cursor again after its end gives empty pages forever (the infinite
+loop other clients fall into); that shortfall is logged as a WARNING naming both numbers, or
+raised as :class:`~crossref_async.IncompleteResultsError` when the caller asked for
+``complete=True`` or a retried cursor request probably skipped a page.
+
+A list route that refuses a cursor (a 400 naming ``cursor``, as Crossref answered in 2019) or
+ignores it (no ``next-cursor`` on the first page while more remain) is paged by offset instead,
+with a WARNING: everything up to 10,000 items still arrives, and past that
+:class:`~crossref_async.OffsetLimitError` says how many were out of reach, so nothing is
+dropped silently.
 
 Nothing is fetched ahead: the next page is requested only when the consumer asks for it, so
 a slow consumer slows the requests (back-pressure) and memory holds one page at a time.
@@ -17,14 +30,14 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _params as P
-from ._errors import IncompleteResultsError, OffsetLimitError, ValidationError
+from ._errors import BadRequest, IncompleteResultsError, OffsetLimitError, ValidationError
 from ._retry import Outcome
 from .models import Page
 
 if TYPE_CHECKING:
     from ._query import ListQuery
 
-__all__ = ["iter_items", "iter_pages"]
+__all__ = ["iter_items", "iter_pages", "walk_ends"]
 
 logger = logging.getLogger("crossref_async")
 
@@ -39,78 +52,179 @@ def page_rows(query: ListQuery[Any], rows: int | None) -> int:
     return chosen
 
 
+def walk_ends(items: int, seen: int, total: int, *, cursor: str | bool | None = False) -> bool:
+    """Whether a page walk is over after a page of ``items`` items, ``seen`` in all so far.
+
+    The end is an empty page, the items seen reaching ``total`` (the announced
+    ``total-results``; 0 means not announced), or, on a cursor walk, a page without a next
+    cursor (``cursor`` is the page's ``next_cursor``; offset walks leave it ``False``). A
+    short page is not an end.
+
+    >>> walk_ends(19, 19, 336_022, cursor="token")  # the recorded short page: more to come
+    False
+    >>> walk_ends(0, 19, 336_022, cursor="token"), walk_ends(20, 60, 60, cursor="token")
+    (True, True)
+    >>> walk_ends(20, 40, 60, cursor=None), walk_ends(20, 40, 60)
+    (True, False)
+    """
+    return items == 0 or cursor is None or cursor == "" or (total > 0 and seen >= total)
+
+
+def _shortfall(
+    path: str, received: int, expected: int, *, complete: bool, replayed: bool = False
+) -> None:
+    """Account for a walk that ended with ``received`` of ``expected`` announced items."""
+    if expected <= 0 or received == expected:
+        return
+    if received > expected:
+        logger.info(
+            "%s: %d items received, %d announced (the index grew during paging)",
+            path,
+            received,
+            expected,
+        )
+        return
+    if replayed:
+        raise IncompleteResultsError(
+            f"{path}: received {received:,} of {expected:,} items; a cursor request was "
+            "retried after it may have reached the server, so a page was probably skipped. "
+            "Run the query again (the harvester redoes such shards by itself).",
+            expected=expected,
+            received=received,
+        )
+    if complete:
+        raise IncompleteResultsError(
+            f"{path}: the server ended the list after {received:,} of {expected:,} announced "
+            "items (complete=True asks for all of them). Run the query again, or harvest it "
+            "(a harvest verifies every shard and redoes one that comes back short).",
+            expected=expected,
+            received=received,
+        )
+    logger.warning(
+        "%s: paging ended after %d of %d announced items (the server sent an empty page or "
+        "no next cursor); pass complete=True to raise instead",
+        path,
+        received,
+        expected,
+    )
+
+
+def _refuses_cursor(exc: BadRequest) -> bool:
+    """Whether a 400 is the route refusing the ``cursor`` parameter itself."""
+    return any(d.value == "cursor" or "cursor" in (d.type or "") for d in exc.messages)
+
+
 async def iter_pages(
-    query: ListQuery[Any], item: type[T], *, rows: int | None = None
+    query: ListQuery[Any], item: type[T], *, rows: int | None = None, complete: bool = False
 ) -> AsyncGenerator[Page[T], None]:
-    """Yield every non-empty page of ``query`` decoded with ``item`` (a model or Raw)."""
+    """Yield every non-empty page of ``query`` decoded with ``item`` (a model or Raw).
+
+    ``complete=True`` raises :class:`~crossref_async.IncompleteResultsError` when the server
+    ends the list before ``total-results`` items arrived, instead of logging a WARNING.
+    """
     size = page_rows(query, rows)
     client, route = query._client, query._route
     sample = getattr(query, "_sample", None)
     if sample is not None:
         yield await client._list(route, query.to_params(), item)
         return
-    if route.works:
-        async for page in _cursor_pages(query, item, size):
+    if not route.cursors or query._offset is not None:
+        async for page in _offset_pages(query, item, size, query._offset or 0, complete):
             yield page
         return
-    offset = query._offset or 0
+    async for page in _cursor_pages(query, item, size, complete):
+        yield page
+
+
+async def _offset_pages(
+    query: ListQuery[Any], item: type[T], size: int, offset: int, complete: bool
+) -> AsyncIterator[Page[T]]:
+    """Pages from ``offset`` on; the offset reached is what counts against the total, since
+    the items before a starting offset are as good as seen."""
+    client, route = query._client, query._route
+    total = 0
     while True:
-        if offset + size > P.MAX_OFFSET_WINDOW:
-            size = P.MAX_OFFSET_WINDOW - offset
-        page = await client._list(route, query.to_params(rows=size, offset=offset), item)
-        if page.items:
+        rows = min(size, P.MAX_OFFSET_WINDOW - offset)
+        page = await client._list(route, query.to_params(rows=rows, offset=offset), item)
+        total = page.total_results
+        got = len(page.items)
+        if got:
             yield page
-        offset += len(page.items)
-        if len(page.items) < size:
-            return
+        # Advance by what arrived: a short page is followed by the items it did not carry.
+        offset += got
+        if walk_ends(got, offset, total):
+            break
         if offset >= P.MAX_OFFSET_WINDOW:
-            total = page.total_results or 0
-            if total > offset:
-                raise OffsetLimitError(
-                    f"{route.path} can only be paged by offset up to {P.MAX_OFFSET_WINDOW:,} "
-                    f"items; {total:,} match. Narrow the query with filters."
-                )
-            return
+            raise OffsetLimitError(
+                f"{route.path} can only be paged by offset up to {P.MAX_OFFSET_WINDOW:,} "
+                f"items; {total:,} match. Narrow the query with filters."
+            )
+    _shortfall(route.path, offset, total, complete=complete)
 
 
-async def _cursor_pages(query: ListQuery[Any], item: type[T], size: int) -> AsyncIterator[Page[T]]:
+async def _cursor_pages(
+    query: ListQuery[Any], item: type[T], size: int, complete: bool
+) -> AsyncIterator[Page[T]]:
     client, route = query._client, query._route
     cursor = "*"
-    expected: int | None = None
+    expected = 0
     received = 0
     replayed = False
     while True:
         outcome = Outcome()
         params = query.to_params(rows=size, cursor=cursor)
-        page = await client._list(route, params, item, outcome)
+        try:
+            page = await client._list(route, params, item, outcome)
+        except BadRequest as exc:
+            if cursor != "*" or route.works or not _refuses_cursor(exc):
+                raise
+            logger.warning(
+                "%s refuses cursors (%s); paging by offset instead, which reaches at most %d items",
+                route.path,
+                exc,
+                P.MAX_OFFSET_WINDOW,
+            )
+            async for fallback in _offset_pages(query, item, size, 0, complete):
+                yield fallback
+            return
         replayed = replayed or (outcome.replayed and cursor != "*")
-        if expected is None:
+        if cursor == "*":
             expected = page.total_results
         received += len(page.items)
         if page.items:
             yield page
-        if len(page.items) < size or not page.next_cursor:
-            break
-        cursor = page.next_cursor
-    if expected is not None and received != expected:
-        if replayed and received < expected:
-            raise IncompleteResultsError(
-                f"{route.path}: received {received:,} of {expected:,} items; a cursor request "
-                "was retried after it may have reached the server, so a page was probably "
-                "skipped. Run the query again (the harvester redoes such shards by itself).",
-                expected=expected,
-                received=received,
+        if (
+            cursor == "*"
+            and not route.works
+            and not page.next_cursor
+            and not walk_ends(len(page.items), received, expected)
+        ):
+            # The server answered the first page but ignored the cursor: that page was the
+            # first ``size`` items, so offset paging picks up right after them.
+            logger.warning(
+                "%s ignored the cursor (no next-cursor with %d of %d items seen); paging by "
+                "offset instead, which reaches at most %d items",
+                route.path,
+                received,
+                expected,
+                P.MAX_OFFSET_WINDOW,
             )
-        logger.info(
-            "%s: %d items received, %d announced (the index changed during paging)",
-            route.path,
-            received,
-            expected,
-        )
+            async for fallback in _offset_pages(query, item, size, received, complete):
+                yield fallback
+            return
+        if walk_ends(len(page.items), received, expected, cursor=page.next_cursor):
+            break
+        cursor = page.next_cursor or cursor
+    _shortfall(route.path, received, expected, complete=complete, replayed=replayed)
 
 
 async def iter_items(
-    query: ListQuery[Any], item: type[T], *, max_items: int | None = None, rows: int | None = None
+    query: ListQuery[Any],
+    item: type[T],
+    *,
+    max_items: int | None = None,
+    rows: int | None = None,
+    complete: bool = False,
 ) -> AsyncIterator[T]:
     """Yield the items of every page, stopping after ``max_items`` if given."""
     if max_items is not None and (
@@ -123,7 +237,7 @@ async def iter_items(
     if max_items is not None:
         size = min(size, max_items)
     count = 0
-    pages = iter_pages(query, item, rows=size)
+    pages = iter_pages(query, item, rows=size, complete=complete)
     try:
         async for page in pages:
             for record in page.items:

@@ -33,6 +33,10 @@ W = TypeVar("W", bound="WorksQuery[Any]")
 DEFAULT_ROWS = 20
 Params = list[tuple[str, str]]
 
+#: List routes that take cursors besides the works routes (Crossref passes ``cursor`` to
+#: their backend, as the 2022 recordings show, and its staff recommend it for /journals).
+CURSOR_LISTS = frozenset({"member-list", "journal-list", "funder-list"})
+
 
 @dataclass(frozen=True)
 class Route:
@@ -46,7 +50,20 @@ class Route:
 
     @property
     def label(self) -> str:
+        """The route as error messages name it (its path)."""
         return self.path
+
+    @property
+    def cursors(self) -> bool:
+        """Whether the route pages by cursor: the works routes, and the lists too long for
+        offsets (167,000 journals, 46,000 funders, 33,000 members against offset's 10,000).
+
+        >>> Route("/journals", "journal-list", None).cursors
+        True
+        >>> Route("/types", "type-list", None).cursors
+        False
+        """
+        return self.works or self.message_type in CURSOR_LISTS
 
 
 def _check_rows(rows: int) -> int:
@@ -189,9 +206,11 @@ class ListQuery(Generic[T]):
 
     def _check_combination(self, rows: int | None, offset: int | None, cursor: str | None) -> None:
         if cursor is not None:
-            if not self._route.works:
+            if not self._route.cursors:
                 raise ValidationError(
-                    "cursor", f"{self._route.label} does not support cursors (only works routes do)"
+                    "cursor",
+                    f"{self._route.label} does not support cursors (works routes, /members, "
+                    "/journals and /funders do)",
                 )
             if offset is not None:
                 raise ValidationError(offset, "offset cannot be combined with a cursor")
@@ -270,11 +289,16 @@ class ListQuery(Generic[T]):
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
         return await self._client._list(self._route, params, msgspec.Raw)
 
-    def pages(self, *, rows: int | None = None) -> AsyncIterator[Page[T]]:
-        """Every non-empty page, in order: cursors on works routes, offsets elsewhere.
+    def pages(self, *, rows: int | None = None, complete: bool = False) -> AsyncIterator[Page[T]]:
+        """Every non-empty page, in order: cursors on works routes, ``/members``,
+        ``/journals`` and ``/funders`` (past offset's 10,000), offsets elsewhere.
 
         ``rows`` per page defaults to the query's ``rows()`` or 1000. Requests are made only
-        as the pages are consumed.
+        as the pages are consumed. A page may be shorter than ``rows`` with more to come;
+        paging ends at an empty page, a missing next cursor, or ``total-results`` items.
+        When the server ends the list short of ``total-results``, a WARNING names both
+        numbers; ``complete=True`` raises :class:`~crossref_async.IncompleteResultsError`
+        instead.
 
         >>> async for page in cr.journal_works("0264-3561").pages(rows=4):
         ...     print(len(page.items), page.total_results)
@@ -282,9 +306,11 @@ class ListQuery(Generic[T]):
         4 10
         2 10
         """
-        return iter_pages(self, self._item, rows=rows)
+        return iter_pages(self, self._item, rows=rows, complete=complete)
 
-    def raw_pages(self, *, rows: int | None = None) -> AsyncIterator[Page[msgspec.Raw]]:
+    def raw_pages(
+        self, *, rows: int | None = None, complete: bool = False
+    ) -> AsyncIterator[Page[msgspec.Raw]]:
         """Like :meth:`pages`, with items as :class:`msgspec.Raw` (each record's own bytes).
 
         >>> async for page in cr.types.raw_pages(rows=12):
@@ -293,17 +319,20 @@ class ListQuery(Generic[T]):
         12 b'{"id":"reference-entry","label":"Reference Entry"}'
         6 b'{"id":"journal-issue","label":"Journal Issue"}'
         """
-        return iter_pages(self, msgspec.Raw, rows=rows)
+        return iter_pages(self, msgspec.Raw, rows=rows, complete=complete)
 
-    def stream(self, *, max_items: int | None = None, rows: int | None = None) -> AsyncIterator[T]:
-        """Every matching item, one at a time (at most ``max_items``), paging as needed.
+    def stream(
+        self, *, max_items: int | None = None, rows: int | None = None, complete: bool = False
+    ) -> AsyncIterator[T]:
+        """Every matching item, one at a time (at most ``max_items``), paging as
+        :meth:`pages` does (``complete=True``: raise if the server ends the list short).
 
         >>> [work.first_title async for work in cr.works.query(author="carberry").stream()]
         ['Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory']
         >>> [type.id async for type in cr.types.stream(max_items=3, rows=2)]
         ['book-section', 'monograph', 'report-component']
         """
-        return iter_items(self, self._item, max_items=max_items, rows=rows)
+        return iter_items(self, self._item, max_items=max_items, rows=rows, complete=complete)
 
     async def count(self) -> int:
         """How many items match (one request with ``rows=0``).
@@ -418,13 +447,17 @@ class WorksQuery(ListQuery[T]):
     def facet(self: W, *names: str, **counts: int | str) -> W:
         """Ask for facet counts: ``facet("type-name")`` (all values) or ``facet(issn=10)``.
 
-        A bare name asks for all values (``*``), or for the most allowed (100) where Crossref
-        caps the facet (``container-title``, ``issn``, ``orcid``). Keyword names take ``_``
-        for ``-``.
+        A bare name asks for all values (``*``); a count asks for the most frequent values,
+        any number of them (``container-title``, ``issn`` and ``orcid`` too: Crossref's
+        documentation says 100 at most, the API has taken ``*`` and more since 2021). A
+        facet's ``value_count`` is how many values came back. Keyword names take ``_`` for
+        ``-``.
 
-        >>> query = cr.works.facet("type-name", "issn", published=3)
+        >>> cr.works.facet("issn", orcid=500).to_params()
+        [('facet', 'issn:*,orcid:500')]
+        >>> query = cr.works.facet("type-name", published=3)
         >>> query.to_params()
-        [('facet', 'type-name:*,issn:100,published:3')]
+        [('facet', 'type-name:*,published:3')]
         >>> page = await query.page(rows=0)
         >>> page.facets["published"]
         Facet(value_count=72, values={'2024': 68, '2022': 57, '2019': 56})

@@ -74,6 +74,7 @@ from ._errors import (
 )
 from ._lock import OutputLock
 from ._output import Contents, fsync_dir, now_iso
+from ._paging import walk_ends
 from ._params import MAX_ROWS, doi_key
 from ._publish import (
     Layout,
@@ -770,13 +771,14 @@ class Harvester:
                         cp.expected = page.total_results
                     if await self._write(run, page.items):
                         restarts = 0
-                    # The end is an empty page, or every announced record seen; a short page
-                    # before that is only short (Crossref sends them).
-                    if not page.items or not page.next_cursor:
+                    # The end is what ends every cursor walk (an empty page, no next cursor,
+                    # every announced record written); a short page before it is only short.
+                    # Verification then tells a true end from one that lost records.
+                    if walk_ends(
+                        len(page.items), cp.written, cp.expected or 0, cursor=page.next_cursor
+                    ):
                         return cp.written == (cp.expected or 0)
-                    if len(page.items) < self.rows and cp.written >= (cp.expected or 0):
-                        return cp.written == (cp.expected or 0)
-                    cursor = page.next_cursor
+                    cursor = page.next_cursor or cursor
             except CrossrefError as exc:
                 if not (
                     isinstance(exc, CircuitOpenError)

@@ -252,9 +252,12 @@ async def test_governor_refuses_at_once_when_it_may_not_wait() -> None:
 
 
 def test_identity_defaults_and_pool_adoption() -> None:
+    # Since December 2025 the public pool allows 5 single-record requests a second and 1
+    # list request a second, one at a time.
     public = Governor("public")
-    assert public.pool("single") is public.pool("list")
     assert public.pool("single").advertised == Advertised(5, 1.0, 1)
+    assert public.pool("list").advertised == Advertised(1, 1.0, 1)
+    assert set(public.stats()) == {"public-single", "public-array"}
     polite = Governor("polite")
     assert polite.pool("single").advertised == Advertised(10, 1.0, 3)
     assert polite.pool("list").advertised == Advertised(3, 1.0, 3)
@@ -278,3 +281,21 @@ def test_identity_defaults_and_pool_adoption() -> None:
     )
     assert polite.pool("single") is polite.pool("list")
     assert set(polite.stats()) == {"public"}
+
+
+def test_default_budgets_match_the_2026_recordings() -> None:
+    # Every 2026 response that names one of the default pools states the default budget, so
+    # the first requests (before any header) never go faster than the server allows.
+    from _corpus import recordings
+
+    from crossref_async._governor import DEFAULTS
+
+    defaults = {name: adv for kinds in DEFAULTS.values() for name, adv in kinds.values()}
+    checked = set()
+    for rec in recordings():
+        stated = {k.lower(): v for k, v in rec.headers.items()}
+        pool = stated.get("x-api-pool", "")
+        if pool in defaults and stated.get("date", "").split()[3:4] == ["2026"]:
+            assert Advertised.from_headers(stated, Advertised(1, 1.0, 1)) == defaults[pool]
+            checked.add(pool)
+    assert checked >= {"public-single", "polite-single", "polite-array"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import msgspec
 import pytest
@@ -40,12 +42,13 @@ class CursorServer:
         else:
             offset = int(params.get("offset", "0"))
             message = {"items": self.items(offset, rows), "total-results": self.total}
-        kind = "work-list" if request.url.path.endswith("works") else "member-list"
+        last = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        kind = {"works": "work-list", "licenses": "license-list"}.get(last, "member-list")
         return httpx.Response(200, json={"status": "ok", "message-type": kind, "message": message})
 
 
-async def collect_dois(server: CursorServer, **kw: object) -> list[str]:
-    async with unit_client(transport=httpx.MockTransport(server), **kw) as cr:  # type: ignore[arg-type]
+async def collect_dois(server: CursorServer, **kw: Any) -> list[str]:
+    async with unit_client(transport=httpx.MockTransport(server), **kw) as cr:
         return [w.DOI or "" async for w in cr.works.stream(rows=10)]
 
 
@@ -54,8 +57,8 @@ async def test_cursor_stream_gets_everything_once_and_stops(total: int) -> None:
     server = CursorServer(total)
     dois = await collect_dois(server)
     assert dois == [f"10.5555/{i}" for i in range(total)]
-    # The end is the first short page: at most one request past the last full page.
-    assert len(server.requests) == total // 10 + 1
+    # The end is the items seen reaching total-results: no request past the last item.
+    assert len(server.requests) == max(1, -(-total // 10))
     cursors = [r.url.params["cursor"] for r in server.requests]
     assert cursors[0] == "*" and all(c == "SAME+TOKEN/==" for c in cursors[1:])
 
@@ -93,8 +96,8 @@ async def test_max_items_and_early_close() -> None:
 async def test_offset_paging_on_other_routes() -> None:
     server = CursorServer(23)
     async with unit_client(transport=httpx.MockTransport(server)) as cr:
-        members = [m async for m in cr.members.stream(rows=10)]
-    assert len(members) == 23
+        licenses = [m async for m in cr.licenses.stream(rows=10)]
+    assert len(licenses) == 23
     offsets = [r.url.params["offset"] for r in server.requests]
     assert offsets == ["0", "10", "20"]
     assert all("cursor" not in r.url.params for r in server.requests)
@@ -106,8 +109,8 @@ async def test_offset_paging_stops_at_the_cap_and_says_so() -> None:
         seen: list[object] = []
 
         async def drain() -> None:
-            async for member in cr.members.stream(rows=1000):
-                seen.append(member)
+            async for entry in cr.licenses.stream(rows=1000):
+                seen.append(entry)
 
         with pytest.raises(OffsetLimitError, match="12,000"):
             await drain()
