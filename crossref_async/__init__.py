@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._governor import PoolStats
 from ._graph import Edge
+from ._lookup import WorksByDOI
 from ._match import CitationMatch
 from ._params import doi_key, normalize_doi
 from ._query import ListQuery, WorksQuery
@@ -100,6 +101,7 @@ __all__ = [
     "ValidationError",
     "VerificationError",
     "Work",
+    "WorksByDOI",
     "WorksQuery",
     "__version__",
     "doi_key",

@@ -18,7 +18,7 @@ from ._cite import DEFAULT_CITE_BASE_URL, cite
 from ._errors import NotFound, PublicPoolWarning, ValidationError
 from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
 from ._graph import Edge, citation_graph
-from ._lookup import DEFAULT_BATCH, iter_works_by_doi, works_by_doi
+from ._lookup import DEFAULT_BATCH, WorksByDOI, iter_works_by_doi, works_by_doi
 from ._match import DEFAULT_THRESHOLD, CitationMatch, match_citation, match_citations
 from ._query import ListQuery, Route, WorksQuery
 from ._responses import error_for, parse_retry_after
@@ -508,12 +508,15 @@ class Crossref:
         *,
         select: Sequence[str] = (),
         batch_size: int = DEFAULT_BATCH,
-    ) -> dict[str, Work | None]:
+    ) -> WorksByDOI:
         """Resolve many DOIs in few requests: ``{normalized DOI: Work or None}``.
 
         DOIs are normalized and de-duplicated (case-insensitively) and sent as
         ``filter=doi:...`` batches; the answer keeps the caller's order, and a DOI Crossref
         does not have maps to None. ``select`` limits the fields (``DOI`` is always added).
+        A DOI a batch leaves out is asked for once on its own: an alias DOI (which batches
+        never match) is answered there by its primary record, whose ``DOI`` is not the one
+        asked for; ``.aliases`` maps each such input to its primary DOI (:class:`WorksByDOI`).
 
         >>> found = await cr.works_by_doi(
         ...     ["https://doi.org/10.5555/12345678", "10.5555/MIXED.case.doi", "10.5555/nothing"]

@@ -6,6 +6,14 @@ the URL's length: batches are cut by the encoded size of the filter as well as b
 DOI with a comma cannot go in a filter (Crossref has no escape for it) and is fetched on its
 own. Answers are matched back case-insensitively; a DOI that Crossref does not return is
 reported missing (``None``), not raised.
+
+Alias DOIs (since February 2025): a DOI merged into another record answers a single request
+with a ``301`` to its primary record, but a ``filter=doi:`` batch never matches it. So a DOI
+a batch leaves out is asked for once on its own, where the redirect tells the truth; its
+answer is the primary record (whose ``DOI`` differs from the one asked for and whose
+``aliases`` list it), and :attr:`WorksByDOI.aliases` maps each such input to its primary.
+An alias whose primary came back in the same batch (listed in that record's ``aliases``)
+costs no extra request.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from .models import Work
 if TYPE_CHECKING:
     from ._client import Crossref
 
-__all__ = ["DEFAULT_BATCH", "batches", "iter_works_by_doi", "works_by_doi"]
+__all__ = ["DEFAULT_BATCH", "WorksByDOI", "batches", "iter_works_by_doi", "works_by_doi"]
 
 #: DOIs per filter request. Measured on the simulator (benchmarks/dois.py): fewer requests
 #: win until the URL nears the limit of the proxies in front of Crossref (about 8 kB).
@@ -34,6 +42,34 @@ DEFAULT_BATCH = 100
 MAX_FILTER_CHARS = 6000
 #: Batches resolved at once by the streaming variant (the governor still paces them).
 WINDOW = 8
+
+
+class WorksByDOI(dict[str, Work | None]):
+    """What :meth:`Crossref.works_by_doi` returns: ``{normalized DOI: Work or None}`` in the
+    caller's order (a plain dict in every other way), plus :attr:`aliases`.
+
+    >>> primary = Work(DOI="10.5555/primary", aliases=("10.5555/old",))
+    >>> found = WorksByDOI({"10.5555/old": primary, "10.5555/PRIMARY": primary, "10.5555/x": None})
+    >>> found.aliases
+    {'10.5555/old': '10.5555/primary'}
+    >>> found == {"10.5555/old": primary, "10.5555/PRIMARY": primary, "10.5555/x": None}
+    True
+    """
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """``{input DOI: primary DOI}`` for each input that was an alias: its answer is the
+        primary record, whose ``DOI`` is another DOI (not merely another spelling).
+
+        >>> work = Work(DOI="10.5555/Primary")
+        >>> WorksByDOI({"10.5555/alias": work, "10.5555/primary": work}).aliases
+        {'10.5555/alias': '10.5555/Primary'}
+        """
+        return {
+            doi: work.DOI
+            for doi, work in self.items()
+            if work is not None and work.DOI is not None and doi_key(work.DOI) != doi_key(doi)
+        }
 
 
 def _check_batch(size: int) -> int:
@@ -86,9 +122,15 @@ async def _fetch_batch(
     for work in page.items:
         if work.DOI is not None:
             found[doi_key(work.DOI)] = work
+    for work in page.items:
+        # An alias asked for beside its primary: the record names it (when selected).
+        for alias in work.aliases:
+            found.setdefault(doi_key(alias), work)
 
 
 async def _fetch_single(client: Crossref, doi: str, found: dict[str, Work]) -> None:
+    # The single route follows an alias's redirect to its primary record: keyed by the DOI
+    # asked for, so the caller sees which input it answers.
     with contextlib.suppress(NotFound):
         found[doi_key(doi)] = await client.work(doi)
 
@@ -104,6 +146,9 @@ async def _resolve(
     ]
     calls += [functools.partial(_fetch_single, client, d, found) for d in dois if "," in d]
     await run_concurrently(calls)
+    # A batch never matches an alias DOI: whatever it left out is asked for once on its own.
+    missing = [d for d in batchable if doi_key(d) not in found]
+    await run_concurrently([functools.partial(_fetch_single, client, d, found) for d in missing])
     return found
 
 
@@ -113,13 +158,14 @@ async def works_by_doi(
     *,
     select: Sequence[str] = (),
     batch_size: int = DEFAULT_BATCH,
-) -> dict[str, Work | None]:
-    """Resolve DOIs in batches: ``{normalized DOI: Work or None}`` in the caller's order."""
+) -> WorksByDOI:
+    """Resolve DOIs in batches: ``{normalized DOI: Work or None}`` in the caller's order,
+    an alias answered by its primary record (see :class:`WorksByDOI`)."""
     size = _check_batch(batch_size)
     _refuse_string(dois)
     unique = _unique(dois)  # every DOI checked before the first request
     found = await _resolve(client, unique, tuple(select), size)
-    return {doi: found.get(doi_key(doi)) for doi in unique}
+    return WorksByDOI((doi, found.get(doi_key(doi))) for doi in unique)
 
 
 async def iter_works_by_doi(

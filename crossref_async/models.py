@@ -462,6 +462,16 @@ class Update(CrossrefStruct, frozen=True, kw_only=True):
     >>> fix = work.updated_by[0]
     >>> fix.type, fix.label, fix.updated.date
     ('correction', 'Correction', datetime.date(2012, 5, 8))
+
+    ``source`` says who asserted the update: ``publisher``, or ``retraction-watch`` for the
+    entries Crossref takes from the Retraction Watch database, which carry that database's
+    ``record_id`` (a number; kept as sent, number or string, so neither spelling breaks a page):
+
+    >>> work = decode_item(b'''{"updated-by": [{"DOI": "10.5555/notice", "type": "retraction",
+    ...     "source": "retraction-watch", "label": "Retraction", "record-id": 46211,
+    ...     "updated": {"date-parts": [[2023, 9, 11]]}}]}''', Work)
+    >>> work.updated_by[0].source, work.updated_by[0].record_id
+    ('retraction-watch', 46211)
     """
 
     updated: PartialDate | None = None
@@ -469,6 +479,7 @@ class Update(CrossrefStruct, frozen=True, kw_only=True):
     type: str | None = None
     source: str | None = None
     label: str | None = None
+    record_id: int | str | None = None
 
 
 class AssertionGroup(CrossrefStruct, frozen=True, kw_only=True):
@@ -683,7 +694,9 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
     the fields not selected left as ``None`` or ``()``.
 
     Identity: ``DOI``, ``URL``, ``prefix``, ``member``, ``type``, ``subtype``, ``source``,
-    ``alternative_id``. Titles: ``title``, ``subtitle``, ``short_title``, ``original_title``,
+    ``alternative_id``, ``aliases`` (other DOIs of this same record: since February 2025 an
+    alias DOI answers with a redirect to its primary record, which lists it here). Titles:
+    ``title``, ``subtitle``, ``short_title``, ``original_title``,
     ``container_title``, ``short_container_title``, ``group_title``. People: ``author``,
     ``editor``, ``chair``, ``translator`` (:class:`Contributor`), ``institution``.
     Dates (:class:`PartialDate`): ``issued``, ``published``, ``published_print``,
@@ -784,6 +797,19 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
     part_number: str | None = None
     component_number: str | None = None
     free_to_read: FreeToRead | None = None
+    aliases: _Strs = ()
+
+    @property
+    def dois(self) -> tuple[str, ...]:
+        """Every DOI of this record: its ``DOI`` first, then its ``aliases`` (the DOIs that
+        redirect to it).
+
+        >>> Work(DOI="10.5555/primary", aliases=("10.5555/old-one",)).dois
+        ('10.5555/primary', '10.5555/old-one')
+        >>> Work().dois
+        ()
+        """
+        return ((self.DOI,) if self.DOI else ()) + self.aliases
 
     @property
     def doi_url(self) -> str | None:
@@ -1141,14 +1167,15 @@ class Agency(CrossrefStruct, frozen=True, kw_only=True):
 
 class Facet(CrossrefStruct, frozen=True, kw_only=True):
     """One facet of a works list: ``values`` maps each value to its count, and
-    ``value_count`` is how many distinct values exist (more than ``values`` may hold).
+    ``value_count`` is the number of values returned (the size of ``values``, as in every
+    recorded facet), not the number of distinct values that exist.
 
     >>> body = b'''{"status": "ok", "message-type": "work-list", "message-version": "1.0.0",
     ...   "message": {"total-results": 18, "items": [], "facets": {"type-name": {
-    ...     "value-count": 6, "values": {"Journal Article": 10, "Book Chapter": 3}}}}}'''
+    ...     "value-count": 2, "values": {"Journal Article": 10, "Book Chapter": 3}}}}}'''
     >>> types = decode_page(body, Work, message_type="work-list").facets["type-name"]
     >>> types.value_count, types.values
-    (6, {'Journal Article': 10, 'Book Chapter': 3})
+    (2, {'Journal Article': 10, 'Book Chapter': 3})
     """
 
     value_count: int | None = None

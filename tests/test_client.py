@@ -30,7 +30,7 @@ from crossref_async import (
     Work,
     __version__,
 )
-from crossref_async._client import PLUS_HEADER
+from crossref_async._transport import PLUS_HEADER
 
 TOKEN = "s3cr3t-plus-token-value"
 
