@@ -67,10 +67,14 @@ class Rewriting(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         changed = self.rewrite(request, response.status_code, body)
-        if changed is None:
-            return httpx.Response(response.status_code, headers=response.headers, content=body)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(changed[0], headers=headers, content=changed[1])
+        # aread() decoded the body, so the headers that described its encoding no longer hold.
+        headers = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        ]
+        status, content = changed if changed is not None else (response.status_code, body)
+        return httpx.Response(status, headers=headers, content=content)
 
 
 # -- 1. one writer per output ----------------------------------------------------------------
