@@ -331,5 +331,6 @@ _NESTED_OPTIONAL = frozenset(
         "acronym",
         "number",
         "published-online",
+        "URL",  # a Crossmark assertion links its policy only when it has one
     )
 )
