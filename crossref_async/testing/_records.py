@@ -700,6 +700,8 @@ class WorkBuilder:
         elif type_id == "dissertation":
             w["degree"] = ["PhD"]
             w["institution"] = [{"name": _pick(rng, v.INSTITUTIONS), "place": [member.location]}]
+            topic = v.JOURNAL_TOPICS[_mix(self.t.seed, i, 8) % len(v.JOURNAL_TOPICS)]
+            w["institution"][0]["department"] = [f"School of {topic}"]
             if parts is not None:
                 w["approved"] = {"date-parts": [parts]}
         elif type_id == "peer-review":

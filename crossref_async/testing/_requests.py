@@ -46,20 +46,23 @@ class ListSpec:
 
     ``filters``: the route's filter names in the order Crossref lists them, or None when the
     route takes no ``filter`` (the works routes check theirs against the full catalogue).
-    ``default_rows``: None means the whole list (``/types``).
+    ``default_rows``: None means the whole list (``/types``). ``lenient_offset``: an
+    ``offset`` that is not a number is ignored (the list starts at 0) rather than refused,
+    as ``/journals?offset=things`` was answered in 2025.
     """
 
     works: bool = False
     filters: tuple[str, ...] | None = None
     query: bool = True
     default_rows: int | None = 20
+    lenient_offset: bool = False
 
 
 WORKS = ListSpec(works=True)
 # The order of Crossref's own failure message for /members (recorded in 2026).
 MEMBERS = ListSpec(filters=("prefix", "backfile-doi-count", "current-doi-count"))
 FUNDERS = ListSpec(filters=("location",))
-JOURNALS = ListSpec()
+JOURNALS = ListSpec(lenient_offset=True)
 LICENSES = ListSpec()
 TYPES = ListSpec(query=False, default_rows=None)
 
@@ -145,6 +148,8 @@ def parse(params: Sequence[tuple[str, str]], spec: ListSpec) -> ListRequest:
                 out.rows = rows
         elif name == "offset":
             offset = _integer(value, None)
+            if offset is None and spec.lenient_offset:
+                continue
             if offset is None:
                 fail(bodies.integer_not_valid(value, None))
             else:

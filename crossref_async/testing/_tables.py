@@ -62,7 +62,8 @@ TEST_PREFIX = "10.5555"
 
 #: DOI prefixes of registration agencies other than Crossref: prefix -> the agency's
 #: ``(id, label)``, spelled as ``/works/{doi}/agency`` answers (``datacite``/``DataCite`` and
-#: ``medra``/``mEDRA`` are recorded, for 10.5284/1011335 and 10.1430/8105). Every DOI under
+#: ``medra``/``mEDRA`` are recorded, for 10.5284/1011335, 10.1430/8105 and
+#: 10.3233/ISU-150780). Every DOI under
 #: these prefixes counts as registered with that agency: its agency route answers 200 while
 #: ``/works/{doi}`` is a 404, since it is not a Crossref work. No corpus member is ever given
 #: one of these prefixes.
@@ -70,6 +71,7 @@ OTHER_AGENCIES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "10.1400": ("medra", "mEDRA"),
         "10.1430": ("medra", "mEDRA"),
+        "10.3233": ("medra", "mEDRA"),  # as answered for 10.3233/ISU-150780 (recorded 2019)
         "10.5061": ("datacite", "DataCite"),  # Dryad
         "10.5281": ("datacite", "DataCite"),  # Zenodo
         "10.5284": ("datacite", "DataCite"),  # the Archaeology Data Service
