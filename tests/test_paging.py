@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import msgspec
 import pytest
@@ -45,8 +47,8 @@ class CursorServer:
         return httpx.Response(200, json={"status": "ok", "message-type": kind, "message": message})
 
 
-async def collect_dois(server: CursorServer, **kw: object) -> list[str]:
-    async with unit_client(transport=httpx.MockTransport(server), **kw) as cr:  # type: ignore[arg-type]
+async def collect_dois(server: CursorServer, **kw: Any) -> list[str]:
+    async with unit_client(transport=httpx.MockTransport(server), **kw) as cr:
         return [w.DOI or "" async for w in cr.works.stream(rows=10)]
 
 
