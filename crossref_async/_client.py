@@ -6,6 +6,7 @@ import logging
 import re
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -15,7 +16,7 @@ import msgspec
 from . import _params as P
 from ._biblio import BibliographyEntry, check_dois, extract_dois
 from ._cite import DEFAULT_CITE_BASE_URL, cite
-from ._errors import NotFound, PublicPoolWarning, ValidationError
+from ._errors import NotFound, PublicPoolWarning, RedirectError, ValidationError, excerpt
 from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
 from ._graph import Edge, citation_graph
 from ._lookup import DEFAULT_BATCH, WorksByDOI, iter_works_by_doi, works_by_doi
@@ -34,6 +35,7 @@ from ._transport import (
     build_url,
     origin,
     parse_base,
+    redirect_target,
 )
 from ._transport import MAX_REDIRECTS as MAX_REDIRECTS
 from ._transport import Answer as Answer
@@ -267,7 +269,7 @@ class Crossref:
 
         async def attempt() -> T:
             return await self._attempt(
-                method, url, kind, headers, credentials, size, decode, outcome
+                method, url, kind, headers, credentials, size, decode, outcome, api=base is None
             )
 
         def count_retry(exc: BaseException) -> None:
@@ -286,8 +288,75 @@ class Crossref:
         size: int,
         decode: Callable[[Answer], T],
         outcome: Outcome,
+        *,
+        api: bool,
     ) -> T:
-        """One try: wait for the budget, exchange, classify and decode, then account."""
+        """One try: the request, then each hop of its redirects, each through the governor
+        (Crossref counts every hop against the budget: an alias DOI costs two requests)."""
+        chain = [redact_url(url)]
+        hops = 0
+        while True:
+            result = await self._exchange(
+                method, url, kind, headers, credentials, size, decode, outcome
+            )
+            if not isinstance(result, _Moved):
+                return result
+            answer = result.answer
+            if hops == MAX_REDIRECTS:
+                raise RedirectError(
+                    f"more than {MAX_REDIRECTS} redirects",
+                    status=answer.status,
+                    url=answer.url,
+                    chain=chain,
+                    body_excerpt=excerpt(answer.content),
+                )
+            hops += 1
+            url = self._next_hop(url, answer, result.target, chain, api=api)
+            if answer.status == 303:
+                method = "GET"
+
+    def _next_hop(
+        self, url: httpx.URL, answer: Answer, target: httpx.URL, chain: list[str], *, api: bool
+    ) -> httpx.URL:
+        """Where a redirect of the API may lead: the API's own host only, keeping the polite
+        identity (a ``Location`` without the query string would drop ``mailto``), never in a
+        loop. Other services (doi.org) redirect to other hosts by design, and carry neither
+        the mailto nor the token (their origin differs)."""
+
+        def refuse(why: str, to: httpx.URL) -> RedirectError:
+            return RedirectError(
+                why,
+                status=answer.status,
+                url=answer.url,
+                chain=[*chain, redact_url(to)],
+                body_excerpt=excerpt(answer.content),
+            )
+
+        if api and target.host != url.host:
+            raise refuse(
+                f"redirect refused: it leads away from the API's host {url.host} (the client "
+                "follows redirects only within it, so the mailto and any token stay there)",
+                target,
+            )
+        if api and self.mailto and "mailto" not in target.params:
+            target = target.copy_add_param("mailto", self.mailto)
+        if redact_url(target) in chain:
+            raise refuse("redirect loop: sent back to a URL already asked for", target)
+        chain.append(redact_url(target))
+        return target
+
+    async def _exchange(
+        self,
+        method: str,
+        url: httpx.URL,
+        kind: RequestKind,
+        headers: Mapping[str, str],
+        credentials: Credentials | None,
+        size: int,
+        decode: Callable[[Answer], T],
+        outcome: Outcome,
+    ) -> T | _Moved:
+        """One hop: wait for the budget, exchange, classify and decode, then account."""
         governor = self.governor
         ticket = (
             await governor.acquire(kind, wait_limit=self._retrier.time_left(outcome))
@@ -311,6 +380,10 @@ class Crossref:
             )
             if answer.problem is not None:
                 raise answer.problem
+            target = redirect_target(url, answer)
+            if target is not None:
+                failed = False
+                return _Moved(answer, target)
             if answer.status >= 300:
                 # 429s are not failures: the pool pauses and slows down for them. The breaker
                 # is for a server that is failing (5xx, no answer, unusable bodies).
@@ -795,6 +868,14 @@ class Crossref:
         return WorksQuery(
             self, Route(path + "/works", "work-list", P.WORK_FILTERS, works=True), Work
         )
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """A redirect answer and where it points: the next hop of the same attempt."""
+
+    answer: Answer
+    target: httpx.URL
 
 
 def _is_mailto(text: str) -> bool:

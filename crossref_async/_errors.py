@@ -12,6 +12,7 @@ CrossrefError
 │   ├── RateLimited        429          carries `retry_after` (seconds) when the server said
 │   ├── ServerError        5xx          HTML pages and `exception` bodies alike
 │   └── UnexpectedStatus   other        any status the above do not cover
+│       └── RedirectError  3xx          a redirect refused: another host, a loop, too many
 ├── TransportError                      no usable HTTP answer
 │   ├── ConnectionFailed                refused, reset, DNS, TLS, protocol errors
 │   └── RequestTimeout                  connect, read, write, pool timeout or the deadline
@@ -58,6 +59,7 @@ __all__ = [
     "OutputLockedError",
     "PublicPoolWarning",
     "RateLimited",
+    "RedirectError",
     "RequestTimeout",
     "ResponseTooLargeError",
     "ServerError",
@@ -297,6 +299,39 @@ class UnexpectedStatus(APIError):
     ...     print(error.status, error.body_excerpt)
     406 Unknown citation style: no-such-style. Styles: apa, bibtex, ...
     """
+
+
+class RedirectError(UnexpectedStatus):
+    """A redirect the client does not follow: to another host than the API's (which would
+    carry the polite identity, and perhaps a token, where it does not belong), a loop, or
+    more hops than :data:`MAX_REDIRECTS`. ``chain`` holds the URLs of the hops so far, the
+    refused target last (secrets removed). Never retried: the server would answer the same.
+
+    >>> error = RedirectError(
+    ...     "redirect loop: the API sent the client back to a URL it already asked for",
+    ...     status=301,
+    ...     url="https://api.crossref.org/v1/works/b",
+    ...     chain=("https://api.crossref.org/v1/works/a", "https://api.crossref.org/v1/works/b",
+    ...            "https://api.crossref.org/v1/works/a"),
+    ... )
+    >>> print(error)
+    301 from https://api.crossref.org/v1/works/b: redirect loop: the API sent the client back
+    to a URL it already asked for (https://api.crossref.org/v1/works/a ->
+    https://api.crossref.org/v1/works/b -> https://api.crossref.org/v1/works/a)
+    >>> error.chain[-1]
+    'https://api.crossref.org/v1/works/a'
+    """
+
+    def __init__(
+        self, message: str, *, status: int, url: str, chain: Sequence[str], body_excerpt: str = ""
+    ) -> None:
+        self.chain = tuple(chain)
+        super().__init__(
+            f"{message} ({' -> '.join(self.chain)})",
+            status=status,
+            url=url,
+            body_excerpt=body_excerpt,
+        )
 
 
 class TransportError(CrossrefError):

@@ -4,9 +4,11 @@ Every request goes through :class:`Transport`, and this is the only module that 
 run time. For each exchange it
 
 * adds the secret headers (the Plus token, credentials from a base URL as Basic auth) to the
-  request just before it is sent, and only for the origin they belong to: a redirect keeps
-  them only when it stays on the same scheme, host and port (so never from https to http);
-* follows redirects itself, never httpx (a caller's client may be set to follow them);
+  request just before it is sent, and only for the origin they belong to: a redirect's hop
+  carries them only when it stays on the same scheme, host and port (never https to http);
+* sends one hop at a time, never following a redirect itself nor letting httpx follow it (a
+  caller's client may be set to): the client follows it, through the governor, with
+  :func:`redirect_target` (a usable URL) and its own rules (which hosts, how many hops);
 * bounds every wait: httpx's connect, read, write and pool timeouts (the read timeout applies
   to each chunk, so a body that stalls mid-way times out too), and a total deadline for the
   whole exchange, body included, so a body trickling in a byte at a time ends;
@@ -60,12 +62,14 @@ __all__ = [
     "DEFAULT_TIMEOUTS",
     "MAX_REDIRECTS",
     "PLUS_HEADER",
+    "REDIRECT_STATUSES",
     "Answer",
     "Credentials",
     "Secret",
     "Timeouts",
     "Transport",
     "redact_url",
+    "redirect_target",
 ]
 
 logger = logging.getLogger("crossref_async")
@@ -74,7 +78,9 @@ RequestKind = Literal["single", "list"]
 NextStep = Callable[[float | None], str]
 
 PLUS_HEADER = "Crossref-Plus-API-Token"
+#: Hops of one request beyond the first (an alias DOI's 301 is one).
 MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: The largest body read, in bytes after decompression. A full 1000-record page of works is
 #: tens of megabytes at most; this is ten times more, and small enough that a gzip bomb (a
 #: megabyte expanding to gigabytes) ends long before the process runs out of memory.
@@ -83,7 +89,6 @@ DEFAULT_MAX_BODY_SIZE = 256 * 2**20
 # first megabyte says all of that, so more is not read (and its status still decides).
 _OTHER_BODY_LIMIT = 2**20
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _KIND_NAMES = {"single": "a single-record request", "list": "a list request"}
 _PORTS = {"http": 80, "https": 443}
 
@@ -242,7 +247,8 @@ class Timeouts:
         write: to send the request.
         pool: to get a connection from the client's connection pool.
         single_total: the deadline of a whole exchange for one record (``cr.work()``, ...),
-            redirects and body included: a body trickling in slowly ends here.
+            body included: a body trickling in slowly ends here. Each hop of a redirect
+            is an exchange of its own.
         list_total: the same for a list page, which may carry a thousand full records.
         stall_notice: after this long without a complete answer the client logs a warning
             on the ``crossref_async`` logger (host, path, how long, and what happens next),
@@ -431,12 +437,13 @@ class Transport:
         on_sent: Callable[[], None] | None = None,
         next_step: NextStep | None = None,
     ) -> Answer:
-        """Send ``method url`` and read the answer, within the kind's deadline.
+        """Send ``method url`` and read the answer, within the kind's deadline: one hop (a
+        redirect is an answer like any other; see :func:`redirect_target`).
 
-        ``credentials`` go with the request if ``url`` is on their origin (and stay on
-        redirects within it). ``on_sent`` is called when the request's headers have gone
-        out: the server counts the request then, which may be well after the governor let it
-        start (a handshake on a new connection, an event loop busy with other work).
+        ``credentials`` go with the request if ``url`` is on their origin. ``on_sent`` is
+        called when the request's headers have gone out: the server counts the request then,
+        which may be well after the governor let it start (a handshake on a new connection,
+        an event loop busy with other work).
         ``next_step`` describes, for the stall notice, what follows if this exchange fails
         with the given seconds left (``"then retrying (attempt 2 of 6)"``).
         """
@@ -452,7 +459,7 @@ class Transport:
             )
         try:
             with anyio.move_on_after(total):
-                return await self._follow(method, url, headers, credentials, on_sent, progress)
+                return await self._hop(method, url, headers, credentials, on_sent, progress)
             received = sum(map(len, progress.chunks))
             state = (
                 f"{received:,} bytes of the body received" if progress.answered else "no response"
@@ -493,7 +500,7 @@ class Transport:
         then = next_step(left) if next_step is not None else "then giving up"
         logger.warning("%s %s: %s; %s, %s", method, where, state, wait, then)
 
-    async def _follow(
+    async def _hop(
         self,
         method: str,
         url: httpx.URL,
@@ -502,7 +509,7 @@ class Transport:
         on_sent: Callable[[], None] | None,
         progress: _Progress,
     ) -> Answer:
-        """Send, following redirects: secrets only within their origin, errors made ours."""
+        """Send once: secrets only within their origin, errors made ours."""
 
         async def trace(event: str, info: Mapping[str, Any]) -> None:
             if event.endswith("send_request_headers.complete"):
@@ -513,49 +520,28 @@ class Transport:
         secret = (
             credentials if credentials is not None and origin(url) == credentials.origin else None
         )
-        carried = secret is not None
         # An exception already being handled when this began is the caller's: its frames
         # are left alone when secrets are scrubbed from what is raised here.
         outer = sys.exc_info()[1]
-        answer: Answer | None = None
-        for _ in range(MAX_REDIRECTS + 1):
-            shown = redact_url(url)
-            request = self.http.build_request(
-                method, url, headers=headers, extensions=extensions, **self._request_options
-            )
-            logger.debug("%s %s", method, shown)
-            if secret is not None:
-                _attach(request, secret)
-            try:
-                answer = await self._send(request, shown, progress)
-            except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-                error = translate(exc, shown)
-                if carried:
-                    _scrub(exc, outer, credentials)
-                    # Neither may this frame keep the request that carried them.
-                    del request
-                raise error from exc
-            if answer.problem is not None and carried:
-                _scrub(answer.problem, outer, credentials)
-            if answer.status not in _REDIRECTS or "location" not in answer.headers:
-                return answer
-            target = _redirect_target(url, answer)
-            if secret is not None and origin(target) != secret.origin:
-                # The token and credentials are for their origin only: not another host,
-                # another port, or the same host in clear text.
-                secret = None
-            if answer.status == 303:
-                method = "GET"
-            url = target
-            progress.answered = False
-            progress.chunks = []
-        assert answer is not None
-        raise UnexpectedStatus(
-            f"more than {MAX_REDIRECTS} redirects",
-            status=answer.status,
-            url=answer.url,
-            body_excerpt=excerpt(answer.content),
+        shown = redact_url(url)
+        request = self.http.build_request(
+            method, url, headers=headers, extensions=extensions, **self._request_options
         )
+        logger.debug("%s %s", method, shown)
+        if secret is not None:
+            _attach(request, secret)
+        try:
+            answer = await self._send(request, shown, progress)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            error = translate(exc, shown)
+            if secret is not None:
+                _scrub(exc, outer, secret)
+                # Neither may this frame keep the request that carried them.
+                del request
+            raise error from exc
+        if answer.problem is not None and secret is not None:
+            _scrub(answer.problem, outer, secret)
+        return answer
 
     async def _send(self, request: httpx.Request, shown: str, progress: _Progress) -> Answer:
         response = await self.http.send(request, follow_redirects=False, stream=True)
@@ -647,7 +633,15 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL:
+def redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL | None:
+    """Where a redirect answer to ``url`` points (its ``Location``, resolved against
+    ``url``), or None when the answer is no redirect.
+
+    Raises :class:`UnexpectedStatus` for a ``Location`` that is not an http(s) URL with a
+    usable port: the server would send the same one again.
+    """
+    if answer.status not in REDIRECT_STATUSES or "location" not in answer.headers:
+        return None
     location = answer.headers["location"]
     try:
         target = url.join(location)

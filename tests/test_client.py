@@ -23,14 +23,14 @@ from crossref_async import (
     NotFound,
     Prefix,
     PublicPoolWarning,
+    RedirectError,
     ServerError,
     Type,
-    UnexpectedStatus,
     ValidationError,
     Work,
     __version__,
 )
-from crossref_async._transport import PLUS_HEADER
+from crossref_async._transport import MAX_REDIRECTS, PLUS_HEADER
 
 TOKEN = "s3cr3t-plus-token-value"
 
@@ -386,7 +386,7 @@ async def test_plus_token_header_and_redaction(
     assert caplog.records, "requests are logged at DEBUG"
 
 
-async def test_plus_token_not_sent_on_redirect_to_another_host() -> None:
+async def test_a_redirect_to_another_host_is_refused_and_carries_nothing_there() -> None:
     seen: list[httpx.Request] = []
 
     def server(request: httpx.Request) -> httpx.Response:
@@ -398,10 +398,13 @@ async def test_plus_token_not_sent_on_redirect_to_another_host() -> None:
     async with Crossref(
         mailto=MAILTO, plus_token=TOKEN, transport=httpx.MockTransport(server)
     ) as client:
-        await client.work("10.5555/1")
-    assert [r.url.host for r in seen] == ["api.crossref.org", "evil.example.net"]
-    assert PLUS_HEADER.lower() in seen[0].headers
-    assert PLUS_HEADER.lower() not in seen[1].headers
+        with pytest.raises(RedirectError, match="leads away from the API's host") as info:
+            await client.work("10.5555/1")
+    # Not sent at all: neither the token nor the polite identity reaches the other host.
+    assert [r.url.host for r in seen] == ["api.crossref.org"]
+    assert info.value.status == 302
+    assert info.value.chain[-1] == "https://evil.example.net/works/x"
+    assert TOKEN not in str(info.value)
 
 
 async def test_plus_token_kept_on_same_host_redirect_but_not_on_downgrade() -> None:
@@ -424,13 +427,29 @@ async def test_plus_token_kept_on_same_host_redirect_but_not_on_downgrade() -> N
     assert [PLUS_HEADER.lower() in r.headers for r in seen] == [True, True, False]
 
 
-async def test_too_many_redirects() -> None:
+async def test_a_redirect_loop_is_an_error_naming_the_urls() -> None:
     def server(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(302, headers={"location": "/works/loop"})
+        other = "/works/b" if request.url.path.endswith("/a") else "/works/a"
+        return httpx.Response(302, headers={"location": other})
 
     async with unit_client(transport=httpx.MockTransport(server)) as client:
-        with pytest.raises(UnexpectedStatus, match="redirects"):
+        with pytest.raises(RedirectError, match="redirect loop") as info:
+            await client.work("10.5555/a")
+    root = httpx.URL(client.base_url)
+    a, b = (f"{root.scheme}://{root.host}/works/{x}?mailto=tests%40example.org" for x in "ab")
+    assert info.value.chain[1:] == (b, a, b)
+    assert f"{b} -> {a} -> {b}" in str(info.value)
+
+
+async def test_too_many_redirects() -> None:
+    def server(request: httpx.Request) -> httpx.Response:
+        hop = int(request.url.params.get("hop", "0"))
+        return httpx.Response(302, headers={"location": f"/works/x?hop={hop + 1}"})
+
+    async with unit_client(transport=httpx.MockTransport(server)) as client:
+        with pytest.raises(RedirectError, match=f"more than {MAX_REDIRECTS} redirects") as info:
             await client.work("10.5555/1")
+    assert len(info.value.chain) == MAX_REDIRECTS + 1
 
 
 # -- lifecycle ------------------------------------------------------------------------------
