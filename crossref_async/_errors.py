@@ -134,17 +134,17 @@ class InvalidDOIError(ValidationError):
 class ErrorDetail(msgspec.Struct, frozen=True):
     """One entry of a Crossref validation-failure (or similar) body.
 
-    An :class:`APIError` keeps them in ``messages``. Here the simulator behind ``cr`` refuses a
-    filter that Crossref has but the simulator does not implement:
+    An :class:`APIError` keeps them in ``messages`` (see :class:`BadRequest` for one met in
+    use). Decoded from the entry Crossref sends for a filter a route does not have:
 
-    >>> try:
-    ...     await cr.works.filter(isbn="9780262033848").count()
-    ... except BadRequest as error:
-    ...     detail = error.messages[0]
+    >>> detail = msgspec.json.decode(
+    ...     b'{"type": "filter-not-available", "value": "has-assertion", "message": "Filter '
+    ...     b'has-assertion specified but there is no such filter for this route."}',
+    ...     type=ErrorDetail)
     >>> detail.type, detail.value
-    ('filter-not-implemented', 'isbn')
+    ('filter-not-available', 'has-assertion')
     >>> str(detail)
-    "Filter 'isbn' is valid on Crossref but not implemented by the crossref-async simulator. ..."
+    'Filter has-assertion specified but there is no such filter for this route.'
     """
 
     type: str | None = None
@@ -193,13 +193,21 @@ class BadRequest(APIError):
     """400: Crossref rejected the request (a ``validation-failure`` body).
 
     Most mistakes are caught before sending (:class:`ValidationError`); what is left is
-    refused by the server. The simulator behind ``cr`` refuses a filter it does not implement:
+    refused by the server, such as a filter the API has retired since this release (as
+    ``/members`` retired ``has-public-references`` in 2025), answered with Crossref's body:
 
+    >>> import httpx
+    >>> from crossref_async import Crossref
+    >>> retired = {"status": "failed", "message-type": "validation-failure", "message": [
+    ...     {"type": "filter-not-available", "value": "has-assertion",
+    ...      "message": "Filter has-assertion specified but there is no such filter."}]}
+    >>> server = httpx.MockTransport(lambda request: httpx.Response(400, json=retired))
+    >>> client = Crossref(mailto="me@example.org", transport=server)
     >>> try:
-    ...     await cr.works.filter(isbn="9780262033848").count()
+    ...     await client.works.filter(has_assertion=True).count()
     ... except BadRequest as error:
     ...     print(error.status, error.message_type, [d.type for d in error.messages])
-    400 validation-failure ['filter-not-implemented']
+    400 validation-failure ['filter-not-available']
     """
 
 
@@ -262,7 +270,9 @@ class RateLimited(APIError):
     ...     await client.work("10.5555/12345678")
     ... except RateLimited as error:
     ...     print(error.status, error.retry_after)
-    429 1.0
+    429 None
+
+    (Crossref's 429s often carry no ``Retry-After``, and the simulator's do not by default.)
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:

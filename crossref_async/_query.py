@@ -460,7 +460,7 @@ class WorksQuery(ListQuery[T]):
         [('facet', 'type-name:*,published:3')]
         >>> page = await query.page(rows=0)
         >>> page.facets["published"]
-        Facet(value_count=72, values={'2024': 68, '2022': 57, '2019': 56})
+        Facet(value_count=3, values={'2024': 68, '2022': 57, '2019': 56})
         >>> page.facets["type-name"].values
         {'Journal Article': 607, 'Book Chapter': 96, 'Proceedings Article': 64, ...}
         """

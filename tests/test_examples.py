@@ -578,8 +578,10 @@ def affiliation_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
                         "author": author or person.get("name", ""),
                         "sequence": person["sequence"],
                         "affiliation": aff["name"],
-                        "ror": "",
-                        "place": "",
+                        "ror": next(
+                            (i["id"] for i in aff.get("id", []) if i["id-type"] == "ROR"), ""
+                        ),
+                        "place": "; ".join(aff.get("place", [])),
                     }
                 )
     return rows

@@ -19,6 +19,7 @@ from crossref_async import (
     ConnectionFailed,
     Crossref,
     CrossrefError,
+    RedirectError,
     RequestTimeout,
     RetryPolicy,
     ServerError,
@@ -267,7 +268,6 @@ async def test_percent_encoded_credentials_are_decoded_once() -> None:
     [
         ("https://proxy.example.org/works/other", True),  # same origin
         ("https://proxy.example.org:443/works/other", True),  # the same, port spelled out
-        ("https://elsewhere.example.org/works/other", False),  # another host
         ("https://proxy.example.org:8443/works/other", False),  # another port
         ("http://proxy.example.org/works/other", False),  # from https to http
     ],
@@ -287,6 +287,22 @@ async def test_credentials_and_token_follow_redirects_only_within_their_origin(
         await cr.work("10.5555/1")
     assert rec.authorized() == [True, kept]
     assert [PLUS_HEADER.lower() in r.headers for r in rec.requests] == [True, kept]
+
+
+async def test_a_redirect_to_another_host_is_refused_with_nothing_sent_there() -> None:
+    first = "https://proxy.example.org/works/10.5555%2F1"
+    rec = Recorder({first: "https://elsewhere.example.org/works/other"})
+    async with Crossref(
+        mailto=MAILTO,
+        plus_token=TOKEN,
+        base_url=with_credentials("https://proxy.example.org"),
+        transport=httpx.MockTransport(rec),
+        limits=False,
+    ) as cr:
+        with pytest.raises(RedirectError) as info:
+            await cr.work("10.5555/1")
+    assert [r.url.host for r in rec.requests] == ["proxy.example.org"]
+    assert_clean(str(info.value) + repr(info.value), "the RedirectError")
 
 
 async def test_cite_credentials_go_to_the_cite_service_and_the_token_does_not() -> None:

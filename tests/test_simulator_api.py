@@ -565,18 +565,22 @@ def _era(rec: Recording) -> int:
 def recorded_failures() -> list[Recording]:
     """Recorded answers to bad requests: validation and cursor failures, unknown routes and
     resources (the transform route, which the simulator does not have, left out), the newest
-    recording of each request."""
+    recording of each request. A request whose newest answer is a backend ``exception`` (the
+    2022 ``/members?cursor=5``, passed through where 2018 refused it) is left to the tests of
+    list cursors, which check that body's shape: its stack trace is not reproduced."""
     newest: dict[str, Recording] = {}
     for rec in recordings():
         bad_json = rec.message_type in ("validation-failure", "resource-failure", "route-not-found")
         not_found = rec.status == 404 and rec.body == b"Resource not found."
-        if not (bad_json or not_found) or "/transform" in rec.uri:
+        exception = rec.message_type == "exception"
+        if not (bad_json or not_found or exception) or "/transform" in rec.uri:
             continue
         url = urlsplit(rec.uri)
         target = url.path.removeprefix("/v1") + "?" + url.query
         if target not in newest or _era(rec) < _era(newest[target]):
             newest[target] = rec
-    return sorted(newest.values(), key=lambda rec: rec.name)
+    kept = (rec for rec in newest.values() if rec.message_type != "exception")
+    return sorted(kept, key=lambda rec: rec.name)
 
 
 @pytest.mark.parametrize("recording", recorded_failures(), ids=lambda r: r.name)
@@ -616,7 +620,7 @@ async def test_limits_of_rows_offset_sample_and_cursor(http: httpx.AsyncClient) 
         "/works?filter=from-pub-date:2020-13": ("date-not-valid", "2020-13"),
         "/works?filter=has-references:maybe": ("boolean-not-valid", "maybe"),
         "/works?query.nonsense=x": ("field-query-not-available", "query.nonsense"),
-        "/members?cursor=*": ("parameter-not-allowed", "cursor"),
+        "/types?cursor=*": ("parameter-not-allowed", "cursor"),
         "/types?query=x": ("parameter-not-allowed", "query"),
         "/works/10.5555/12345678?select=DOI": ("parameter-not-allowed", "select"),
     }
