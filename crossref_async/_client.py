@@ -66,7 +66,7 @@ logger = logging.getLogger("crossref_async")
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL = "https://api.crossref.org"
+DEFAULT_BASE_URL = "https://api.crossref.org/v1"
 #: Crossref answers most requests in well under a second, but deep facets and large pages
 #: can take tens of seconds; see :class:`Timeouts` for each limit and why.
 DEFAULT_TIMEOUT = DEFAULT_TIMEOUTS

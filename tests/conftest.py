@@ -10,7 +10,7 @@ import respx
 
 from crossref_async import Crossref, RetryPolicy
 
-BASE = "https://api.crossref.org"
+BASE = "https://api.crossref.org/v1"
 MAILTO = "tests@example.org"
 
 
