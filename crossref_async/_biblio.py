@@ -70,7 +70,8 @@ class BibliographyEntry:
     """What a DOI of a bibliography turned out to be.
 
     ``status`` is ``found`` (``work`` holds its metadata), ``other-agency`` (registered with
-    ``agency``, not Crossref) or ``not-registered``.
+    ``agency``, not Crossref) or ``not-registered``. ``primary`` is the primary DOI when
+    ``doi`` is an alias of another record (``work`` is then that record), else None.
 
     :meth:`Crossref.check_bibliography` and :meth:`Crossref.check_dois` return them:
 
@@ -86,6 +87,7 @@ class BibliographyEntry:
     status: Status
     work: Work | None = None
     agency: str | None = None
+    primary: str | None = None
 
 
 async def check_dois(client: Crossref, dois: Iterable[str]) -> list[BibliographyEntry]:
@@ -107,7 +109,8 @@ async def check_dois(client: Crossref, dois: Iterable[str]) -> list[Bibliography
     out: list[BibliographyEntry] = []
     for doi, work in works.items():
         if work is not None:
-            out.append(BibliographyEntry(doi, "found", work, "crossref"))
+            primary = works.aliases.get(doi)
+            out.append(BibliographyEntry(doi, "found", work, "crossref", primary))
             continue
         agency = agencies.get(doi_key(doi))
         if agency is None:

@@ -119,7 +119,7 @@ class Crossref:
     >>> work.DOI
     '10.5555/12345678'
     >>> cr
-    Crossref(base_url='https://api.crossref.org', mailto='me@example.org')
+    Crossref(base_url='https://api.crossref.org/v1', mailto='me@example.org')
     >>> Crossref(mailto="me@example.org", base_url="https://me:pw@proxy.example.org")
     Crossref(base_url='https://proxy.example.org', mailto='me@example.org', credentials=<redacted>)
     """
@@ -472,7 +472,7 @@ class Crossref:
         >>> await cr.work("10.5555/no-such-work")
         Traceback (most recent call last):
         ...
-        crossref_async._errors.NotFound: 404 from https://api.crossref.org/works/...:
+        crossref_async._errors.NotFound: 404 from https://api.crossref.org/v1/works/...:
         Resource not found.
         """
         return await self._message(_work_path(doi), Work, "work")

@@ -168,7 +168,7 @@ class APIError(CrossrefError):
     ...     print(type(error).__name__, error.status, error.body_excerpt, error.messages)
     ...     print(error.url)
     NotFound 404 Resource not found. ()
-    https://api.crossref.org/works/10.5555%2Fno-such-work?mailto=me%40example.org
+    https://api.crossref.org/v1/works/10.5555%2Fno-such-work?mailto=me%40example.org
     """
 
     def __init__(
@@ -293,7 +293,7 @@ class ServerError(APIError):
     ...     await client.work("10.5555/12345678")
     ... except ServerError as error:
     ...     print(error)
-    503 from https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org:
+    503 from https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org:
     503 Service Temporarily Unavailable
     """
 
@@ -364,7 +364,7 @@ class TransportError(CrossrefError):
     ... except TransportError as error:
     ...     print(type(error).__name__, error.url)
     ...     print(error.possibly_reached, error.transient)
-    ConnectionFailed https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org
+    ConnectionFailed https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org
     True True
     """
 
@@ -416,7 +416,7 @@ class RequestTimeout(TransportError):
     ...     await client.work("10.5555/12345678")
     ... except RequestTimeout as error:
     ...     print(error)
-    timed out: ReadTimeout (https://api.crossref.org/works/10.5555%2F12345678?mailto=me%40example.org)
+    timed out: ReadTimeout (https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org)
     """
 
 
@@ -481,7 +481,7 @@ class ResponseTooLargeError(DecodeError):
     ...     print(error.limit, error.received, error.transient)
     ...     print(error)
     4096 5000 False
-    cannot decode response body from https://api.crossref.org/works/10.5555%2F12345678?mailto=...:
+    cannot decode response body from https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=...:
     the body is larger than the 4,096-byte cap (5,000 bytes announced); raise
     Crossref(max_body_size=...) if such answers are expected
     """

@@ -18,6 +18,7 @@ import respx
 from conftest import MAILTO, unit_client
 
 from crossref_async import Crossref, Edge, Work
+from crossref_async.testing import FakeCrossref
 
 ALIAS = "10.5555/Old-Alias"
 PRIMARY = "10.5555/primary"
@@ -171,6 +172,7 @@ async def test_check_dois_finds_an_alias_with_its_primary_record(api: FakeAPI) -
         (entry,) = await cr.check_dois([ALIAS])
     assert entry.doi == ALIAS and entry.status == "found"
     assert isinstance(entry.work, Work) and entry.work.DOI == PRIMARY
+    assert entry.primary == PRIMARY
 
 
 async def test_the_graph_has_one_node_for_a_record_reached_by_alias_and_primary(
@@ -187,3 +189,32 @@ async def test_a_seed_given_as_an_alias_is_named_by_its_primary(api: FakeAPI) ->
     async with unit_client() as cr:
         edges = [e async for e in cr.citation_graph([ALIAS, PRIMARY])]
     assert edges == [Edge(PRIMARY, OTHER, 0)]
+
+
+# -- end to end, against the simulator's aliases and 301s ------------------------------------
+
+
+async def test_aliases_end_to_end_on_the_simulator() -> None:
+    sim = FakeCrossref(works=400, seed=5, limits="polite-2026")
+    primary = next(w for w in sim.corpus.works[:400] if w.get("aliases"))
+    alias, other = primary["aliases"][0], sim.corpus.works[0]["DOI"]
+    seen: list[httpx.Request] = []
+    inner = sim.transport()
+
+    class Watching(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return await inner.handle_async_request(request)
+
+    async with Crossref(mailto=MAILTO, transport=Watching()) as cr:
+        work = await cr.work(alias)
+        found = await cr.works_by_doi([alias, other])
+        (entry,) = await cr.check_dois([alias.upper()])
+    assert primary["DOI"] == work.DOI and alias in work.aliases
+    by_alias = found[alias]
+    assert by_alias is not None and primary["DOI"] == by_alias.DOI
+    assert found.aliases == {alias: primary["DOI"]}
+    assert entry.status == "found" and entry.primary == primary["DOI"]
+    assert sim.stats.alias_redirects == 3  # each alias asked on its own once, and redirected
+    assert all(r.url.params.get("mailto") == MAILTO for r in seen)  # every hop, polite
+    assert all(r.url.path.startswith("/v1/") for r in seen)

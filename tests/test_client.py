@@ -116,7 +116,7 @@ async def test_singletons(
     result = await call(cr)  # type: ignore[misc]
     assert isinstance(result, model)
     assert rec.last.method == "GET"
-    assert rec.last.url.raw_path.decode().split("?")[0] == path
+    assert rec.last.url.raw_path.decode().split("?")[0] == "/v1" + path
     assert rec.last.url.params["mailto"] == MAILTO
 
 
@@ -135,7 +135,7 @@ async def test_agency(cr: Crossref, router: respx.MockRouter) -> None:
         ),
     )
     agency = await cr.agency("doi:10.1126/science.169.3946.635")
-    assert rec.last.url.raw_path.startswith(b"/works/10.1126%2Fscience.169.3946.635/agency?")
+    assert rec.last.url.raw_path.startswith(b"/v1/works/10.1126%2Fscience.169.3946.635/agency?")
     assert agency.agency is not None and agency.agency.id == "crossref"
 
 
@@ -154,8 +154,8 @@ async def test_any_doi_reaches_its_own_record(suffix: str) -> None:
 
     def server(request: httpx.Request) -> httpx.Response:
         raw = request.url.raw_path.decode("ascii").split("?")[0]
-        assert raw.startswith("/works/") and raw.count("/") == 2
-        seen.append(unquote(raw.removeprefix("/works/")))
+        assert raw.startswith("/v1/works/") and raw.count("/") == 3
+        seen.append(unquote(raw.removeprefix("/v1/works/")))
         return httpx.Response(
             200,
             json={
@@ -183,9 +183,9 @@ async def test_hostile_dois_never_escape_the_route(
     with pytest.raises(NotFound):
         await cr.work(doi)
     raw = rec.last.url.raw_path.decode().split("?")[0]
-    assert raw.startswith("/works/") and raw.count("/") == 2
-    assert unquote(raw[len("/works/") :]) == doi
-    assert rec.last.url.path.startswith("/works/")
+    assert raw.startswith("/v1/works/") and raw.count("/") == 3
+    assert unquote(raw[len("/v1/works/") :]) == doi
+    assert rec.last.url.path.startswith("/v1/works/")
 
 
 LISTS: list[tuple[Callable[[Crossref], object], str, str]] = [
@@ -254,7 +254,7 @@ async def test_list_routes_page_and_count(
     rec = answer(router, body(recording))
     query = build(cr)
     page = await query.page(rows=2)  # type: ignore[attr-defined]
-    assert rec.last.url.path == path
+    assert rec.last.url.path == "/v1" + path
     assert rec.last.url.params["rows"] == "2" and rec.last.url.params["mailto"] == MAILTO
     assert page.total_results is not None and page.total_results > 0
     assert len(page.items) > 0
@@ -317,7 +317,8 @@ async def test_exists_uses_head(
 ) -> None:
     rec = answer(router, status=200)
     assert await cr.exists(**kwargs) is True  # type: ignore[arg-type]
-    assert rec.last.method == "HEAD" and rec.last.url.raw_path.decode().startswith(path + "?")
+    assert rec.last.method == "HEAD"
+    assert rec.last.url.raw_path.decode().startswith("/v1" + path + "?")
     rec.status = 404
     assert await cr.exists(**kwargs) is False  # type: ignore[arg-type]
 

@@ -54,7 +54,7 @@ async def test_every_recorded_error_body_maps_to_its_error(
     err = info.value
     assert type(err) is EXPECTED[rec.status or 0]
     assert err.status == rec.status
-    assert err.url.startswith("https://api.crossref.org/works")
+    assert err.url.startswith("https://api.crossref.org/v1/works")
     assert len(err.body_excerpt) <= 300
     text = str(err)
     assert str(rec.status) in text
@@ -231,7 +231,7 @@ async def test_bad_bodies_on_success_are_decode_errors(
     with pytest.raises(DecodeError) as info:
         await cr.works.page()
     assert info.value.message_type
-    assert info.value.url is not None and "api.crossref.org/works" in info.value.url
+    assert info.value.url is not None and "api.crossref.org/v1/works" in info.value.url
 
 
 async def test_decode_error_of_a_singleton(router: respx.MockRouter, cr: Crossref) -> None:
