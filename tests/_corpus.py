@@ -55,7 +55,7 @@ class Recording:
 
     @property
     def name(self) -> str:
-        return self.entry["file"]
+        return str(self.entry["file"])
 
 
 def recordings() -> Iterator[Recording]:

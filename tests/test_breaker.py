@@ -111,7 +111,7 @@ def test_open_then_probe_then_closed() -> None:
     clock.now += breaker.admit().wait or 0
     assert breaker.admit().probe
     breaker.record(False, probe=True)
-    assert breaker.state is CircuitState.CLOSED and breaker.sample == 0
+    assert (breaker.state, breaker.sample) == (CircuitState.CLOSED, 0)
     # Opening again soon after closing (a flapping server) waits longer still...
     for _ in range(8):
         breaker.record(True)

@@ -14,7 +14,7 @@ A missing corpus skips locally and fails in CI (see ``_corpus.corpus_dir``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import msgspec.inspect as mi
@@ -85,8 +85,8 @@ def decode(rec: Recording) -> tuple[Any, type[Any]]:
     if kind == WORK_FRAGMENT:
         return m.decode_item(body, m.Work, message_type="work"), m.Work
     if kind == ITEMS_FRAGMENT:
-        page_type = m.Page[m.Work]
-        return m.decode_item(body, page_type, message_type="work-list"), page_type
+        items_type: Any = m.Page[m.Work]
+        return m.decode_item(body, items_type, message_type="work-list"), items_type
     pytest.fail(f"unknown message-type {kind!r}: give it a model in models.py and here")
 
 
@@ -236,7 +236,7 @@ def test_every_key_has_a_field(rec: Recording) -> None:
     _, model = decode(rec)
     enveloped = rec.message_type in SINGLE or rec.message_type in LIST
     # The envelope too: its keys (status, message-type...) must have fields as well.
-    info = mi.type_info(m.Envelope[model] if enveloped else model)
+    info = mi.type_info(cast(Any, m.Envelope)[model] if enveloped else model)
     value = json.loads(rec.body)
     missing: set[str] = set()
     missing_fields(value, info, f"{rec.message_type}: $", missing)

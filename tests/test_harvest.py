@@ -199,7 +199,7 @@ async def test_a_lost_cursor_is_replaced_without_loss(tmp_path: Path) -> None:
     now = [0.0]
     fake = FakeCrossref(works=600, seed=7, cursor_ttl=10.0, clock=lambda: now[0], limits="fast-50")
     out = tmp_path / "works.jsonl"
-    slept = []
+    slept: list[int] = []
 
     async def slow_sink(shard_id: int, records: Sequence[msgspec.Raw]) -> None:
         if not slept:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -342,7 +343,7 @@ async def test_a_done_part_corrupted_in_place_is_redone(tmp_path: Path) -> None:
 
 
 def test_a_plan_that_lost_a_shard_is_refused() -> None:
-    shards = [
+    shards: list[dict[str, Any]] = [
         {"id": 0, "start": None, "end": "2010-12-31", "count": 10},
         {"id": 1, "start": "2011-01-01", "end": "2015-12-31", "count": 10},
         {"id": 2, "start": "2016-01-01", "end": None, "count": 10},
@@ -435,7 +436,6 @@ async def test_records_that_are_not_utf8_are_kept_repaired_and_reported(
 async def test_the_joined_output_is_synced_before_it_replaces_anything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crossref_async.harvest as harvest_module
 
     events: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -448,8 +448,8 @@ async def test_the_joined_output_is_synced_before_it_replaces_anything(
         events.append(f"replace:{src}")
         real_replace(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(harvest_module.os, "fsync", fsync)
-    monkeypatch.setattr(harvest_module.os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)  # the os module the harvester and the rest use
+    monkeypatch.setattr(os, "replace", replace)
     fake = FakeCrossref(works=100, seed=34, limits="fast-50")
     out = tmp_path / "works.jsonl"
     async with client(fake) as cr:

@@ -158,9 +158,9 @@ async def test_shared_budget_stops_hammering_a_failing_server() -> None:
 
 async def test_retry_after_is_honoured_through_the_governor() -> None:
     transport, seen = script(
-        status(
+        lambda request: httpx.Response(
             429,
-            **{
+            headers={
                 "retry-after": "0.4",
                 "x-rate-limit-limit": "100",
                 "x-rate-limit-interval": "1s",

@@ -90,7 +90,7 @@ def test_odd_query_input_is_refused_clearly() -> None:
     with pytest.raises(ValidationError, match="name=value"):
         cr.works.filter("type:journal-article")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        cr.works.filter({1: "x"})  # type: ignore[dict-item]
+        cr.works.filter({1: "x"})  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="member id"):
         cr.member_works("²")
     with pytest.raises(ValidationError):

@@ -26,8 +26,7 @@ from crossref_async import (
     Timeouts,
     ValidationError,
 )
-from crossref_async._client import PLUS_HEADER
-from crossref_async._transport import Secret
+from crossref_async._transport import PLUS_HEADER, Secret
 
 TOKEN = "s3cr3t-plus-token-value"
 USER, PASSWORD = "harvester", "hunter2-pa55word"

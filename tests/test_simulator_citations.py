@@ -496,7 +496,7 @@ async def test_content_negotiation_on_a_socket() -> None:
 
 
 async def top_hits(http: httpx.AsyncClient, text: str) -> list[Record]:
-    params = {"query.bibliographic": text, "rows": 5, "select": "DOI,score"}
+    params: dict[str, str | int] = {"query.bibliographic": text, "rows": 5, "select": "DOI,score"}
     response = await http.get("/works", params=params)
     assert response.status_code == 200
     items: list[Record] = response.json()["message"]["items"]
