@@ -70,7 +70,7 @@ class Breaker:
     >>> Breaker(cooldown=-1)
     Traceback (most recent call last):
     ...
-    crossref_async._errors.ValidationError: -1: cooldown must be seconds above 0
+    crossref_async.ValidationError: -1: cooldown must be seconds above 0
     """
 
     threshold: float = 0.10

@@ -184,8 +184,9 @@ class Crossref:
         self.governor: Governor | None = Governor(identity, breaker=breaker) if limits else None
         if mailto is None and not self._has_plus:
             warnings.warn(
-                "no mailto given: requests go to Crossref's public pool (5 requests/s, one at a "
-                "time); pass Crossref(mailto='you@example.org') for the polite pool",
+                "no mailto given: requests go to Crossref's public pool (5 single-record and 1 "
+                "list request a second, one at a time); pass Crossref(mailto='you@example.org') "
+                "for the polite pool",
                 PublicPoolWarning,
                 stacklevel=2,
             )
@@ -472,7 +473,7 @@ class Crossref:
         >>> await cr.work("10.5555/no-such-work")
         Traceback (most recent call last):
         ...
-        crossref_async._errors.NotFound: 404 from https://api.crossref.org/v1/works/...:
+        crossref_async.NotFound: 404 from https://api.crossref.org/v1/works/...:
         Resource not found.
         """
         return await self._message(_work_path(doi), Work, "work")

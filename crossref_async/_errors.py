@@ -697,7 +697,7 @@ class CircuitOpenError(CrossrefError):
 
 
 class PublicPoolWarning(UserWarning):
-    """No ``mailto`` was given: requests go to Crossref's public pool (5 req/s, 1 at a time).
+    """No ``mailto`` was given: requests go to Crossref's public pool (5 singles, 1 list a second).
 
     >>> import warnings
     >>> from crossref_async import Crossref
@@ -705,6 +705,14 @@ class PublicPoolWarning(UserWarning):
     ...     warnings.simplefilter("always")
     ...     anonymous = Crossref()
     >>> print(caught[0].category.__name__, caught[0].message)
-    PublicPoolWarning no mailto given: requests go to Crossref's public pool (5 requests/s, one at
-    a time); pass Crossref(mailto='you@example.org') for the polite pool
+    PublicPoolWarning no mailto given: requests go to Crossref's public pool (5 single-record and
+    1 list request a second, one at a time); pass Crossref(mailto='you@example.org') for the
+    polite pool
     """
+
+
+# Tracebacks name the errors as users import them (``crossref_async.NotFound``), as httpx does.
+for _name in __all__:
+    _error = globals()[_name]
+    if isinstance(_error, type) and issubclass(_error, BaseException):
+        _error.__module__ = "crossref_async"

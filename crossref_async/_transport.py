@@ -271,7 +271,7 @@ class Timeouts:
     >>> Timeouts(read=-1)
     Traceback (most recent call last):
     ...
-    crossref_async._errors.ValidationError: -1: Timeouts.read must be a positive number of
+    crossref_async.ValidationError: -1: Timeouts.read must be a positive number of
     seconds, or None for no limit
     """
 

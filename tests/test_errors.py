@@ -256,3 +256,19 @@ async def test_url_credentials_never_appear() -> None:
         with pytest.raises(ServerError) as info:
             await cr.works.page()
     assert "hunter2" not in str(info.value) and "hunter2" not in info.value.url
+
+
+def test_errors_are_named_as_users_import_them() -> None:
+    import traceback
+
+    import crossref_async
+    from crossref_async import _errors
+
+    errors = [getattr(_errors, n) for n in _errors.__all__]
+    errors = [e for e in errors if isinstance(e, type) and issubclass(e, BaseException)]
+    assert len(errors) >= 20
+    for error in errors:
+        assert error.__module__ == "crossref_async", error
+        assert getattr(crossref_async, error.__name__) is error
+    shown = traceback.format_exception_only(crossref_async.ValidationError("x", "a rule"))
+    assert shown[-1].startswith("crossref_async.ValidationError: ")
