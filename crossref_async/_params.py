@@ -483,8 +483,6 @@ def normalize_type(value: str) -> str:
 # --- filter values -------------------------------------------------------------------------
 
 _DATE_TEXT = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-FilterScalar = str | int | bool | dt.date
-FilterValue = FilterScalar | Iterable[FilterScalar]
 
 
 def encode_date(value: object) -> str:

@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol, cast
+from typing import Any, BinaryIO, Literal, cast
 
 import msgspec
 
 from ._errors import ValidationError
 
-__all__ = ["Checkpoint", "Compression", "PartFile", "RecordSink", "compression_for", "read_records"]
+__all__ = ["Checkpoint", "Compression", "PartFile", "compression_for", "read_records"]
 
 Compression = Literal["gzip", "zstd"] | None
 Digest = Any  # a hashlib object (its type is private to hashlib)
@@ -38,12 +38,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class RecordSink(Protocol):
-    """A user callback that receives each page's records (``msgspec.Raw``) of a shard."""
-
-    def __call__(self, shard_id: int, records: Sequence[msgspec.Raw]) -> Awaitable[None]: ...
-
-
+#: A user callback that receives each page's records (``msgspec.Raw``) of a shard.
 CallbackSink = Callable[[int, Sequence[msgspec.Raw]], Awaitable[None]]
 
 

@@ -84,8 +84,8 @@ class Faults:
     ``only_lists``: faults (not latency) hit list requests only, so single-record look-ups
     stay clean.
 
-    >>> Faults(error_rate=0.1, reset_rate=0.05).any_faults
-    True
+    >>> Faults(error_rate=0.1, reset_rate=0.05).error_rate
+    0.1
     """
 
     latency: float = 0.0
@@ -151,15 +151,6 @@ class Faults:
             (Fault.CORRUPT_GZIP, self.corrupt_gzip_rate),
             (Fault.GZIP_BOMB, self.gzip_bomb_rate),
         ]
-
-    @property
-    def any_faults(self) -> bool:
-        """Whether any fault rate is above zero.
-
-        >>> Faults(latency=0.05).any_faults, Faults(malformed_rate=0.01).any_faults
-        (False, True)
-        """
-        return any(rate > 0 for _, rate in self._rates())
 
 
 @dataclass(frozen=True)
