@@ -262,6 +262,20 @@ async def test_percent_encoded_credentials_are_decoded_once() -> None:
     assert rec.requests[0].headers["authorization"] == f"Basic {expected}"
 
 
+FIRST = "https://proxy.example.org/works/10.5555%2F1"
+
+
+def behind_the_proxy(rec: Recorder) -> Crossref:
+    """A client with the token and Basic credentials, on the proxy ``rec`` answers for."""
+    return Crossref(
+        mailto=MAILTO,
+        plus_token=TOKEN,
+        base_url=with_credentials("https://proxy.example.org"),
+        transport=httpx.MockTransport(rec),
+        limits=False,
+    )
+
+
 @pytest.mark.parametrize(
     ("target", "kept"),
     [
@@ -274,30 +288,16 @@ async def test_percent_encoded_credentials_are_decoded_once() -> None:
 async def test_credentials_and_token_follow_redirects_only_within_their_origin(
     target: str, kept: bool
 ) -> None:
-    first = "https://proxy.example.org/works/10.5555%2F1"
-    rec = Recorder({first: target})
-    async with Crossref(
-        mailto=MAILTO,
-        plus_token=TOKEN,
-        base_url=with_credentials("https://proxy.example.org"),
-        transport=httpx.MockTransport(rec),
-        limits=False,
-    ) as cr:
+    rec = Recorder({FIRST: target})
+    async with behind_the_proxy(rec) as cr:
         await cr.work("10.5555/1")
     assert rec.authorized() == [True, kept]
     assert [PLUS_HEADER.lower() in r.headers for r in rec.requests] == [True, kept]
 
 
 async def test_a_redirect_to_another_host_is_refused_with_nothing_sent_there() -> None:
-    first = "https://proxy.example.org/works/10.5555%2F1"
-    rec = Recorder({first: "https://elsewhere.example.org/works/other"})
-    async with Crossref(
-        mailto=MAILTO,
-        plus_token=TOKEN,
-        base_url=with_credentials("https://proxy.example.org"),
-        transport=httpx.MockTransport(rec),
-        limits=False,
-    ) as cr:
+    rec = Recorder({FIRST: "https://elsewhere.example.org/works/other"})
+    async with behind_the_proxy(rec) as cr:
         with pytest.raises(RedirectError) as info:
             await cr.work("10.5555/1")
     assert [r.url.host for r in rec.requests] == ["proxy.example.org"]

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
+from conftest import Connect
 
-from crossref_async.testing import FakeCrossref, Faults, Limits, Pool, serve
+from crossref_async.testing import FakeCrossref, Faults, Limits, Pool
 
 LIST = "/works?rows=50&select=DOI"
 SINGLE = "/works/10.5555/12345678"
-
-
-Connect = Callable[[FakeCrossref], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@contextlib.asynccontextmanager
-async def open_client(sim: FakeCrossref, kind: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on ``sim``: in process, or over a loopback socket."""
-    if kind == "asgi":
-        async with sim.client() as http:
-            yield http
-    else:
-        async with serve(sim) as url, httpx.AsyncClient(base_url=url) as http:
-            yield http
-
-
-@pytest.fixture(params=["asgi", "socket"])
-def connect(request: pytest.FixtureRequest) -> Connect:
-    return functools.partial(open_client, kind=request.param)
 
 
 async def test_server_errors_are_html(connect: Connect) -> None:

@@ -4,21 +4,18 @@ loopback socket started by the test."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
+from conftest import Connect
 
 from crossref_async import Crossref, DecodeError, ResponseTooLargeError, RetryPolicy
 from crossref_async.testing import FakeCrossref, Faults, Limits, Pool, serve
@@ -26,24 +23,6 @@ from crossref_async.testing import FakeCrossref, Faults, Limits, Pool, serve
 ROOT = Path(__file__).resolve().parent.parent
 MAILTO = "tests@example.org"
 LIST = "/works?rows=40&select=DOI,title"
-
-Connect = Callable[[FakeCrossref], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@contextlib.asynccontextmanager
-async def open_client(sim: FakeCrossref, kind: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on ``sim``: in process, or over a loopback socket."""
-    if kind == "asgi":
-        async with sim.client() as http:
-            yield http
-    else:
-        async with serve(sim) as url, httpx.AsyncClient(base_url=url) as http:
-            yield http
-
-
-@pytest.fixture(params=["asgi", "socket"])
-def connect(request: pytest.FixtureRequest) -> Connect:
-    return functools.partial(open_client, kind=request.param)
 
 
 def an_alias(sim: FakeCrossref) -> tuple[str, str]:
