@@ -1,18 +1,21 @@
 """The governor in isolation: pacing, re-rating, 429 pauses, adaptive concurrency, breaker.
 
-Time scales are small (budgets per 0.2-0.5 s) so the tests run in real time, quickly; bounds
-are one-sided (never more than the budget) rather than tight timing assertions.
+The timing tests run under trio on a mock clock (:func:`on_mock_clock`): the clock jumps
+ahead whenever every task waits, so the governor's sleeps and the tests' own take no real
+time, and every timing below is what the governor decided, not what a loaded machine did.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-import time
+from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
 from _windows import max_in_window
+from trio.testing import MockClock
 
 from crossref_async import Breaker, CircuitOpenError
 from crossref_async._governor import Advertised, Governor, PoolBudget, Ticket, parse_interval
@@ -29,6 +32,18 @@ def headers(
     }
 
 
+def on_mock_clock(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Run an async test under trio on a mock clock that jumps to the next wake-up as soon as
+    every task waits (``anyio.current_time()`` reads it, so do the budgets made inside)."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        clock = MockClock(autojump_threshold=0)
+        anyio.run(test, backend="trio", backend_options={"clock": clock})
+
+    return run
+
+
 async def run_requests(
     budget: PoolBudget, n: int, latency: float = 0.0, answer: dict[str, str] | None = None
 ) -> list[float]:
@@ -36,7 +51,7 @@ async def run_requests(
 
     async def one() -> None:
         await budget.acquire()
-        starts.append(time.monotonic())
+        starts.append(anyio.current_time())
         await anyio.sleep(latency)
         budget.release(status=200, latency=latency, headers=answer)
 
@@ -74,8 +89,9 @@ def test_advertised_from_both_spellings() -> None:
     assert Advertised.from_headers({"x-rate-limit-limit": "junk"}, base) == base
 
 
+@on_mock_clock
 async def test_no_burst_above_the_limit_from_the_first_request() -> None:
-    budget = PoolBudget("p", Advertised(10, 0.5, 100), time.monotonic)
+    budget = PoolBudget("p", Advertised(10, 0.5, 100), anyio.current_time)
     budget.learned = True
     starts = await run_requests(budget, 30)
     assert max_in_window(starts, 0.5) <= 10
@@ -83,12 +99,13 @@ async def test_no_burst_above_the_limit_from_the_first_request() -> None:
     assert starts[-1] - starts[0] < 0.5 * 3 * 1.1
 
 
+@on_mock_clock
 async def test_a_request_sent_late_moves_its_start() -> None:
     # The server counts a request when it arrives. Between the governor's start and the
     # headers going out there may be a handshake or a busy event loop: every third request
     # here goes out 0.15 s late (seven times the margin), and the first 0.6 s late (longer
     # than a window). What the server sees must still fit the budget in every window.
-    budget = PoolBudget("p", Advertised(5, 0.5, 100), time.monotonic)
+    budget = PoolBudget("p", Advertised(5, 0.5, 100), anyio.current_time)
     budget.learned = True
     arrivals: list[float] = []
     count = 0
@@ -102,7 +119,7 @@ async def test_a_request_sent_late_moves_its_start() -> None:
         elif count % 3 == 1:
             await anyio.sleep(0.15)
         ticket.sent()
-        arrivals.append(time.monotonic())
+        arrivals.append(anyio.current_time())
         budget.release(status=200, latency=0.0, headers=None, ticket=ticket)
 
     async with anyio.create_task_group() as tg:
@@ -111,24 +128,26 @@ async def test_a_request_sent_late_moves_its_start() -> None:
     assert max_in_window(arrivals, 0.5) <= 5
 
 
+@on_mock_clock
 async def test_a_cut_rate_spaces_starts_wider_than_the_window() -> None:
     # One request per 0.2 s, halved after a 429: one per 0.4 s, although each start leaves
     # the 0.2 s window long before the next may go.
-    budget = PoolBudget("p", Advertised(1, 0.2, 5), time.monotonic)
+    budget = PoolBudget("p", Advertised(1, 0.2, 5), anyio.current_time)
     budget.learned = True
     budget.factor = 0.5
     budget._episode_until = math.inf  # no recovery during the test
     starts: list[float] = []
     for _ in range(3):
         ticket = await budget.acquire()
-        starts.append(time.monotonic())
+        starts.append(anyio.current_time())
         budget.release(status=200, latency=0.0, headers=None, ticket=ticket)
         await anyio.sleep(0.3)  # the next caller comes after the window, before the spacing
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.4
 
 
+@on_mock_clock
 async def test_unlearned_pool_sends_one_at_a_time() -> None:
-    budget = PoolBudget("p", Advertised(100, 1.0, 5), time.monotonic)
+    budget = PoolBudget("p", Advertised(100, 1.0, 5), anyio.current_time)
     seen: list[int] = []
 
     async def one() -> None:
@@ -146,15 +165,17 @@ async def test_unlearned_pool_sends_one_at_a_time() -> None:
     assert budget.max_in_flight <= 5
 
 
+@on_mock_clock
 async def test_concurrency_never_above_the_advertised_limit() -> None:
-    budget = PoolBudget("p", Advertised(1000, 1.0, 3), time.monotonic)
+    budget = PoolBudget("p", Advertised(1000, 1.0, 3), anyio.current_time)
     budget.learned = True
     await run_requests(budget, 30, latency=0.02, answer=headers(1000, "1s", 3))
     assert budget.max_in_flight == 3
 
 
+@on_mock_clock
 async def test_rerate_down_mid_run_is_followed_within_one_interval() -> None:
-    budget = PoolBudget("p", Advertised(20, 0.5, 50), time.monotonic)
+    budget = PoolBudget("p", Advertised(20, 0.5, 50), anyio.current_time)
     budget.learned = True
     first = await run_requests(budget, 20, answer=headers(20, "500ms", 50))
     budget.in_flight += 1  # an answer states a lower limit
@@ -168,8 +189,9 @@ async def test_rerate_down_mid_run_is_followed_within_one_interval() -> None:
     assert worst <= 5
 
 
+@on_mock_clock
 async def test_rerate_up_uses_the_new_budget() -> None:
-    budget = PoolBudget("p", Advertised(2, 0.2, 10), time.monotonic)
+    budget = PoolBudget("p", Advertised(2, 0.2, 10), anyio.current_time)
     budget.learned = True
     budget.in_flight += 1
     budget.release(status=200, latency=0.0, headers=headers(20, "200ms", 10))
@@ -178,8 +200,9 @@ async def test_rerate_up_uses_the_new_budget() -> None:
     assert starts[-1] - starts[0] < 0.2 * 2 * 1.2  # 40 at 20/0.2 s is about 0.4 s
 
 
+@on_mock_clock
 async def test_429_pauses_for_retry_after_and_cuts_rate_once_per_episode() -> None:
-    budget = PoolBudget("p", Advertised(10, 0.5, 10), time.monotonic)
+    budget = PoolBudget("p", Advertised(10, 0.5, 10), anyio.current_time)
     budget.learned = True
     await budget.acquire()
     budget.release(status=429, latency=0.0, headers=None, retry_after=0.3)
@@ -188,16 +211,17 @@ async def test_429_pauses_for_retry_after_and_cuts_rate_once_per_episode() -> No
         budget.in_flight += 1
         budget.release(status=429, latency=0.0, headers=None, retry_after=0.3)
     assert budget.rate == rate_after_first == pytest.approx(10 * 0.5 / 0.5)
-    paused_at = time.monotonic()
+    paused_at = anyio.current_time()
     await budget.acquire()
-    assert time.monotonic() - paused_at >= 0.29
+    assert anyio.current_time() - paused_at >= 0.29
     assert budget.rate_limited == 4
 
 
+@on_mock_clock
 async def test_429_without_retry_after_backs_off_exponentially() -> None:
-    budget = PoolBudget("p", Advertised(10, 0.1, 10), time.monotonic)
+    budget = PoolBudget("p", Advertised(10, 0.1, 10), anyio.current_time)
     budget.learned = True
-    now = time.monotonic()
+    now = anyio.current_time()
     budget.in_flight += 1
     budget.release(status=429, latency=0.0, headers=None)
     first = budget.paused_until - now
@@ -207,8 +231,9 @@ async def test_429_without_retry_after_backs_off_exponentially() -> None:
     assert budget.paused_until - now == pytest.approx(0.2, abs=0.02)
 
 
+@on_mock_clock
 async def test_rate_recovers_after_a_quiet_interval() -> None:
-    budget = PoolBudget("p", Advertised(10, 0.1, 10), time.monotonic)
+    budget = PoolBudget("p", Advertised(10, 0.1, 10), anyio.current_time)
     budget.learned = True
     budget.in_flight += 1
     budget.release(status=429, latency=0.0, headers=None, retry_after=0.05)

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from anyio import wait_all_tasks_blocked
 from conftest import MAILTO
 
 from crossref_async import Breaker, Crossref, HarvestStateError, RedirectError, ValidationError
@@ -64,9 +65,9 @@ async def test_a_waiter_woken_and_cancelled_at_once_passes_its_slot_on() -> None
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(a)
-        await anyio.sleep(0.01)
+        await wait_all_tasks_blocked()  # "a" waits for the slot...
         tg.start_soon(b)
-        await anyio.sleep(0.01)
+        await wait_all_tasks_blocked()  # ...and "b" behind it
         doomed.cancel()  # "a" is cancelled...
         budget.release(status=200, latency=0.0, headers=None, ticket=first)  # ...and woken
         with anyio.fail_after(2):

@@ -86,6 +86,10 @@ class Faults:
 
     >>> Faults(error_rate=0.1, reset_rate=0.05).error_rate
     0.1
+    >>> Faults(error_rate=0.7, reset_rate=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: fault rates must be between 0 and 1 and add up to 1 at most
     """
 
     latency: float = 0.0
