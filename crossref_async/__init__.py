@@ -44,6 +44,7 @@ from ._match import CitationMatch
 from ._params import doi_key, normalize_doi
 from ._query import ListQuery, WorksQuery
 from ._retry import RetryPolicy
+from ._settings import Pacing
 from ._transport import Timeouts
 from ._version import __version__
 from .models import (
@@ -85,6 +86,7 @@ __all__ = [
     "OffsetLimitError",
     "OutputError",
     "OutputLockedError",
+    "Pacing",
     "Page",
     "PoolStats",
     "Prefix",

@@ -20,7 +20,7 @@ from ._tasks import run_concurrently
 from .models import Work
 
 if TYPE_CHECKING:
-    from ._client import Crossref
+    from ._api import Api
 
 __all__ = ["BibliographyEntry", "check_dois", "extract_dois"]
 
@@ -90,7 +90,7 @@ class BibliographyEntry:
     primary: str | None = None
 
 
-async def check_dois(client: Crossref, dois: Iterable[str]) -> list[BibliographyEntry]:
+async def check_dois(client: Api, dois: Iterable[str]) -> list[BibliographyEntry]:
     """Resolve DOIs and classify each (found, other agency, not registered), in order."""
     unique = [normalize_doi(d) for d in dois]
     works = await works_by_doi(client, unique)

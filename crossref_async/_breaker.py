@@ -61,7 +61,7 @@ logger = logging.getLogger("crossref_async")
 class Breaker:
     """The circuit breaker's settings (see the module docstring for why these numbers).
 
-    Pass it as ``Crossref(breaker=Breaker(...))``; every client keeps its own state
+    Pass it as ``Crossref(pacing=Pacing(breaker=Breaker(...)))``; every client keeps its own state
     (``cr.governor.breaker``), so one ``Breaker`` can configure many clients.
 
     >>> Breaker()

@@ -14,7 +14,8 @@ from ._errors import ValidationError
 from ._params import check_name, encode_segment, normalize_doi
 
 if TYPE_CHECKING:
-    from ._client import Answer, Crossref
+    from ._api import Api
+    from ._transport import Answer
 
 __all__ = ["DEFAULT_CITE_BASE_URL", "FORMATS", "cite", "media_type"]
 
@@ -55,7 +56,7 @@ def media_type(format: str, style: str | None = None, locale: str | None = None)
 
 
 async def cite(
-    client: Crossref,
+    client: Api,
     doi: str,
     *,
     format: str = "bibtex",
@@ -69,6 +70,4 @@ async def cite(
     def text(answer: Answer) -> str:
         return answer.content.decode("utf-8", "replace")
 
-    return await client._send(
-        "GET", path, [], "single", text, base=client.cite_base_url, accept=accept
-    )
+    return await client.session.send("GET", path, [], "single", text, service="cite", accept=accept)

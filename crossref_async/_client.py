@@ -5,41 +5,36 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-import anyio
-import msgspec
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _params as P
 from ._biblio import BibliographyEntry, check_dois, extract_dois
+from ._breaker import Breaker
 from ._cite import DEFAULT_CITE_BASE_URL, cite
-from ._errors import NotFound, PublicPoolWarning, RedirectError, ValidationError, excerpt
-from ._governor import Breaker, Governor, Identity, PoolStats, RequestKind
+from ._errors import NotFound, PublicPoolWarning, ValidationError
+from ._governor import Governor, Identity, PoolStats
 from ._graph import Edge, citation_graph
 from ._lookup import DEFAULT_BATCH, WorksByDOI, iter_works_by_doi, works_by_doi
 from ._match import DEFAULT_THRESHOLD, CitationMatch, match_citation, match_citations
 from ._query import ListQuery, Route, WorksQuery
-from ._responses import error_for, parse_retry_after
-from ._retry import Outcome, Retrier, RetryPolicy
+from ._retry import RetryPolicy
+from ._session import Session
+from ._settings import Pacing
 from ._transport import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_TIMEOUTS,
     PLUS_HEADER,
     Credentials,
     Secret,
+    Service,
     Timeouts,
     Transport,
     build_url,
     origin,
     parse_base,
-    redirect_target,
 )
-from ._transport import MAX_REDIRECTS as MAX_REDIRECTS
-from ._transport import Answer as Answer
-from ._transport import redact_url as redact_url
 from ._version import __version__
 from .models import (
     Agency,
@@ -47,14 +42,10 @@ from .models import (
     Journal,
     LicenseEntry,
     Member,
-    Page,
     Prefix,
     Reference,
     Type,
     Work,
-    decode_message,
-    decode_page,
-    decode_raw_page,
 )
 
 if TYPE_CHECKING:
@@ -102,12 +93,12 @@ class Crossref:
         user_agent: your tool's name and version, put in front of the library's agent.
         retry: how failed requests are retried (:class:`RetryPolicy`; ``RetryPolicy.off()``
             for none).
-        limits: False turns the governor off (no pacing, no concurrency window, no breaker):
-            for tests against mocks only; never against Crossref.
-        breaker: the circuit breaker's settings (:class:`Breaker`).
+        pacing: how requests are governed (:class:`Pacing`: the breaker's settings, or
+            ``Pacing.off()`` for no governor at all, for tests against mocks only).
         cite_base_url: where formatted citations are negotiated (doi.org, or a simulator).
         max_body_size: the largest body read, in bytes after decompression (256 MiB, far
             above any real page); a larger one is :class:`ResponseTooLargeError`.
+        limits, breaker: deprecated: ``pacing=Pacing.off()`` and ``pacing=Pacing(breaker=...)``.
 
     Over the embedded simulator (:mod:`crossref_async.testing`), as in the other examples:
 
@@ -135,10 +126,11 @@ class Crossref:
         http_client: httpx.AsyncClient | None = None,
         user_agent: str | None = None,
         retry: RetryPolicy | None = None,
-        limits: bool = True,
-        breaker: Breaker | None = None,
+        pacing: Pacing | None = None,
         cite_base_url: str = DEFAULT_CITE_BASE_URL,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        limits: bool | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         # From here on the token lives only in a Secret (masked repr), so not even this
         # frame's locals show it in a traceback of a construction error.
@@ -159,7 +151,7 @@ class Crossref:
             raise ValidationError("transport", "give either transport or http_client, not both")
         self.mailto = mailto
         self.base_url, api_credentials = parse_base(base_url, "base_url")
-        self.cite_base_url, self._cite_credentials = parse_base(cite_base_url, "cite_base_url")
+        self.cite_base_url, cite_credentials = parse_base(cite_base_url, "cite_base_url")
         self._has_plus = token is not None
         if token is not None:
             bearer = Secret("Bearer " + token.reveal().strip().removeprefix("Bearer ").strip())
@@ -177,11 +169,22 @@ class Crossref:
             override_timeouts=timeout is not DEFAULT_TIMEOUT,
         )
         self._http = self._transport.http  # the httpx client, for tests and debugging
-        self._closed = False
         self.retry_policy = retry or RetryPolicy()
-        self._retrier = Retrier(self.retry_policy)
+        self.pacing = _pacing(pacing, limits, breaker)
         identity: Identity = "plus" if self._has_plus else "polite" if mailto else "public"
-        self.governor: Governor | None = Governor(identity, breaker=breaker) if limits else None
+        #: The request pipeline that every route and feature of this client goes through.
+        self.session = Session(
+            # The Plus token is for the API only, never for doi.org or another base;
+            # credentials from a base URL go to that base only.
+            api=Service(self.base_url, api_credentials, mailto=mailto, same_host=True),
+            cite=Service(self.cite_base_url, cite_credentials, same_host=False),
+            user_agent=self.user_agent,
+            transport=self._transport,
+            retry=self.retry_policy,
+            governor=(
+                Governor(identity, breaker=self.pacing.breaker) if self.pacing.enabled else None
+            ),
+        )
         if mailto is None and not self._has_plus:
             warnings.warn(
                 "no mailto given: requests go to Crossref's public pool (5 single-record and 1 "
@@ -216,9 +219,17 @@ class Crossref:
         ...
         RuntimeError: this Crossref client is closed
         """
-        if not self._closed:
-            self._closed = True
-            await self._transport.aclose()
+        await self.session.aclose()
+
+    @property
+    def governor(self) -> Governor | None:
+        """The governor of this client's budget (its pools and breaker); None with
+        ``Pacing.off()``.
+
+        >>> cr.governor.breaker.tripped
+        False
+        """
+        return self.session.governor
 
     def __repr__(self) -> str:
         # getattr: a traceback that records locals shows this for a half-built client too.
@@ -228,216 +239,6 @@ class Crossref:
         credentials = ", credentials=<redacted>" if basic else ""
         base, mailto = getattr(self, "base_url", None), getattr(self, "mailto", None)
         return f"Crossref(base_url={base!r}, mailto={mailto!r}{plus}{credentials})"
-
-    # -- the request pipeline ---------------------------------------------------------------
-
-    def _url(self, path: str, params: list[tuple[str, str]], base: str | None = None) -> httpx.URL:
-        query = list(params)
-        if self.mailto and base is None:
-            query.append(("mailto", self.mailto))
-        return build_url(base or self.base_url, path, query)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: list[tuple[str, str]],
-        kind: RequestKind,
-        decode: Callable[[Answer], T],
-        outcome: Outcome | None = None,
-        *,
-        base: str | None = None,
-        accept: str = "application/json",
-    ) -> T:
-        """Send one request through the governor and the retry policy, and decode the answer.
-
-        Decoding runs inside the retry loop, so a body cut short in transit is fetched again,
-        and before the governor hears the outcome, so an answer whose body is unusable counts
-        as a failure for the breaker. ``outcome`` (if given) learns how many attempts were
-        made and whether one of them failed after possibly reaching the server (which matters
-        for cursors). ``base`` sends to another service (doi.org) instead of the API, without
-        the mailto parameter.
-        """
-        if self._closed:
-            raise RuntimeError("this Crossref client is closed")
-        url = self._url(path, params, base)
-        size = _size(params)
-        outcome = outcome or Outcome()
-        headers = {"User-Agent": self.user_agent, "Accept": accept}
-        # The Plus token is for the API only, never for doi.org or another base; credentials
-        # from a base URL go to that base only.
-        credentials = self._api_credentials if base is None else self._cite_credentials
-
-        async def attempt() -> T:
-            return await self._attempt(
-                method, url, kind, headers, credentials, size, decode, outcome, api=base is None
-            )
-
-        def count_retry(exc: BaseException) -> None:
-            if self.governor is not None:
-                self.governor.pool(kind).retries += 1
-
-        return await self._retrier.run(attempt, outcome, on_retry=count_retry)
-
-    async def _attempt(
-        self,
-        method: str,
-        url: httpx.URL,
-        kind: RequestKind,
-        headers: Mapping[str, str],
-        credentials: Credentials | None,
-        size: int,
-        decode: Callable[[Answer], T],
-        outcome: Outcome,
-        *,
-        api: bool,
-    ) -> T:
-        """One try: the request, then each hop of its redirects, each through the governor
-        (Crossref counts every hop against the budget: an alias DOI costs two requests)."""
-        chain = [redact_url(url)]
-        hops = 0
-        while True:
-            result = await self._exchange(
-                method, url, kind, headers, credentials, size, decode, outcome
-            )
-            if not isinstance(result, _Moved):
-                return result
-            answer = result.answer
-            if hops == MAX_REDIRECTS:
-                raise RedirectError(
-                    f"more than {MAX_REDIRECTS} redirects",
-                    status=answer.status,
-                    url=answer.url,
-                    chain=chain,
-                    body_excerpt=excerpt(answer.content),
-                )
-            hops += 1
-            url = self._next_hop(url, answer, result.target, chain, api=api)
-            if answer.status == 303:
-                method = "GET"
-
-    def _next_hop(
-        self, url: httpx.URL, answer: Answer, target: httpx.URL, chain: list[str], *, api: bool
-    ) -> httpx.URL:
-        """Where a redirect of the API may lead: the API's own host only, keeping the polite
-        identity (a ``Location`` without the query string would drop ``mailto``), never in a
-        loop. Other services (doi.org) redirect to other hosts by design, and carry neither
-        the mailto nor the token (their origin differs)."""
-
-        def refuse(why: str, to: httpx.URL) -> RedirectError:
-            return RedirectError(
-                why,
-                status=answer.status,
-                url=answer.url,
-                chain=[*chain, redact_url(to)],
-                body_excerpt=excerpt(answer.content),
-            )
-
-        if api and target.host != url.host:
-            raise refuse(
-                f"redirect refused: it leads away from the API's host {url.host} (the client "
-                "follows redirects only within it, so the mailto and any token stay there)",
-                target,
-            )
-        if api and self.mailto and "mailto" not in target.params:
-            target = target.copy_add_param("mailto", self.mailto)
-        if redact_url(target) in chain:
-            raise refuse("redirect loop: sent back to a URL already asked for", target)
-        chain.append(redact_url(target))
-        return target
-
-    async def _exchange(
-        self,
-        method: str,
-        url: httpx.URL,
-        kind: RequestKind,
-        headers: Mapping[str, str],
-        credentials: Credentials | None,
-        size: int,
-        decode: Callable[[Answer], T],
-        outcome: Outcome,
-    ) -> T | _Moved:
-        """One hop: wait for the budget, exchange, classify and decode, then account."""
-        governor = self.governor
-        ticket = (
-            await governor.acquire(kind, wait_limit=self._retrier.time_left(outcome))
-            if governor is not None
-            else None
-        )
-        started = anyio.current_time()
-        answer: Answer | None = None
-        cancelled = False
-        # A failure unless shown otherwise: no answer, a 5xx, or a body that cannot be used.
-        failed = True
-        try:
-            answer = await self._transport.exchange(
-                method,
-                url,
-                kind=kind,
-                headers=headers,
-                credentials=credentials,
-                on_sent=ticket.sent if ticket is not None else None,
-                next_step=lambda left: self._retrier.next_step(outcome, left),
-            )
-            if answer.problem is not None:
-                raise answer.problem
-            target = redirect_target(url, answer)
-            if target is not None:
-                failed = False
-                return _Moved(answer, target)
-            if answer.status >= 300:
-                # 429s are not failures: the pool pauses and slows down for them. The breaker
-                # is for a server that is failing (5xx, no answer, unusable bodies).
-                failed = answer.status >= 500
-                raise error_for(answer.status, answer.content, answer.headers, answer.url)
-            result = decode(answer)
-            failed = False
-            return result
-        except anyio.get_cancelled_exc_class():
-            # The caller gave up (a timeout, a sibling task failed): not the server's fault.
-            cancelled = True
-            raise
-        finally:
-            if ticket is not None and governor is not None:
-                retry_after = (
-                    parse_retry_after(answer.headers)
-                    if answer is not None and answer.status == 429
-                    else None
-                )
-                governor.release(
-                    kind,
-                    ticket,
-                    status=answer.status if answer is not None else None,
-                    latency=anyio.current_time() - started,
-                    headers=answer.headers if answer is not None else None,
-                    retry_after=retry_after,
-                    cancelled=cancelled,
-                    size=size,
-                    failed=failed,
-                )
-
-    async def _message(self, path: str, model: type[T], message_type: str) -> T:
-        def decode(answer: Answer) -> T:
-            return decode_message(answer.content, model, message_type=message_type, url=answer.url)
-
-        return await self._send("GET", path, [], "single", decode)
-
-    async def _list(
-        self,
-        route: Route,
-        params: list[tuple[str, str]],
-        item: type[T],
-        outcome: Outcome | None = None,
-    ) -> Page[T]:
-        def decode(answer: Answer) -> Page[T]:
-            kind = route.message_type
-            if item is msgspec.Raw:
-                # T is msgspec.Raw here; Page[Raw] is Page[T].
-                raw = decode_raw_page(answer.content, message_type=kind, url=answer.url)
-                return cast("Page[T]", raw)
-            return decode_page(answer.content, item, message_type=kind, url=answer.url)
-
-        return await self._send("GET", route.path, params, "list", decode, outcome)
 
     def stats(self) -> dict[str, PoolStats]:
         """Per-pool budgets and traffic so far (empty when limits are off).
@@ -456,7 +257,7 @@ class Crossref:
                   max_in_flight=..., requests=..., rate_limited=0, server_errors=0,
                   transport_errors=0, retries=0, latency=..., paused_for=0.0)
         """
-        return self.governor.stats() if self.governor else {}
+        return self.session.stats()
 
     # -- singletons -------------------------------------------------------------------------
 
@@ -476,7 +277,7 @@ class Crossref:
         crossref_async.NotFound: 404 from https://api.crossref.org/v1/works/...:
         Resource not found.
         """
-        return await self._message(_work_path(doi), Work, "work")
+        return await self.session.message(_work_path(doi), Work, "work")
 
     async def agency(self, doi: str) -> Agency:
         """The registration agency of a DOI (``crossref``, ``datacite``, ``medra``, ...).
@@ -486,7 +287,7 @@ class Crossref:
         >>> (await cr.agency("10.5061/dryad.123")).agency.id  # a DataCite prefix
         'datacite'
         """
-        return await self._message(_work_path(doi) + "/agency", Agency, "work-agency")
+        return await self.session.message(_work_path(doi) + "/agency", Agency, "work-agency")
 
     async def member(self, member_id: int | str) -> Member:
         """A Crossref member (a publisher or other depositor), by its numeric id.
@@ -495,7 +296,7 @@ class Crossref:
         >>> member.primary_name, member.prefixes, member.counts.total_dois
         ('Crossref Test Member', ('10.5555',), 10)
         """
-        return await self._message(_member_path(member_id), Member, "member")
+        return await self.session.message(_member_path(member_id), Member, "member")
 
     async def journal(self, issn: str) -> Journal:
         """A journal by one of its ISSNs (``NNNN-NNNN``).
@@ -504,7 +305,7 @@ class Crossref:
         >>> journal.title, journal.publisher, journal.ISSN
         ('Journal of Psychoceramics', 'Crossref Test Member', ('0264-3561',))
         """
-        return await self._message(_journal_path(issn), Journal, "journal")
+        return await self.session.message(_journal_path(issn), Journal, "journal")
 
     async def funder(self, funder_id: int | str) -> Funder:
         """A funder, by id (``100000001``) or DOI (``10.13039/100000001``).
@@ -513,7 +314,7 @@ class Crossref:
         >>> funder.id, funder.name, funder.alt_names, funder.work_count
         ('100000001', 'National Science Foundation', ('NSF',), 17)
         """
-        return await self._message(_funder_path(funder_id), Funder, "funder")
+        return await self.session.message(_funder_path(funder_id), Funder, "funder")
 
     async def prefix(self, prefix: str) -> Prefix:
         """A DOI prefix (``10.1016``) and the member that owns it.
@@ -522,7 +323,7 @@ class Crossref:
         Prefix(prefix='https://id.crossref.org/prefix/10.5555',
                member='https://id.crossref.org/member/7822', name='Crossref Test Member')
         """
-        return await self._message(_prefix_path(prefix), Prefix, "prefix")
+        return await self.session.message(_prefix_path(prefix), Prefix, "prefix")
 
     async def type(self, type_id: str) -> Type:
         """A work type (``journal-article``, ``book-chapter``, ...).
@@ -530,7 +331,7 @@ class Crossref:
         >>> await cr.type("journal-article")
         Type(id='journal-article', label='Journal Article')
         """
-        return await self._message(_type_path(type_id), Type, "type")
+        return await self.session.message(_type_path(type_id), Type, "type")
 
     async def exists(
         self,
@@ -569,7 +370,7 @@ class Crossref:
         ((what, value),) = chosen.items()
         path = _SINGLETON_PATHS[what](value)
         try:
-            await self._send("HEAD", path, [], "single", lambda answer: answer)
+            await self.session.send("HEAD", path, [], "single", lambda answer: answer)
         except NotFound:
             return False
         return True
@@ -757,7 +558,9 @@ class Crossref:
         >>> page.total_results, [work.DOI for work in page.items]
         (1, ['10.5555/12345678'])
         """
-        return WorksQuery(self, Route("/works", "work-list", P.WORK_FILTERS, works=True), Work)
+        return WorksQuery(
+            self.session, Route("/works", "work-list", P.WORK_FILTERS, works=True), Work
+        )
 
     @property
     def members(self) -> ListQuery[Member]:
@@ -770,7 +573,7 @@ class Crossref:
         >>> [member.id async for member in cr.members.filter(prefix="10.5555").stream()]
         [7822]
         """
-        return ListQuery(self, Route("/members", "member-list", P.MEMBER_FILTERS), Member)
+        return ListQuery(self.session, Route("/members", "member-list", P.MEMBER_FILTERS), Member)
 
     @property
     def funders(self) -> ListQuery[Funder]:
@@ -782,7 +585,7 @@ class Crossref:
         >>> [funder.name async for funder in cr.funders.filter(location="Germany").stream()]
         ['Deutsche Forschungsgemeinschaft']
         """
-        return ListQuery(self, Route("/funders", "funder-list", P.FUNDER_FILTERS), Funder)
+        return ListQuery(self.session, Route("/funders", "funder-list", P.FUNDER_FILTERS), Funder)
 
     @property
     def journals(self) -> ListQuery[Journal]:
@@ -793,7 +596,7 @@ class Crossref:
         [('Applied Physics Quarterly', ('1055-6699', '1664-4840')),
          ('Acta Applied Physics', ('3491-6768', '6077-3766'))]
         """
-        return ListQuery(self, Route("/journals", "journal-list", None), Journal)
+        return ListQuery(self.session, Route("/journals", "journal-list", None), Journal)
 
     @property
     def licenses(self) -> ListQuery[LicenseEntry]:
@@ -805,7 +608,7 @@ class Crossref:
         (9, (LicenseEntry(URL='http://creativecommons.org/licenses/by/3.0/', work_count=76),
              LicenseEntry(URL='http://creativecommons.org/licenses/by/4.0/', work_count=66)))
         """
-        return ListQuery(self, Route("/licenses", "license-list", None), LicenseEntry)
+        return ListQuery(self.session, Route("/licenses", "license-list", None), LicenseEntry)
 
     @property
     def types(self) -> ListQuery[Type]:
@@ -816,7 +619,7 @@ class Crossref:
         >>> [type.id async for type in cr.types.stream(max_items=3)]
         ['book-section', 'monograph', 'report-component']
         """
-        return ListQuery(self, Route("/types", "type-list", None, text_query=False), Type)
+        return ListQuery(self.session, Route("/types", "type-list", None, text_query=False), Type)
 
     def member_works(self, member_id: int | str) -> WorksQuery[Work]:
         """Works deposited by one member.
@@ -867,27 +670,28 @@ class Crossref:
 
     def _works_of(self, path: str) -> WorksQuery[Work]:
         return WorksQuery(
-            self, Route(path + "/works", "work-list", P.WORK_FILTERS, works=True), Work
+            self.session, Route(path + "/works", "work-list", P.WORK_FILTERS, works=True), Work
         )
 
 
-@dataclass(frozen=True)
-class _Moved:
-    """A redirect answer and where it points: the next hop of the same attempt."""
-
-    answer: Answer
-    target: httpx.URL
+def _pacing(pacing: Pacing | None, limits: bool | None, breaker: Breaker | None) -> Pacing:
+    """The one pacing setting, from ``pacing=`` or the deprecated ``limits=``/``breaker=``."""
+    if limits is None and breaker is None:
+        return pacing or Pacing()
+    if pacing is not None:
+        raise ValidationError("pacing", "give pacing=, or the older limits=/breaker=, not both")
+    warnings.warn(
+        "Crossref(limits=..., breaker=...) is deprecated: use pacing=Pacing.off() or "
+        "pacing=Pacing(breaker=Breaker(...))",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return Pacing(enabled=limits is not False, breaker=breaker or Breaker())
 
 
 def _is_mailto(text: str) -> bool:
     local, _, domain = text.rpartition("@")
     return bool(_MAILTO.match(text)) and not _MAILTO_FORBIDDEN.search(local + domain)
-
-
-def _size(params: Sequence[tuple[str, str]]) -> int:
-    """Records a request asks for (its ``rows``; 1 for a singleton): latency grows with it."""
-    rows = next((value for name, value in params if name == "rows"), None)
-    return int(rows) if rows is not None and rows.isdecimal() else 1
 
 
 def _user_agent(prefix: str | None, mailto: str | None) -> str:

@@ -637,13 +637,13 @@ class OffsetLimitError(CrossrefError):
     No route but ``/works`` holds that many items today; a mock ``/members`` of 25,000 does:
 
     >>> import httpx
-    >>> from crossref_async import Crossref
+    >>> from crossref_async import Crossref, Pacing
     >>> def members(request):
     ...     items = [{}] * int(request.url.params["rows"])
     ...     message = {"total-results": 25_000, "items": items}
     ...     return httpx.Response(200, json={"message-type": "member-list", "message": message})
     >>> mock = httpx.MockTransport(members)
-    >>> client = Crossref(mailto="me@example.org", transport=mock, limits=False)  # mocks only
+    >>> client = Crossref(mailto="me@example.org", transport=mock, pacing=Pacing.off())
     >>> try:
     ...     pages = [page async for page in client.members.raw_pages()]
     ... except OffsetLimitError as error:
@@ -660,14 +660,14 @@ class CircuitOpenError(CrossrefError):
     a harvest can be resumed later. Here a :class:`Breaker` that judges after three requests
     stops a client whose server fails every request:
 
-    >>> from crossref_async import Breaker, Crossref, RetryPolicy, ServerError
+    >>> from crossref_async import Breaker, Crossref, Pacing, RetryPolicy, ServerError
     >>> from crossref_async.testing import FakeCrossref, Faults
     >>> down = FakeCrossref(limits="unmetered", faults=Faults(error_rate=1.0)).transport()
     >>> client = Crossref(
     ...     mailto="me@example.org",
     ...     transport=down,
     ...     retry=RetryPolicy.off(),
-    ...     breaker=Breaker(min_requests=3),
+    ...     pacing=Pacing(breaker=Breaker(min_requests=3)),
     ... )
     >>> for doi in ["10.5555/12345678"] * 4:
     ...     try:

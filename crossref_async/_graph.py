@@ -24,7 +24,7 @@ from ._params import doi_key, normalize_doi
 from .models import Work
 
 if TYPE_CHECKING:
-    from ._client import Crossref
+    from ._api import Api
 
 __all__ = ["Edge", "citation_graph"]
 
@@ -50,7 +50,7 @@ class Edge:
 
 
 async def citation_graph(
-    client: Crossref,
+    client: Api,
     seeds: Iterable[str],
     *,
     depth: int = 1,
@@ -143,7 +143,7 @@ class _Crawl:
                     self.names[key] = name
         self.names[doi_key(doi)] = name
 
-    async def resolve(self, client: Crossref, dois: list[str], batch_size: int) -> list[Work]:
+    async def resolve(self, client: Api, dois: list[str], batch_size: int) -> list[Work]:
         """Fetch the nodes ``dois`` (their reference lists), each record once, and rename
         each node after its record's primary DOI."""
         if not dois:

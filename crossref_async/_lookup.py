@@ -30,7 +30,7 @@ from ._tasks import run_concurrently
 from .models import Work
 
 if TYPE_CHECKING:
-    from ._client import Crossref
+    from ._api import Api
 
 __all__ = ["DEFAULT_BATCH", "WorksByDOI", "batches", "iter_works_by_doi", "works_by_doi"]
 
@@ -113,7 +113,7 @@ def _unique(dois: Iterable[str]) -> list[str]:
 
 
 async def _fetch_batch(
-    client: Crossref, batch: list[str], select: tuple[str, ...], found: dict[str, Work]
+    client: Api, batch: list[str], select: tuple[str, ...], found: dict[str, Work]
 ) -> None:
     query = client.works.filter(doi=batch)
     if select:
@@ -128,7 +128,7 @@ async def _fetch_batch(
             found.setdefault(doi_key(alias), work)
 
 
-async def _fetch_single(client: Crossref, doi: str, found: dict[str, Work]) -> None:
+async def _fetch_single(client: Api, doi: str, found: dict[str, Work]) -> None:
     # The single route follows an alias's redirect to its primary record: keyed by the DOI
     # asked for, so the caller sees which input it answers.
     with contextlib.suppress(NotFound):
@@ -136,7 +136,7 @@ async def _fetch_single(client: Crossref, doi: str, found: dict[str, Work]) -> N
 
 
 async def _resolve(
-    client: Crossref, dois: list[str], select: tuple[str, ...], size: int
+    client: Api, dois: list[str], select: tuple[str, ...], size: int
 ) -> dict[str, Work]:
     found: dict[str, Work] = {}
     batchable = [d for d in dois if "," not in d]
@@ -153,7 +153,7 @@ async def _resolve(
 
 
 async def works_by_doi(
-    client: Crossref,
+    client: Api,
     dois: Iterable[str],
     *,
     select: Sequence[str] = (),
@@ -169,7 +169,7 @@ async def works_by_doi(
 
 
 async def iter_works_by_doi(
-    client: Crossref,
+    client: Api,
     dois: Iterable[str] | AsyncIterable[str],
     *,
     select: Sequence[str] = (),
@@ -201,7 +201,7 @@ async def iter_works_by_doi(
 
 
 async def _window(
-    client: Crossref, chunk: list[str], select: tuple[str, ...], size: int
+    client: Api, chunk: list[str], select: tuple[str, ...], size: int
 ) -> list[tuple[str, Work | None]]:
     unique = _unique(chunk)
     found = await _resolve(client, unique, select, size)

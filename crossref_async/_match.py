@@ -18,7 +18,7 @@ from ._tasks import run_concurrently
 from .models import Work
 
 if TYPE_CHECKING:
-    from ._client import Crossref
+    from ._api import Api
 
 __all__ = ["DEFAULT_THRESHOLD", "MIN_WORDS", "CitationMatch", "match_citation", "match_citations"]
 
@@ -61,7 +61,7 @@ class CitationMatch:
 
 
 async def match_citation(
-    client: Crossref, citation: str, *, threshold: float = DEFAULT_THRESHOLD, rows: int = 5
+    client: Api, citation: str, *, threshold: float = DEFAULT_THRESHOLD, rows: int = 5
 ) -> CitationMatch:
     """Match one free-form citation with ``query.bibliographic``."""
     if not isinstance(citation, str):
@@ -86,7 +86,7 @@ async def match_citation(
 
 
 async def match_citations(
-    client: Crossref,
+    client: Api,
     citations: Iterable[str],
     *,
     threshold: float = DEFAULT_THRESHOLD,

@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Protocol, TypeVar
 
 from . import _params as P
 from ._errors import BadRequest, IncompleteResultsError, OffsetLimitError, ValidationError
 from ._retry import Outcome
 from .models import Page
-
-if TYPE_CHECKING:
-    from ._query import ListQuery
 
 __all__ = ["iter_items", "iter_pages", "walk_ends"]
 
@@ -44,9 +41,39 @@ logger = logging.getLogger("crossref_async")
 T = TypeVar("T")
 
 
-def page_rows(query: ListQuery[Any], rows: int | None) -> int:
+class Source(Protocol):
+    """What paging needs of a list query (:class:`crossref_async._query.PageSource`)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def cursors(self) -> bool: ...
+
+    @property
+    def works(self) -> bool: ...
+
+    @property
+    def rows(self) -> int | None: ...
+
+    @property
+    def offset(self) -> int | None: ...
+
+    @property
+    def sampled(self) -> bool: ...
+
+    def params(
+        self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> list[tuple[str, str]]: ...
+
+    async def fetch(
+        self, params: list[tuple[str, str]], item: type[T], outcome: Outcome | None = None
+    ) -> Page[T]: ...
+
+
+def page_rows(source: Source, rows: int | None) -> int:
     """Rows per page: the argument, else the query's own ``rows``, else the maximum."""
-    chosen = rows if rows is not None else query._rows if query._rows else P.MAX_ROWS
+    chosen = rows if rows is not None else source.rows if source.rows else P.MAX_ROWS
     if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= P.MAX_ROWS:
         raise ValidationError(chosen, f"rows per page must be between 1 and {P.MAX_ROWS}")
     return chosen
@@ -115,37 +142,34 @@ def _refuses_cursor(exc: BadRequest) -> bool:
 
 
 async def iter_pages(
-    query: ListQuery[Any], item: type[T], *, rows: int | None = None, complete: bool = False
+    source: Source, item: type[T], *, rows: int | None = None, complete: bool = False
 ) -> AsyncGenerator[Page[T], None]:
-    """Yield every non-empty page of ``query`` decoded with ``item`` (a model or Raw).
+    """Yield every non-empty page of ``source`` decoded with ``item`` (a model or Raw).
 
     ``complete=True`` raises :class:`~crossref_async.IncompleteResultsError` when the server
     ends the list before ``total-results`` items arrived, instead of logging a WARNING.
     """
-    size = page_rows(query, rows)
-    client, route = query._client, query._route
-    sample = getattr(query, "_sample", None)
-    if sample is not None:
-        yield await client._list(route, query.to_params(), item)
+    size = page_rows(source, rows)
+    if source.sampled:
+        yield await source.fetch(source.params(), item)
         return
-    if not route.cursors or query._offset is not None:
-        async for page in _offset_pages(query, item, size, query._offset or 0, complete):
+    if not source.cursors or source.offset is not None:
+        async for page in _offset_pages(source, item, size, source.offset or 0, complete):
             yield page
         return
-    async for page in _cursor_pages(query, item, size, complete):
+    async for page in _cursor_pages(source, item, size, complete):
         yield page
 
 
 async def _offset_pages(
-    query: ListQuery[Any], item: type[T], size: int, offset: int, complete: bool
+    source: Source, item: type[T], size: int, offset: int, complete: bool
 ) -> AsyncIterator[Page[T]]:
     """Pages from ``offset`` on; the offset reached is what counts against the total, since
     the items before a starting offset are as good as seen."""
-    client, route = query._client, query._route
     total = 0
     while True:
         rows = min(size, P.MAX_OFFSET_WINDOW - offset)
-        page = await client._list(route, query.to_params(rows=rows, offset=offset), item)
+        page = await source.fetch(source.params(rows=rows, offset=offset), item)
         total = page.total_results
         got = len(page.items)
         if got:
@@ -156,35 +180,34 @@ async def _offset_pages(
             break
         if offset >= P.MAX_OFFSET_WINDOW:
             raise OffsetLimitError(
-                f"{route.path} can only be paged by offset up to {P.MAX_OFFSET_WINDOW:,} "
+                f"{source.path} can only be paged by offset up to {P.MAX_OFFSET_WINDOW:,} "
                 f"items; {total:,} match. Narrow the query with filters."
             )
-    _shortfall(route.path, offset, total, complete=complete)
+    _shortfall(source.path, offset, total, complete=complete)
 
 
 async def _cursor_pages(
-    query: ListQuery[Any], item: type[T], size: int, complete: bool
+    source: Source, item: type[T], size: int, complete: bool
 ) -> AsyncIterator[Page[T]]:
-    client, route = query._client, query._route
     cursor = "*"
     expected = 0
     received = 0
     replayed = False
     while True:
         outcome = Outcome()
-        params = query.to_params(rows=size, cursor=cursor)
+        params = source.params(rows=size, cursor=cursor)
         try:
-            page = await client._list(route, params, item, outcome)
+            page = await source.fetch(params, item, outcome)
         except BadRequest as exc:
-            if cursor != "*" or route.works or not _refuses_cursor(exc):
+            if cursor != "*" or source.works or not _refuses_cursor(exc):
                 raise
             logger.warning(
                 "%s refuses cursors (%s); paging by offset instead, which reaches at most %d items",
-                route.path,
+                source.path,
                 exc,
                 P.MAX_OFFSET_WINDOW,
             )
-            async for fallback in _offset_pages(query, item, size, 0, complete):
+            async for fallback in _offset_pages(source, item, size, 0, complete):
                 yield fallback
             return
         replayed = replayed or (outcome.replayed and cursor != "*")
@@ -195,7 +218,7 @@ async def _cursor_pages(
             yield page
         if (
             cursor == "*"
-            and not route.works
+            and not source.works
             and not page.next_cursor
             and not walk_ends(len(page.items), received, expected)
         ):
@@ -204,22 +227,22 @@ async def _cursor_pages(
             logger.warning(
                 "%s ignored the cursor (no next-cursor with %d of %d items seen); paging by "
                 "offset instead, which reaches at most %d items",
-                route.path,
+                source.path,
                 received,
                 expected,
                 P.MAX_OFFSET_WINDOW,
             )
-            async for fallback in _offset_pages(query, item, size, received, complete):
+            async for fallback in _offset_pages(source, item, size, received, complete):
                 yield fallback
             return
         if walk_ends(len(page.items), received, expected, cursor=page.next_cursor):
             break
         cursor = page.next_cursor or cursor
-    _shortfall(route.path, received, expected, complete=complete, replayed=replayed)
+    _shortfall(source.path, received, expected, complete=complete, replayed=replayed)
 
 
 async def iter_items(
-    query: ListQuery[Any],
+    source: Source,
     item: type[T],
     *,
     max_items: int | None = None,
@@ -233,11 +256,11 @@ async def iter_items(
         raise ValidationError(max_items, "max_items must be a whole number (0 or more)")
     if max_items == 0:
         return
-    size = page_rows(query, rows)
+    size = page_rows(source, rows)
     if max_items is not None:
         size = min(size, max_items)
     count = 0
-    pages = iter_pages(query, item, rows=size, complete=complete)
+    pages = iter_pages(source, item, rows=size, complete=complete)
     try:
         async for page in pages:
             for record in page.items:

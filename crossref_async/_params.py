@@ -22,6 +22,9 @@ MAX_ROWS = 1000
 MAX_OFFSET_WINDOW = 10_000  # offset + rows
 MAX_SAMPLE = 100
 MAX_JAVA_INT = 2**31 - 1
+#: The works filters on the record's created date: a harvest's shard windows are made of them.
+CREATED_FROM, CREATED_UNTIL = "from-created-date", "until-created-date"
+CREATED_BOUNDS = frozenset({CREATED_FROM, CREATED_UNTIL})
 
 
 class Kind(Enum):

@@ -12,7 +12,7 @@ Every name and value is checked when the builder method is called, and combinati
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -24,7 +24,8 @@ from ._paging import iter_items, iter_pages
 from .models import Page
 
 if TYPE_CHECKING:
-    from ._client import Crossref
+    from ._retry import Outcome
+    from ._session import Session
 
 T = TypeVar("T")
 Q = TypeVar("Q", bound="ListQuery[Any]")
@@ -49,11 +50,6 @@ class Route:
     works: bool = False  # field queries, select, sort, facet, sample and cursors
 
     @property
-    def label(self) -> str:
-        """The route as error messages name it (its path)."""
-        return self.path
-
-    @property
     def cursors(self) -> bool:
         """Whether the route pages by cursor: the works routes, and the lists too long for
         offsets (167,000 journals, 46,000 funders, 33,000 members against offset's 10,000).
@@ -64,6 +60,42 @@ class Route:
         False
         """
         return self.works or self.message_type in CURSOR_LISTS
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """One list query as paging sees it: where it goes, its parameters for any page, and
+    one page fetched through the client's pipeline. Made by :meth:`ListQuery.source`."""
+
+    session: Session = dataclasses.field(repr=False)
+    route: Route
+    params: Callable[..., list[tuple[str, str]]] = dataclasses.field(repr=False)
+    rows: int | None = None  # the query's own rows(), if set
+    offset: int | None = None  # the query's own offset(), if set
+    sampled: bool = False
+
+    @property
+    def path(self) -> str:
+        """The route's path."""
+        return self.route.path
+
+    @property
+    def cursors(self) -> bool:
+        """Whether the route pages by cursor (:attr:`Route.cursors`)."""
+        return self.route.cursors
+
+    @property
+    def works(self) -> bool:
+        """Whether this is a works route (which never falls back to offsets)."""
+        return self.route.works
+
+    async def fetch(
+        self, params: list[tuple[str, str]], item: type[T], outcome: Outcome | None = None
+    ) -> Page[T]:
+        """One page with exactly these parameters, items decoded as ``item``."""
+        return await self.session.page(
+            self.route.path, self.route.message_type, params, item, outcome
+        )
 
 
 def _check_rows(rows: int) -> int:
@@ -108,7 +140,7 @@ class ListQuery(Generic[T]):
     [('query', 'hindawi'), ('rows', '5')]
     """
 
-    _client: Crossref = dataclasses.field(repr=False, compare=False)
+    _session: Session = dataclasses.field(repr=False, compare=False)
     _route: Route
     _item: type[T] = dataclasses.field(repr=False)
     _text: str | None = None
@@ -127,7 +159,7 @@ class ListQuery(Generic[T]):
         ['Calder Learned Society']
         """
         if not self._route.text_query:
-            raise ValidationError("query", f"{self._route.label} does not support query")
+            raise ValidationError("query", f"{self._route.path} does not support query")
         return dataclasses.replace(self, _text=_check_text(text, "query"))
 
     def filter(
@@ -165,8 +197,8 @@ class ListQuery(Generic[T]):
         if not items:
             raise ValidationError(filters, "filter() needs at least one name=value")
         if self._route.filters is None:
-            raise ValidationError("filter", f"{self._route.label} does not support filters")
-        added = P.encode_filters(self._route.filters, self._route.label, items)
+            raise ValidationError("filter", f"{self._route.path} does not support filters")
+        added = P.encode_filters(self._route.filters, self._route.path, items)
         return dataclasses.replace(self, _filters=self._filters + added)
 
     def rows(self: Q, rows: int) -> Q:
@@ -209,7 +241,7 @@ class ListQuery(Generic[T]):
             if not self._route.cursors:
                 raise ValidationError(
                     "cursor",
-                    f"{self._route.label} does not support cursors (works routes, /members, "
+                    f"{self._route.path} does not support cursors (works routes, /members, "
                     "/journals and /funders do)",
                 )
             if offset is not None:
@@ -256,6 +288,32 @@ class ListQuery(Generic[T]):
         """
         return self._route.path
 
+    @property
+    def sample_size(self) -> int | None:
+        """The ``sample`` asked for (works routes only), or None.
+
+        >>> cr.members.sample_size is None
+        True
+        """
+        return None
+
+    def source(self) -> PageSource:
+        """This query as paging and the harvester see it: its route, parameters, and one
+        page fetched through the client's pipeline (:class:`PageSource`).
+
+        >>> source = cr.journals.query("physics").source()
+        >>> source.path, source.cursors, source.params(rows=2, cursor="*")
+        ('/journals', True, [('query', 'physics'), ('rows', '2'), ('cursor', '*')])
+        """
+        return PageSource(
+            self._session,
+            self._route,
+            self.to_params,
+            rows=self._rows,
+            offset=self._offset,
+            sampled=self.sample_size is not None,
+        )
+
     # -- execution --------------------------------------------------------------------------
 
     async def page(
@@ -271,7 +329,7 @@ class ListQuery(Generic[T]):
         '...'
         """
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
-        return await self._client._list(self._route, params, self._item)
+        return await self.source().fetch(params, self._item)
 
     async def raw_page(
         self, *, rows: int | None = None, offset: int | None = None, cursor: str | None = None
@@ -287,7 +345,7 @@ class ListQuery(Generic[T]):
         'Calder Learned Society'
         """
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
-        return await self._client._list(self._route, params, msgspec.Raw)
+        return await self.source().fetch(params, msgspec.Raw)
 
     def pages(self, *, rows: int | None = None, complete: bool = False) -> AsyncIterator[Page[T]]:
         """Every non-empty page, in order: cursors on works routes, ``/members``,
@@ -306,7 +364,7 @@ class ListQuery(Generic[T]):
         4 10
         2 10
         """
-        return iter_pages(self, self._item, rows=rows, complete=complete)
+        return iter_pages(self.source(), self._item, rows=rows, complete=complete)
 
     def raw_pages(
         self, *, rows: int | None = None, complete: bool = False
@@ -319,7 +377,7 @@ class ListQuery(Generic[T]):
         12 b'{"id":"reference-entry","label":"Reference Entry"}'
         6 b'{"id":"journal-issue","label":"Journal Issue"}'
         """
-        return iter_pages(self, msgspec.Raw, rows=rows, complete=complete)
+        return iter_pages(self.source(), msgspec.Raw, rows=rows, complete=complete)
 
     def stream(
         self, *, max_items: int | None = None, rows: int | None = None, complete: bool = False
@@ -332,7 +390,9 @@ class ListQuery(Generic[T]):
         >>> [type.id async for type in cr.types.stream(max_items=3, rows=2)]
         ['book-section', 'monograph', 'report-component']
         """
-        return iter_items(self, self._item, max_items=max_items, rows=rows, complete=complete)
+        return iter_items(
+            self.source(), self._item, max_items=max_items, rows=rows, complete=complete
+        )
 
     async def count(self) -> int:
         """How many items match (one request with ``rows=0``).
@@ -340,7 +400,7 @@ class ListQuery(Generic[T]):
         >>> await cr.journals.count(), await cr.works.filter(type="journal-article").count()
         (9, 607)
         """
-        page = await self._client._list(self._route, self.to_params(rows=0), msgspec.Raw)
+        page = await self.source().fetch(self.to_params(rows=0), msgspec.Raw)
         return page.total_results or 0
 
 
@@ -395,6 +455,44 @@ class WorksQuery(ListQuery[T]):
             added[name] = _check_text(value, f"query.{name}")
         kept = tuple(f for f in out._fields if f[0] not in added)
         return dataclasses.replace(out, _fields=kept + tuple(added.items()))
+
+    @property
+    def sample_size(self) -> int | None:
+        """The ``sample`` asked for, or None.
+
+        >>> cr.works.sample(5).sample_size, cr.works.sample_size
+        (5, None)
+        """
+        return self._sample
+
+    def harvest_form(self: W) -> tuple[W, tuple[tuple[str, str], ...]]:
+        """This query as a harvest pages it, and the created-date filters taken out of it.
+
+        Paging parameters (``rows``, ``offset``) go; facets go (they would be computed again
+        for every page); a ``select`` keeps ``DOI`` and ``created``, which the harvester
+        needs to de-duplicate and to resume. The query's own ``from-created-date`` and
+        ``until-created-date`` filters come back apart, to bound the shard windows: a
+        filter name given twice means OR to Crossref, so windows cannot simply be added.
+
+        >>> query = cr.works.filter(type="book", from_created_date="2020").select("title").rows(5)
+        >>> base, created = query.harvest_form()
+        >>> base.to_params(), created
+        ([('select', 'title,DOI,created'), ('filter', 'type:book')],
+         (('from-created-date', '2020'),))
+        """
+        created = tuple(f for f in self._filters if f[0] in P.CREATED_BOUNDS)
+        selected = self._select
+        if selected:
+            selected = tuple(dict.fromkeys((*selected, "DOI", "created")))
+        base = dataclasses.replace(
+            self,
+            _filters=tuple(f for f in self._filters if f[0] not in P.CREATED_BOUNDS),
+            _rows=None,
+            _offset=None,
+            _facets=(),
+            _select=selected,
+        )
+        return base, created
 
     def select(self: W, *fields: str) -> W:
         """Return only these elements (``select("DOI", "title")``; ``"DOI,title"`` works too).

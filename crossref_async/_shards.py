@@ -13,7 +13,6 @@ announces when it is harvested.
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ._errors import ValidationError
+from ._params import CREATED_FROM, CREATED_UNTIL
 from ._tasks import run_concurrently
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ __all__ = ["Plan", "Shard", "canonical_params", "plan_shards", "without_index_da
 
 logger = logging.getLogger("crossref_async")
 
-FROM, UNTIL = "from-created-date", "until-created-date"
+FROM, UNTIL = CREATED_FROM, CREATED_UNTIL
 INDEX_FROM = "from-index-date"
 
 
@@ -314,6 +314,39 @@ class Plan:
                 f"{self.total:,}; was a shard removed or edited? Make a new plan",
             )
 
+    def page_params(
+        self, shard: Shard, resume_from: str | None = None, *, rows: int = 1000
+    ) -> list[tuple[str, str]]:
+        """The parameters of a page of ``shard``'s cursor walk (without the cursor): the
+        plan's query within the shard's window, oldest first, from ``resume_from`` (a
+        created day) when a broken cursor is replaced.
+
+        Oldest first, so every record before the last one written is already written, and a
+        new cursor can start at that record's day.
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works.filter(type="book"), target=10)
+        >>> the_plan.page_params(the_plan.shard(1), rows=500)
+        [('filter', 'type:book,from-created-date:...,until-created-date:...'),
+         ('sort', 'created'), ('order', 'asc'), ('rows', '500')]
+        """
+        window = shard.filters()
+        if resume_from is not None:
+            window = [(k, v) for k, v in window if k != FROM]
+            window.insert(0, (FROM, resume_from))
+        extra = ",".join(f"{k}:{v}" for k, v in window)
+        dropped = ("rows", "offset", "cursor", "sort", "order", "sample", "facet")
+        params = [(k, v) for k, v in self.params if k not in dropped]
+        if extra:
+            for i, (k, v) in enumerate(params):
+                if k == "filter":
+                    params[i] = (k, f"{v},{extra}")
+                    break
+            else:
+                params.append(("filter", extra))
+        params += [("sort", "created"), ("order", "asc"), ("rows", str(rows))]
+        return params
+
     def shard(self, shard_id: int) -> Shard:
         """The shard with this id.
 
@@ -401,13 +434,8 @@ def harvest_base(
     be computed again for every page); a ``select`` keeps ``DOI`` and ``created``, which the
     harvester needs to de-duplicate and to resume.
     """
-    rest, lower, upper = split_created_bounds(query._filters)
-    selected = query._select
-    if selected:
-        selected = tuple(dict.fromkeys((*selected, "DOI", "created")))
-    base = dataclasses.replace(
-        query, _filters=rest, _rows=None, _offset=None, _facets=(), _select=selected
-    )
+    base, created = query.harvest_form()
+    _, lower, upper = split_created_bounds(created)
     return base, lower, upper
 
 
@@ -428,7 +456,7 @@ async def plan_shards(
         isinstance(target, bool) or not isinstance(target, int) or target < 1
     ):
         raise ValidationError(target, "the shard target size must be a positive whole number")
-    if getattr(query, "_sample", None) is not None:
+    if query.sample_size is not None:
         raise ValidationError("sample", "a sampled query cannot be sharded")
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     base, lower, upper = harvest_base(query)

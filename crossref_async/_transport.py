@@ -49,6 +49,7 @@ from ._errors import (
     ConnectionFailed,
     CrossrefError,
     DecodeError,
+    RedirectError,
     RequestTimeout,
     ResponseTooLargeError,
     TransportError,
@@ -66,6 +67,7 @@ __all__ = [
     "Answer",
     "Credentials",
     "Secret",
+    "Service",
     "Timeouts",
     "Transport",
     "redact_url",
@@ -342,7 +344,12 @@ class Timeouts:
             totals = [max(total or 0.0, float(read)) for total in totals]
         return cls(connect, read, write, pool, totals[0], totals[1])
 
-    def _httpx(self) -> httpx.Timeout:
+    def httpx_timeout(self) -> httpx.Timeout:
+        """The per-operation limits as httpx takes them (the deadlines are the client's own).
+
+        >>> Timeouts(connect=5).httpx_timeout()
+        Timeout(connect=5.0, read=60.0, write=30.0, pool=30.0)
+        """
         return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
 
 
@@ -406,11 +413,13 @@ class Transport:
         self.max_body_size = max_body_size
         self.owns_http = http_client is None
         self.http = http_client or httpx.AsyncClient(
-            timeout=timeouts._httpx(), transport=transport, follow_redirects=False
+            timeout=timeouts.httpx_timeout(), transport=transport, follow_redirects=False
         )
         # A caller's own client keeps its own timeouts unless the caller also gave some.
         override = http_client is not None and override_timeouts
-        self._request_options: dict[str, Any] = {"timeout": timeouts._httpx()} if override else {}
+        self._request_options: dict[str, Any] = (
+            {"timeout": timeouts.httpx_timeout()} if override else {}
+        )
         self._read_timeout = timeouts.read if http_client is None or override else None
 
     def __repr__(self) -> str:
@@ -663,6 +672,80 @@ def redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL | None:
     return target
 
 
+@dataclass(frozen=True)
+class Service:
+    """One service the client talks to: where it is, what goes to it only, and where its
+    redirects may lead. The rules on tokens and hosts live here and nowhere else.
+
+    The API (``mailto`` set or not, ``same_host=True``) is followed within its own host only,
+    so the polite identity and any token stay there, and keeps ``mailto`` on every hop (a
+    ``Location`` without the query string would drop it). Other services (doi.org, which
+    redirects to publishers by design) carry neither the mailto nor the API's credentials,
+    and may redirect anywhere; their own credentials go to their own origin only
+    (:meth:`Transport.exchange` attaches them per hop).
+
+    >>> api = Service("https://api.crossref.org/v1", None, mailto="me@example.org")
+    >>> api.url("/works", [("rows", "0")])
+    URL('https://api.crossref.org/v1/works?rows=0&mailto=me%40example.org')
+    """
+
+    base: str
+    credentials: Credentials | None
+    mailto: str | None = None
+    same_host: bool = True
+
+    def url(self, path: str, params: Sequence[tuple[str, str]]) -> httpx.URL:
+        """The URL of ``path`` with ``params`` (and the mailto, for the API)."""
+        query = list(params)
+        if self.mailto:
+            query.append(("mailto", self.mailto))
+        return build_url(self.base, path, query)
+
+    def next_hop(
+        self, url: httpx.URL, answer: Answer, target: httpx.URL, chain: list[str]
+    ) -> httpx.URL:
+        """The URL to ask next for a redirect from ``url`` to ``target``, appended to
+        ``chain`` (the redacted URLs asked so far); :class:`RedirectError` when the rules
+        refuse it (another host for the API, a loop, too many hops).
+
+        >>> import httpx
+        >>> api = Service("https://api.crossref.org/v1", None, mailto="me@example.org")
+        >>> here = httpx.URL("https://api.crossref.org/v1/works/10.1/old?mailto=me%40example.org")
+        >>> moved = Answer(301, {}, b"", str(here))
+        >>> api.next_hop(here, moved, httpx.URL("https://api.crossref.org/v1/works/10.1/new"), [])
+        URL('https://api.crossref.org/v1/works/10.1/new?mailto=me%40example.org')
+        >>> api.next_hop(here, moved, httpx.URL("https://evil.example/x"), [])
+        Traceback (most recent call last):
+        ...
+        crossref_async.RedirectError: 301 from https://api.crossref.org/v1/works/10.1/old?...:
+        redirect refused: it leads away from the API's host api.crossref.org ...
+        """
+
+        def refuse(why: str, to: httpx.URL | None = None) -> RedirectError:
+            return RedirectError(
+                why,
+                status=answer.status,
+                url=answer.url,
+                chain=[*chain, redact_url(to)] if to is not None else list(chain),
+                body_excerpt=excerpt(answer.content),
+            )
+
+        if len(chain) > MAX_REDIRECTS:
+            raise refuse(f"more than {MAX_REDIRECTS} redirects")
+        if self.same_host and target.host != url.host:
+            raise refuse(
+                f"redirect refused: it leads away from the API's host {url.host} (the client "
+                "follows redirects only within it, so the mailto and any token stay there)",
+                target,
+            )
+        if self.mailto and "mailto" not in target.params:
+            target = target.copy_add_param("mailto", self.mailto)
+        if redact_url(target) in chain:
+            raise refuse("redirect loop: sent back to a URL already asked for", target)
+        chain.append(redact_url(target))
+        return target
+
+
 def _redact_text(text: str) -> str:
     """``text`` with the credentials of a URL in it removed, even if it does not parse."""
     try:
@@ -720,8 +803,9 @@ def _scrub(
         if item is None or item is outer or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, httpx.HTTPError) and item._request is not None:
-            request = item._request
+        # httpx's ``request`` property raises when none is set; its field tells.
+        if isinstance(item, httpx.HTTPError) and item._request is not None:  # noqa: SLF001
+            request = item._request  # noqa: SLF001
             kept = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in names]
             item.request = httpx.Request(request.method, request.url, headers=kept)
         if item.__traceback__ is not None:

@@ -86,7 +86,6 @@ from ._publish import (
     part_keys,
     publish,
 )
-from ._query import Route
 from ._retry import Outcome
 from ._shards import (
     Plan,
@@ -561,9 +560,7 @@ class Harvester:
         self._prepare_state()
         await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
-        workers = self.concurrency or max(
-            1, self.client.governor.pool("list").concurrency if self.client.governor else 3
-        )
+        workers = self.concurrency or max(1, self.client.session.concurrency("list") or 3)
         await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
         published = await anyio.to_thread.run_sync(self._finish)
         self._complete = published.complete or all(
@@ -720,26 +717,6 @@ class Harvester:
         except OSError as exc:
             raise output_error(exc, part.path, "a shard's part") from exc
 
-    def _params(self, shard: Shard, resume_from: str | None) -> list[tuple[str, str]]:
-        window = shard.filters()
-        if resume_from is not None:
-            window = [(k, v) for k, v in window if k != "from-created-date"]
-            window.insert(0, ("from-created-date", resume_from))
-        extra = ",".join(f"{k}:{v}" for k, v in window)
-        dropped = ("rows", "offset", "cursor", "sort", "order", "sample", "facet")
-        params = [(k, v) for k, v in self.plan.params if k not in dropped]
-        if extra:
-            for i, (k, v) in enumerate(params):
-                if k == "filter":
-                    params[i] = (k, f"{v},{extra}")
-                    break
-            else:
-                params.append(("filter", extra))
-        # Oldest first: every record before the last one written is then already written,
-        # so a broken cursor can be replaced by a new one starting at that record's day.
-        params += [("sort", "created"), ("order", "asc"), ("rows", str(self.rows))]
-        return params
-
     async def _pages(self, run: _ShardRun) -> bool:
         """Page through the shard; True when the written records verify.
 
@@ -749,12 +726,12 @@ class Harvester:
         While the client's circuit breaker is open (the server failing), the shard waits for
         it, up to ``max_outage`` seconds without a successful page.
         """
-        route = Route(self.plan.path, "work-list", None, works=True)
+        session = self.client.session
         shard, cp = run.shard, run.cp
         restarts = 0
         last_page = time.monotonic()
         while True:
-            base = self._params(shard, cp.resume_from)
+            base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor = "*"
             try:
                 while True:
@@ -762,7 +739,9 @@ class Harvester:
                         stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
                     )
                     params = [*base, ("cursor", cursor)]
-                    page = await self.client._list(route, params, msgspec.Raw, outcome)
+                    page = await session.page(
+                        self.plan.path, "work-list", params, msgspec.Raw, outcome
+                    )
                     last_page = time.monotonic()
                     if self._paused is not None:
                         self._paused = None
@@ -783,7 +762,7 @@ class Harvester:
                 if not (
                     isinstance(exc, CircuitOpenError)
                     or _lost_cursor(exc, cursor)
-                    or self.client.retry_policy.is_retryable(exc)
+                    or session.is_retryable(exc)
                 ):
                     raise
                 down = time.monotonic() - last_page
@@ -817,8 +796,7 @@ class Harvester:
     async def _wait_for_circuit(self, exc: CircuitOpenError, down: float) -> None:
         """Wait out an open circuit, telling the progress line why and until when."""
         wait = min(max(exc.retry_in or 0.0, 0.05), self.max_outage - down)
-        governor = self.client.governor
-        pause = governor.paused() if governor is not None else None
+        pause = self.client.session.paused()
         why = pause.reason if pause is not None else str(exc)
         until = dt.datetime.now().astimezone() + dt.timedelta(seconds=wait)
         note = f"paused until {until:%H:%M:%S}: {why}"

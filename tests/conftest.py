@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from crossref_async import Crossref, RetryPolicy
+from crossref_async import Crossref, Pacing, RetryPolicy
 from crossref_async.testing import FakeCrossref, serve
 
 BASE = "https://api.crossref.org/v1"
@@ -22,7 +22,7 @@ MAILTO = "tests@example.org"
 def unit_client(**kwargs: Any) -> Crossref:
     """A client for unit tests against mocks: polite identity, no pacing, no retries."""
     kwargs.setdefault("mailto", MAILTO)
-    kwargs.setdefault("limits", False)
+    kwargs.setdefault("pacing", Pacing.off())
     kwargs.setdefault("retry", RetryPolicy.off())
     return Crossref(**kwargs)
 

@@ -14,6 +14,7 @@ from crossref_async import (
     Breaker,
     CircuitOpenError,
     Crossref,
+    Pacing,
     RetryPolicy,
     ServerError,
     ValidationError,
@@ -220,7 +221,7 @@ async def test_a_client_rides_out_a_short_outage_and_recovers_for_good() -> None
     breaker = Breaker(consecutive=4, cooldown=0.02, max_cooldown=0.2)
     failed: list[str] = []
     async with Crossref(
-        mailto=MAILTO, transport=fake.transport(), retry=policy, breaker=breaker
+        mailto=MAILTO, transport=fake.transport(), retry=policy, pacing=Pacing(breaker=breaker)
     ) as cr:
         for _ in range(10):
             await cr.work("10.5555/12345678")
@@ -267,7 +268,7 @@ async def test_a_harvest_rides_out_an_outage(tmp_path: object) -> None:
             mailto=MAILTO,
             transport=fake.transport(),
             retry=policy,
-            breaker=Breaker(consecutive=4, cooldown=0.05),
+            pacing=Pacing(breaker=Breaker(consecutive=4, cooldown=0.05)),
         ) as cr,
         anyio.create_task_group() as tg,
     ):
@@ -291,7 +292,7 @@ async def test_a_harvest_stops_resumable_past_max_outage(tmp_path: object, answe
         mailto=MAILTO,
         transport=fake.transport(),
         retry=policy,
-        breaker=Breaker(consecutive=2, cooldown=0.01, max_cooldown=0.02),
+        pacing=Pacing(breaker=Breaker(consecutive=2, cooldown=0.01, max_cooldown=0.02)),
     ) as cr:
         the_plan = None
         from crossref_async.harvest import Plan, Shard

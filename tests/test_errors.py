@@ -50,7 +50,7 @@ async def test_every_recorded_error_body_maps_to_its_error(
     )
     async with unit_client() as cr:
         with pytest.raises(APIError) as info:
-            await cr._send("GET", "/works", [], "list", lambda answer: answer)
+            await cr.session.send("GET", "/works", [], "list", lambda answer: answer)
     err = info.value
     assert type(err) is EXPECTED[rec.status or 0]
     assert err.status == rec.status

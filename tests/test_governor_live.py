@@ -12,7 +12,7 @@ import anyio
 import pytest
 from _windows import max_in_window
 
-from crossref_async import Breaker, CircuitOpenError, Crossref, RetryPolicy, ServerError
+from crossref_async import Breaker, CircuitOpenError, Crossref, Pacing, RetryPolicy, ServerError
 from crossref_async._breaker import lower_bound
 from crossref_async.testing import Change, FakeCrossref, Faults, Limits, Pool, serve
 
@@ -111,7 +111,9 @@ async def test_the_breaker_stops_sending_at_the_threshold() -> None:
     breaker = Breaker(threshold=0.10, window=50, min_requests=10)
     async with (
         serve(fake) as url,
-        Crossref(mailto=MAILTO, base_url=url, retry=RetryPolicy.off(), breaker=breaker) as cr,
+        Crossref(
+            mailto=MAILTO, base_url=url, retry=RetryPolicy.off(), pacing=Pacing(breaker=breaker)
+        ) as cr,
     ):
         outcomes: list[str] = []
         for i in range(40):
@@ -143,7 +145,9 @@ async def test_retries_stop_at_their_caps() -> None:
     policy = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02)
     async with (
         serve(fake) as url,
-        Crossref(mailto=MAILTO, base_url=url, retry=policy, breaker=Breaker(enabled=False)) as cr,
+        Crossref(
+            mailto=MAILTO, base_url=url, retry=policy, pacing=Pacing(breaker=Breaker(enabled=False))
+        ) as cr,
     ):
         with pytest.raises(ServerError):
             await cr.work("10.5555/12345678")

@@ -17,7 +17,14 @@ import msgspec
 import pytest
 from _cli import run_cli
 
-from crossref_async import Breaker, Crossref, HarvestStateError, RetryPolicy, ValidationError
+from crossref_async import (
+    Breaker,
+    Crossref,
+    HarvestStateError,
+    Pacing,
+    RetryPolicy,
+    ValidationError,
+)
 from crossref_async._sinks import read_records
 from crossref_async.harvest import Plan, Progress, harvest, iter_records, plan, read_state
 from crossref_async.models import Work, decode_item, decode_raw_page
@@ -180,7 +187,7 @@ async def test_harvest_survives_every_fault(tmp_path: Path) -> None:
     # A server this faulty (22% of list requests fail) would trip the breaker and spend the
     # retry budget, as it should; here the point is that no record is lost or doubled.
     policy = RetryPolicy(attempts=8, backoff=0.005, max_backoff=0.02, budget_ratio=1.0)
-    async with client(fake, breaker=Breaker(enabled=False), retry=policy) as cr:
+    async with client(fake, pacing=Pacing(breaker=Breaker(enabled=False)), retry=policy) as cr:
         report = await harvest(
             cr, cr.works.filter(has_references=True), out=out, target=250, rows=50
         )

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossref_async import InvalidDOIError, ValidationError, doi_key, normalize_doi
+from crossref_async import InvalidDOIError, Pacing, ValidationError, doi_key, normalize_doi
 from crossref_async import _params as P
 
 
@@ -218,7 +218,7 @@ def test_catalogues_cover_the_documented_names() -> None:
 async def test_a_lone_surrogate_is_refused_before_sending() -> None:
     from crossref_async import Crossref
 
-    async with Crossref(mailto="tests@example.org", limits=False) as cr:
+    async with Crossref(mailto="tests@example.org", pacing=Pacing.off()) as cr:
         with pytest.raises(ValidationError, match="lone surrogate"):
             await cr.work("10.5555/\ud800")
 

@@ -15,15 +15,15 @@ from crossref_async import (
     DecodeError,
     Forbidden,
     NotFound,
+    Pacing,
     RateLimited,
     RequestTimeout,
     RetryPolicy,
     ServerError,
     Unauthorized,
 )
-from crossref_async._client import Answer
 from crossref_async._retry import Outcome, Retrier, is_safe_to_repeat
-from crossref_async._transport import translate
+from crossref_async._transport import Answer, translate
 from crossref_async.models import decode_raw_page
 
 WORK = {
@@ -177,7 +177,7 @@ async def test_retry_after_is_honoured_through_the_governor() -> None:
         return await orig(request)
 
     transport.handle_async_request = timed  # type: ignore[method-assign]
-    async with unit_client(transport=transport, retry=FAST, limits=True) as cr:
+    async with unit_client(transport=transport, retry=FAST, pacing=Pacing()) as cr:
         await cr.work("10.5555/1")
         stats = cr.stats()
     assert len(seen) == 2
@@ -235,7 +235,7 @@ async def test_outcome_reports_a_possibly_advanced_cursor(
         return decode_raw_page(answer.content, message_type="work-list")
 
     async with unit_client(transport=transport, retry=FAST) as cr:
-        await cr._send("GET", "/works", [("cursor", "*")], "list", decode, outcome)
+        await cr.session.send("GET", "/works", [("cursor", "*")], "list", decode, outcome)
     assert outcome.attempts == 2
     assert outcome.replayed is replayed
 

@@ -11,7 +11,14 @@ import pytest
 from anyio import wait_all_tasks_blocked
 from conftest import MAILTO
 
-from crossref_async import Breaker, Crossref, HarvestStateError, RedirectError, ValidationError
+from crossref_async import (
+    Breaker,
+    Crossref,
+    HarvestStateError,
+    Pacing,
+    RedirectError,
+    ValidationError,
+)
 from crossref_async._governor import Advertised, PoolBudget
 from crossref_async._sinks import read_records
 from crossref_async.harvest import harvest, plan
@@ -37,7 +44,9 @@ async def test_token_stays_home_even_with_a_redirect_following_http_client() -> 
 async def test_cancelled_calls_are_not_failures() -> None:
     fake = FakeCrossref(works=50, limits="fast-50")
     breaker = Breaker(min_requests=5, window=20)
-    async with Crossref(mailto=MAILTO, transport=fake.transport(), breaker=breaker) as cr:
+    async with Crossref(
+        mailto=MAILTO, transport=fake.transport(), pacing=Pacing(breaker=breaker)
+    ) as cr:
         for _ in range(6):
             await cr.work("10.5555/12345678")
         for _ in range(5):
@@ -154,6 +163,8 @@ async def test_graph_skips_malformed_reference_dois() -> None:
             200, json={"status": "ok", "message-type": "work-list", "message": message}
         )
 
-    async with Crossref(mailto=MAILTO, transport=httpx.MockTransport(server), limits=False) as cr:
+    async with Crossref(
+        mailto=MAILTO, transport=httpx.MockTransport(server), pacing=Pacing.off()
+    ) as cr:
         edges = [e async for e in cr.citation_graph(["10.5555/seed"], depth=1)]
     assert [(e.citing, e.cited) for e in edges] == [("10.5555/seed", "10.5555/ok")]

@@ -19,6 +19,7 @@ from crossref_async import (
     ConnectionFailed,
     Crossref,
     CrossrefError,
+    Pacing,
     RedirectError,
     RequestTimeout,
     RetryPolicy,
@@ -94,7 +95,7 @@ def make_client(base_url: str, user_client: bool) -> Crossref:
         http_client=http,
         timeout=QUICK,
         retry=RetryPolicy.off(),
-        limits=False,
+        pacing=Pacing.off(),
     )
 
 
@@ -165,7 +166,7 @@ async def test_locals_below_the_library_are_cleared_but_the_callers_are_not() ->
         plus_token=TOKEN,
         transport=httpx.MockTransport(writes_then_fails),
         retry=RetryPolicy.off(),
-        limits=False,
+        pacing=Pacing.off(),
     ) as cr:
         try:
             callers_own("the caller's local")
@@ -192,7 +193,7 @@ async def test_errors_of_a_client_without_secrets_keep_their_locals() -> None:
         mailto=MAILTO,
         transport=httpx.MockTransport(fails),
         retry=RetryPolicy.off(),
-        limits=False,
+        pacing=Pacing.off(),
     ) as cr:
         with pytest.raises(ConnectionFailed) as info:
             await cr.work("10.5555/1")
@@ -242,7 +243,7 @@ async def test_credentials_leave_the_url_and_go_as_basic_auth() -> None:
         mailto=MAILTO,
         base_url=with_credentials("https://proxy.example.org/api"),
         transport=httpx.MockTransport(rec),
-        limits=False,
+        pacing=Pacing.off(),
     ) as cr:
         await cr.work("10.5555/1")
     (request,) = rec.requests
@@ -255,7 +256,7 @@ async def test_percent_encoded_credentials_are_decoded_once() -> None:
     rec = Recorder()
     base = "https://us%40er:p%3Ass@proxy.example.org"
     async with Crossref(
-        mailto=MAILTO, base_url=base, transport=httpx.MockTransport(rec), limits=False
+        mailto=MAILTO, base_url=base, transport=httpx.MockTransport(rec), pacing=Pacing.off()
     ) as cr:
         await cr.work("10.5555/1")
     expected = base64.b64encode(b"us@er:p:ss").decode()
@@ -272,7 +273,7 @@ def behind_the_proxy(rec: Recorder) -> Crossref:
         plus_token=TOKEN,
         base_url=with_credentials("https://proxy.example.org"),
         transport=httpx.MockTransport(rec),
-        limits=False,
+        pacing=Pacing.off(),
     )
 
 
@@ -316,7 +317,7 @@ async def test_cite_credentials_go_to_the_cite_service_and_the_token_does_not() 
         plus_token=TOKEN,
         cite_base_url=with_credentials("https://cite.example.org"),
         transport=httpx.MockTransport(server),
-        limits=False,
+        pacing=Pacing.off(),
     ) as cr:
         assert cr.cite_base_url == "https://cite.example.org"
         await cr.cite("10.5555/1")

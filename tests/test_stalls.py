@@ -16,7 +16,7 @@ import pytest
 from _sockets import WORK, Server, answering, serve, silent, stalling, trickling
 from conftest import MAILTO
 
-from crossref_async import Crossref, RequestTimeout, RetryPolicy, Timeouts
+from crossref_async import Crossref, Pacing, RequestTimeout, RetryPolicy, Timeouts
 from crossref_async.testing import FakeCrossref
 
 QUICK = Timeouts(read=0.4, single_total=1.5, list_total=1.5, stall_notice=0.1)
@@ -26,7 +26,7 @@ FAST_RETRY = RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.001)
 def client(server: Server, **kwargs: object) -> Crossref:
     kwargs.setdefault("timeout", QUICK)
     kwargs.setdefault("retry", RetryPolicy.off())
-    return Crossref(mailto=MAILTO, base_url=server.url, limits=False, **kwargs)  # type: ignore[arg-type]
+    return Crossref(mailto=MAILTO, base_url=server.url, pacing=Pacing.off(), **kwargs)  # type: ignore[arg-type]
 
 
 def notices(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -106,7 +106,7 @@ async def test_the_deadline_bounds_in_process_transports_too() -> None:
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
         timeout=timeouts,
         retry=RetryPolicy.off(),
-        limits=False,
+        pacing=Pacing.off(),
     ) as cr:
         with pytest.raises(RequestTimeout, match=r"0\.2 s deadline .* \(no response\)") as info:
             await cr.work("10.5555/1")
@@ -138,14 +138,14 @@ async def test_no_notice_when_turned_off(caplog: pytest.LogCaptureFixture) -> No
 async def test_a_cursor_request_says_it_will_not_be_repeated(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from crossref_async._query import Route
     from crossref_async._retry import Outcome
 
     caplog.set_level(logging.WARNING, logger="crossref_async")
     async with serve(silent) as server, client(server, retry=FAST_RETRY) as cr:
-        route = Route("/works", "work-list", None, works=True)
         with pytest.raises(RequestTimeout):
-            await cr._list(route, [("cursor", "abc")], dict, Outcome(stop_on_ambiguous=True))
+            await cr.session.page(
+                "/works", "work-list", [("cursor", "abc")], dict, Outcome(stop_on_ambiguous=True)
+            )
     (notice,) = notices(caplog)
     assert "is not repeated then" in notice
     assert len(server.heads) == 1

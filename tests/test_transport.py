@@ -26,6 +26,7 @@ from crossref_async import (
     CrossrefError,
     DecodeError,
     NotFound,
+    Pacing,
     RequestTimeout,
     ResponseTooLargeError,
     RetryPolicy,
@@ -106,7 +107,7 @@ async def test_a_gzip_bomb_stops_at_the_cap_and_is_not_retried() -> None:
     async with (
         serve(gzip_bomb()) as server,
         Crossref(
-            mailto=MAILTO, base_url=server.url, retry=FAST, limits=False, max_body_size=cap
+            mailto=MAILTO, base_url=server.url, retry=FAST, pacing=Pacing.off(), max_body_size=cap
         ) as cr,
     ):
         with pytest.raises(ResponseTooLargeError) as info:
@@ -326,7 +327,10 @@ async def _breaker_after(
 ) -> CircuitBreaker:
     transport, _ = mock(response)
     async with Crossref(
-        mailto=MAILTO, transport=transport, retry=RetryPolicy.off(), breaker=Breaker()
+        mailto=MAILTO,
+        transport=transport,
+        retry=RetryPolicy.off(),
+        pacing=Pacing(breaker=Breaker()),
     ) as cr:
         for _ in range(calls):
             with contextlib.suppress(CrossrefError):
@@ -355,7 +359,7 @@ async def test_unusable_2xx_bodies_count_as_failures(
         mailto=MAILTO,
         transport=transport,
         retry=RetryPolicy.off(),
-        breaker=Breaker(),
+        pacing=Pacing(breaker=Breaker()),
         max_body_size=4096,
     ) as cr:
         for _ in range(4):
@@ -378,7 +382,7 @@ async def test_an_html_200_trips_the_breaker_instead_of_being_hammered() -> None
         transport=transport,
         # A retry window shorter than the cool-down: the open circuit is reported at once.
         retry=RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.001, max_time=1.0),
-        breaker=Breaker(min_requests=4),
+        pacing=Pacing(breaker=Breaker(min_requests=4)),
     ) as cr:
         errors = []
         for _ in range(5):
@@ -416,7 +420,7 @@ async def _spied(
     transport, _ = mock(response)
     async with Crossref(mailto=MAILTO, transport=transport, retry=retry, **kwargs) as cr:
         spy = SpyGovernor()
-        cr.governor = spy
+        cr.session.governor = spy
         with contextlib.suppress(CrossrefError):
             await cr.work("10.5555/1")
     return spy

@@ -115,7 +115,7 @@ class Faults:
     outage_answer: str = "503"
 
     def __post_init__(self) -> None:
-        rates = self._rates()
+        rates = self.rates()
         if any(rate < 0 for _, rate in rates) or sum(rate for _, rate in rates) > 1.0 + 1e-9:
             raise ValueError("fault rates must be between 0 and 1 and add up to 1 at most")
         if min(self.latency, self.jitter, self.per_row, self.slow_body_seconds) < 0:
@@ -143,7 +143,12 @@ class Faults:
         """
         return any(start <= elapsed < start + length for start, length in self.outages)
 
-    def _rates(self) -> list[tuple[Fault, float]]:
+    def rates(self) -> list[tuple[Fault, float]]:
+        """Each per-request fault with its rate (the rule: together at most 1).
+
+        >>> [(fault.name, rate) for fault, rate in Faults(error_rate=0.1).rates() if rate]
+        [('ERROR', 0.1)]
+        """
         return [
             (Fault.SPURIOUS_429, self.spurious_429_rate),
             (Fault.ERROR, self.error_rate),
@@ -173,7 +178,7 @@ class Dice:
         self._rng = random.Random(faults.seed)
         self._bands: list[tuple[float, Fault]] = []
         upper = 0.0
-        for fault, rate in faults._rates():
+        for fault, rate in faults.rates():
             if rate > 0:
                 upper += rate
                 self._bands.append((upper, fault))
