@@ -241,7 +241,7 @@ class Crossref:
         return f"Crossref(base_url={base!r}, mailto={mailto!r}{plus}{credentials})"
 
     def stats(self) -> dict[str, PoolStats]:
-        """Per-pool budgets and traffic so far (empty when limits are off).
+        """Per-pool budgets and traffic so far (empty with ``Pacing.off()``).
 
         Each :class:`PoolStats` holds the advertised and current rate and concurrency,
         requests, retries, 429s, server and transport errors, and smoothed latency. Pools are

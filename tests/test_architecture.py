@@ -137,3 +137,27 @@ def test_only_the_session_drives_the_transport_and_the_governor() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert not [c for c in calls if c in text], name
+
+
+def test_the_old_pacing_knobs_still_work_with_a_deprecation_warning() -> None:
+    from crossref_async import Breaker, Crossref, Pacing, ValidationError
+
+    with pytest.warns(DeprecationWarning, match="pacing=Pacing.off"):
+        off = Crossref(mailto="me@example.org", limits=False)
+    assert off.governor is None and off.pacing == Pacing.off()
+    breaker = Breaker(consecutive=3)
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        old = Crossref(mailto="me@example.org", breaker=breaker)
+    assert old.pacing == Pacing(breaker=breaker) and old.governor is not None
+    with pytest.raises(ValidationError, match="not both"):
+        Crossref(mailto="me@example.org", pacing=Pacing(), limits=True)
+
+
+def test_one_pacing_setting_gives_each_client_its_own_state() -> None:
+    from crossref_async import Crossref, Pacing
+
+    shared = Pacing()
+    a = Crossref(mailto="me@example.org", pacing=shared)
+    b = Crossref(mailto="me@example.org", pacing=shared)
+    assert a.governor is not None and b.governor is not None
+    assert a.governor is not b.governor and a.governor.breaker is not b.governor.breaker
