@@ -297,8 +297,7 @@ class _ProgressDisplay:
 
 def _pause_of(cr: Crossref) -> Callable[[], str | None]:
     def pause() -> str | None:
-        governor = cr.governor
-        current = governor.paused() if governor is not None else None
+        current = cr.session.paused()
         if current is None:
             return None
         return f"paused {current.remaining:.0f}s: {current.reason}"
