@@ -75,7 +75,7 @@ from ._errors import (
 from ._lock import OutputLock
 from ._output import Contents, fsync_dir, now_iso
 from ._paging import walk_ends
-from ._params import MAX_ROWS, doi_key
+from ._params import MAX_ROWS, check_whole, doi_key
 from ._publish import (
     Layout,
     Published,
@@ -105,6 +105,7 @@ from ._sinks import (
     sha256_of,
 )
 from ._tasks import run_concurrently
+from .models import WorkKey, decoder
 
 if TYPE_CHECKING:
     from ._client import Crossref
@@ -311,35 +312,14 @@ class Report:
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
-class _Created(msgspec.Struct):
-    date_parts: list[list[int | None]] = msgspec.field(default_factory=list, name="date-parts")
-
-
-class _Key(msgspec.Struct):
-    DOI: str | None = None
-    created: _Created | None = None
-
-    def created_day(self) -> str | None:
-        parts = self.created.date_parts[0] if self.created and self.created.date_parts else []
-        if len(parts) < 3 or None in parts[:3]:
-            return None
-        year, month, day = parts[:3]
-        return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-_key_decoder = msgspec.json.Decoder(_Key)
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_key_decoder = decoder(WorkKey)
 
 
 def check_options(rows: int, concurrency: int | None) -> None:
     """Refuse bad harvest options before anything is planned or sent."""
-    if not _whole(rows) or not 1 <= rows <= MAX_ROWS:
-        raise ValidationError(rows, f"rows must be between 1 and {MAX_ROWS}")
-    if concurrency is not None and (not _whole(concurrency) or concurrency < 1):
-        raise ValidationError(concurrency, "concurrency must be a whole number, 1 or more")
+    check_whole(rows, "rows", high=MAX_ROWS)
+    if concurrency is not None:
+        check_whole(concurrency, "concurrency")
 
 
 def _endpoint(client: Crossref) -> str:
@@ -835,7 +815,7 @@ class Harvester:
         for raw in items:
             record = _key_decoder.decode(raw)
             key = doi_key(record.DOI or "")
-            day = record.created_day()
+            day = record.created.day if record.created else None
             if day is not None:
                 last_day = day
             if key not in seen:
