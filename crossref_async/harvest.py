@@ -315,11 +315,25 @@ class Report:
 _key_decoder = decoder(WorkKey)
 
 
-def check_options(rows: int, concurrency: int | None) -> None:
+def check_options(
+    rows: int, concurrency: int | None, *, shard_ids: Sequence[int] | None = None
+) -> None:
     """Refuse bad harvest options before anything is planned or sent."""
     check_whole(rows, "rows", high=MAX_ROWS)
     if concurrency is not None:
         check_whole(concurrency, "concurrency")
+    if shard_ids is None:
+        return
+    # An empty list reads as "none" to some and "all" to others: it is neither, it is refused.
+    if not shard_ids:
+        raise ValidationError(
+            shard_ids, "shard_ids must name at least one shard; give None for all"
+        )
+    for shard_id in shard_ids:
+        check_whole(shard_id, "a shard id", low=0)
+    repeated = sorted({i for i in shard_ids if shard_ids.count(i) > 1})
+    if repeated:
+        raise ValidationError(shard_ids, f"shard_ids names shard {repeated[0]} more than once")
 
 
 def _endpoint(client: Crossref) -> str:
@@ -402,7 +416,7 @@ class Harvester:
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
             raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
-        check_options(self.rows, self.concurrency)
+        check_options(self.rows, self.concurrency, shard_ids=self.shard_ids)
         if isinstance(self.max_outage, bool) or not (
             isinstance(self.max_outage, (int, float)) and self.max_outage >= 0
         ):
@@ -414,7 +428,7 @@ class Harvester:
         self.shards: tuple[Shard, ...] = self._chosen(self.plan)
 
     def _chosen(self, the_plan: Plan) -> tuple[Shard, ...]:
-        # None means every shard; an empty list means none (a job with nothing to do).
+        # None means every shard (check_options refuses an empty list).
         if self.shard_ids is None:
             return the_plan.shards
         return tuple(the_plan.shard(i) for i in self.shard_ids)
@@ -1020,7 +1034,7 @@ async def harvest(
     >>> report.records, report.shards, written, again.already_complete
     (607, 4, 607, True)
     """
-    check_options(rows, concurrency)
+    check_options(rows, concurrency, shard_ids=shard_ids)
     started = dt.datetime.now(dt.timezone.utc).date()
     incremental = since is not None or state_file is not None
     out_path = Path(out) if out is not None else None
