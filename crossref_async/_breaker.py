@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import anyio
 
 from ._errors import CircuitOpenError, ValidationError
+from ._params import check_whole
 
 __all__ = ["Admission", "Breaker", "CircuitBreaker", "CircuitState"]
 
@@ -88,8 +89,7 @@ class Breaker:
         _check(self.confidence, "confidence", 0.5, 0.999999, "between 0.5 and 0.999999")
         for name in ("window", "min_requests", "consecutive"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(value, f"{name} must be a whole number, 1 or more")
+            check_whole(value, name)
         for name in ("max_age", "cooldown", "max_cooldown"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._errors import InvalidDOIError, ValidationError
+from ._errors import InvalidDOIError
 from ._lookup import DEFAULT_BATCH, works_by_doi
-from ._params import doi_key, normalize_doi
+from ._params import check_whole, doi_key, normalize_doi
 from .models import Work
 
 if TYPE_CHECKING:
@@ -65,10 +65,8 @@ async def citation_graph(
     :meth:`Crossref.references` for the full lists). A record reached by an alias and by its
     primary DOI is one node, named by the primary DOI (see the module docstring).
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValidationError(depth, "depth must be a whole number, 1 or more")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValidationError(max_nodes, "max_nodes must be a whole number, 1 or more")
+    check_whole(depth, "depth")
+    check_whole(max_nodes, "max_nodes")
     crawl = _Crawl(max_nodes)
     frontier = [doi for doi in map(normalize_doi, seeds) if crawl.add(doi)]
     works = await crawl.resolve(client, frontier, batch_size)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 from ._errors import NotFound, ValidationError
-from ._params import MAX_ROWS, doi_key, normalize_doi
+from ._params import MAX_ROWS, check_whole, doi_key, normalize_doi
 from ._tasks import run_concurrently
 from .models import Work
 
@@ -73,9 +73,7 @@ class WorksByDOI(dict[str, Work | None]):
 
 
 def _check_batch(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_ROWS:
-        raise ValidationError(size, f"batch_size must be between 1 and {MAX_ROWS}")
-    return size
+    return check_whole(size, "batch_size", high=MAX_ROWS)
 
 
 def batches(dois: Sequence[str], size: int = DEFAULT_BATCH) -> list[list[str]]:

@@ -28,7 +28,7 @@ from typing import BinaryIO, Literal
 import msgspec
 
 from ._errors import HarvestStateError
-from ._params import doi_key
+from ._params import check_whole, doi_key
 from ._sinks import Compression, read_records
 
 __all__ = ["Contents", "Manifest", "UniqueKeys", "fsync_dir", "inspect", "manifest_path"]
@@ -297,9 +297,7 @@ class Manifest:
 
 
 def _whole(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a count")
-    return value
+    return check_whole(value, "a count", low=0)
 
 
 def now_iso() -> str:

@@ -30,7 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol, TypeVar
 
 from . import _params as P
-from ._errors import BadRequest, IncompleteResultsError, OffsetLimitError, ValidationError
+from ._errors import BadRequest, IncompleteResultsError, OffsetLimitError
 from ._retry import Outcome
 from .models import Page
 
@@ -74,9 +74,7 @@ class Source(Protocol):
 def page_rows(source: Source, rows: int | None) -> int:
     """Rows per page: the argument, else the query's own ``rows``, else the maximum."""
     chosen = rows if rows is not None else source.rows if source.rows else P.MAX_ROWS
-    if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= P.MAX_ROWS:
-        raise ValidationError(chosen, f"rows per page must be between 1 and {P.MAX_ROWS}")
-    return chosen
+    return P.check_whole(chosen, "rows per page", high=P.MAX_ROWS)
 
 
 def walk_ends(items: int, seen: int, total: int, *, cursor: str | bool | None = False) -> bool:
@@ -250,10 +248,8 @@ async def iter_items(
     complete: bool = False,
 ) -> AsyncIterator[T]:
     """Yield the items of every page, stopping after ``max_items`` if given."""
-    if max_items is not None and (
-        isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 0
-    ):
-        raise ValidationError(max_items, "max_items must be a whole number (0 or more)")
+    if max_items is not None:
+        P.check_whole(max_items, "max_items", low=0)
     if max_items == 0:
         return
     size = page_rows(source, rows)

@@ -356,6 +356,44 @@ def check_name(name: str, known: Iterable[str], what: str) -> str:
     return name
 
 
+def check_whole(
+    value: object, name: str, *, low: int = 1, high: int | None = None, rule: str | None = None
+) -> int:
+    """Return ``value`` if it is a whole number (an ``int``, never a ``bool``) from ``low`` to
+    ``high`` (no upper bound when None), else raise a ValidationError naming it and the rule.
+
+    The rule reads ``{name} must be between {low} and {high}``, or without ``high``
+    ``{name} must be a whole number, {low} or more``; ``rule`` words it otherwise.
+
+    >>> check_whole(20, "rows", low=0, high=MAX_ROWS)
+    20
+    >>> for bad in (0, 2.5, True):
+    ...     try:
+    ...         check_whole(bad, "depth")
+    ...     except ValidationError as exc:
+    ...         print(exc)
+    0: depth must be a whole number, 1 or more
+    2.5: depth must be a whole number, 1 or more
+    True: depth must be a whole number, 1 or more
+    """
+    # bool is an int subclass: True would otherwise pass as 1.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        if rule is None:
+            limit = (
+                f"between {low} and {high}"
+                if high is not None
+                else f"a whole number, {low} or more"
+            )
+            rule = f"{name} must be {limit}"
+        raise ValidationError(value, rule)
+    return value
+
+
 # --- DOIs ----------------------------------------------------------------------------------
 
 _DOI_PREFIXES = re.compile(

@@ -99,15 +99,11 @@ class PageSource:
 
 
 def _check_rows(rows: int) -> int:
-    if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= P.MAX_ROWS:
-        raise ValidationError(rows, f"rows must be between 0 and {P.MAX_ROWS}")
-    return rows
+    return P.check_whole(rows, "rows", low=0, high=P.MAX_ROWS)
 
 
 def _check_offset(offset: int) -> int:
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValidationError(offset, "offset must be a whole number (0 or more)")
-    return offset
+    return P.check_whole(offset, "offset", low=0)
 
 
 def _check_window(rows: int | None, offset: int | None) -> None:
@@ -581,8 +577,7 @@ class WorksQuery(ListQuery[T]):
         >>> len(page.items), {work.type for work in page.items}
         (3, {'book'})
         """
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= P.MAX_SAMPLE:
-            raise ValidationError(n, f"sample must be between 1 and {P.MAX_SAMPLE}")
+        P.check_whole(n, "sample", high=P.MAX_SAMPLE)
         return dataclasses.replace(self, _sample=n)
 
     def _own_params(self) -> Params:
@@ -639,8 +634,7 @@ def _facet_value(name: str, count: int | str | None) -> str:
         if cap is not None:
             raise ValidationError(count, f"facet {name!r} does not accept '*' (at most {cap})")
         return "*"
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError(count, f"facet {name!r} takes a positive count or '*'")
+    count = P.check_whole(count, name, rule=f"facet {name!r} takes a positive count or '*'")
     if cap is not None and count > cap:
         raise ValidationError(count, f"facet {name!r} returns at most {cap} values")
     return str(count)

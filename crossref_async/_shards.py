@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from ._errors import ValidationError
-from ._params import CREATED_FROM, CREATED_UNTIL
+from ._params import CREATED_FROM, CREATED_UNTIL, check_whole
 from ._tasks import run_concurrently
+from .models import WorkKey, decoder
 
 if TYPE_CHECKING:
     from ._query import WorksQuery
@@ -368,9 +369,7 @@ class Plan:
 
 
 def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a whole number")
-    return value
+    return check_whole(value, "a shard id or count", low=0)
 
 
 def period_start(text: str) -> dt.date:
@@ -403,20 +402,12 @@ def split_created_bounds(
     return rest, min(starts) if starts else None, max(ends) if ends else None
 
 
-class _CreatedOnly(msgspec.Struct):
-    created: dict[str, Any] | None = None
-
-
 def _created_of(page_items: Sequence[msgspec.Raw]) -> dt.date | None:
     for raw in page_items:
-        created = msgspec.json.decode(raw, type=_CreatedOnly).created or {}
-        parts = (created.get("date-parts") or [[None]])[0]
-        if parts and parts[0]:
-            return dt.date(
-                parts[0],
-                parts[1] if len(parts) > 1 and parts[1] else 1,
-                parts[2] if len(parts) > 2 and parts[2] else 1,
-            )
+        created = decoder(WorkKey).decode(raw).created
+        day = created.date if created is not None else None
+        if day is not None:
+            return day
     return None
 
 
@@ -452,10 +443,8 @@ async def plan_shards(
     the first's and nothing needs counting again. Windows are split between the records' own
     earliest and latest created days, however wide the query's own created-date bounds.
     """
-    if target is not None and (
-        isinstance(target, bool) or not isinstance(target, int) or target < 1
-    ):
-        raise ValidationError(target, "the shard target size must be a positive whole number")
+    if target is not None:
+        check_whole(target, "target")
     if query.sample_size is not None:
         raise ValidationError("sample", "a sampled query cannot be sharded")
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

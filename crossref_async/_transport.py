@@ -57,6 +57,7 @@ from ._errors import (
     ValidationError,
     excerpt,
 )
+from ._params import check_whole
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -403,12 +404,9 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         override_timeouts: bool = True,
     ) -> None:
-        if (
-            isinstance(max_body_size, bool)
-            or not isinstance(max_body_size, int)
-            or max_body_size <= 0
-        ):
-            raise ValidationError(max_body_size, "max_body_size must be a positive number of bytes")
+        check_whole(
+            max_body_size, "max_body_size", rule="max_body_size must be a positive number of bytes"
+        )
         self.timeouts = timeouts
         self.max_body_size = max_body_size
         self.owns_http = http_client is None

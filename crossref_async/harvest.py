@@ -75,7 +75,7 @@ from ._errors import (
 from ._lock import OutputLock
 from ._output import Contents, fsync_dir, now_iso
 from ._paging import walk_ends
-from ._params import MAX_ROWS, doi_key
+from ._params import MAX_ROWS, check_whole, doi_key
 from ._publish import (
     Layout,
     Published,
@@ -104,6 +104,7 @@ from ._sinks import (
     sha256_of,
 )
 from ._tasks import run_concurrently
+from .models import WorkKey, decoder
 
 if TYPE_CHECKING:
     from ._client import Crossref
@@ -310,35 +311,28 @@ class Report:
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
-class _Created(msgspec.Struct):
-    date_parts: list[list[int | None]] = msgspec.field(default_factory=list, name="date-parts")
+_key_decoder = decoder(WorkKey)
 
 
-class _Key(msgspec.Struct):
-    DOI: str | None = None
-    created: _Created | None = None
-
-    def created_day(self) -> str | None:
-        parts = self.created.date_parts[0] if self.created and self.created.date_parts else []
-        if len(parts) < 3 or None in parts[:3]:
-            return None
-        year, month, day = parts[:3]
-        return f"{year:04d}-{month:02d}-{day:02d}"
-
-
-_key_decoder = msgspec.json.Decoder(_Key)
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_options(rows: int, concurrency: int | None) -> None:
+def check_options(
+    rows: int, concurrency: int | None, *, shard_ids: Sequence[int] | None = None
+) -> None:
     """Refuse bad harvest options before anything is planned or sent."""
-    if not _whole(rows) or not 1 <= rows <= MAX_ROWS:
-        raise ValidationError(rows, f"rows must be between 1 and {MAX_ROWS}")
-    if concurrency is not None and (not _whole(concurrency) or concurrency < 1):
-        raise ValidationError(concurrency, "concurrency must be a whole number, 1 or more")
+    check_whole(rows, "rows", high=MAX_ROWS)
+    if concurrency is not None:
+        check_whole(concurrency, "concurrency")
+    if shard_ids is None:
+        return
+    # An empty list reads as "none" to some and "all" to others: it is neither, it is refused.
+    if not shard_ids:
+        raise ValidationError(
+            shard_ids, "shard_ids must name at least one shard; give None for all"
+        )
+    for shard_id in shard_ids:
+        check_whole(shard_id, "a shard id", low=0)
+    repeated = sorted({i for i in shard_ids if shard_ids.count(i) > 1})
+    if repeated:
+        raise ValidationError(shard_ids, f"shard_ids names shard {repeated[0]} more than once")
 
 
 def _endpoint(client: Crossref) -> str:
@@ -421,7 +415,7 @@ class Harvester:
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
             raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
-        check_options(self.rows, self.concurrency)
+        check_options(self.rows, self.concurrency, shard_ids=self.shard_ids)
         if isinstance(self.max_outage, bool) or not (
             isinstance(self.max_outage, (int, float)) and self.max_outage >= 0
         ):
@@ -433,7 +427,7 @@ class Harvester:
         self.shards: tuple[Shard, ...] = self._chosen(self.plan)
 
     def _chosen(self, the_plan: Plan) -> tuple[Shard, ...]:
-        # None means every shard; an empty list means none (a job with nothing to do).
+        # None means every shard (check_options refuses an empty list).
         if self.shard_ids is None:
             return the_plan.shards
         return tuple(the_plan.shard(i) for i in self.shard_ids)
@@ -813,7 +807,7 @@ class Harvester:
         for raw in items:
             record = _key_decoder.decode(raw)
             key = doi_key(record.DOI or "")
-            day = record.created_day()
+            day = record.created.day if record.created else None
             if day is not None:
                 last_day = day
             if key not in seen:
@@ -1018,7 +1012,7 @@ async def harvest(
     >>> report.records, report.shards, written, again.already_complete
     (607, 4, 607, True)
     """
-    check_options(rows, concurrency)
+    check_options(rows, concurrency, shard_ids=shard_ids)
     started = dt.datetime.now(dt.timezone.utc).date()
     incremental = since is not None or state_file is not None
     out_path = Path(out) if out is not None else None

@@ -78,6 +78,7 @@ __all__ = [
     "Type",
     "Update",
     "Work",
+    "WorkKey",
     "WorkLicense",
     "WorkVersion",
     "decode_item",
@@ -159,6 +160,22 @@ class PartialDate(CrossrefStruct, frozen=True, kw_only=True):
         """
         parts = self.parts
         return parts[0] if parts else None
+
+    @property
+    def day(self) -> str | None:
+        """The day as ``YYYY-MM-DD`` when year, month and day are all given (as they are on
+        ``created``, ``deposited`` and ``indexed``), else None.
+
+        >>> PartialDate(date_parts=((2023, 1, 17),)).day
+        '2023-01-17'
+        >>> PartialDate(date_parts=((2023, 1),)).day is None
+        True
+        """
+        parts = self.parts
+        if len(parts) < 3 or None in parts[:3]:
+            return None
+        year, month, day = parts[:3]
+        return f"{year:04d}-{month:02d}-{day:02d}"
 
     @property
     def date(self) -> datetime.date | None:
@@ -918,6 +935,22 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
         if isinstance(self.institution, Institution):
             return (self.institution,)
         return self.institution
+
+
+class WorkKey(CrossrefStruct, frozen=True, kw_only=True):
+    """The two fields of a work that a harvest reads from records it otherwise writes through
+    untouched: ``DOI`` (to drop a record a cursor sends twice) and ``created`` (to resume a
+    shard from its last day, and to place shard boundaries). Both keep the shape they have in
+    :class:`Work`; every other key is skipped without building anything.
+
+    >>> key = decoder(WorkKey).decode(b'''{"DOI": "10.5555/12345678", "title": ["Skipped"],
+    ...     "created": {"date-parts": [[2023, 1, 17]], "timestamp": 1673947800000}}''')
+    >>> key.DOI, key.created.day, key.created.date
+    ('10.5555/12345678', '2023-01-17', datetime.date(2023, 1, 17))
+    """
+
+    DOI: str | None = msgspec.field(default=None, name="DOI")
+    created: PartialDate | None = None
 
 
 # -- other message types ------------------------------------------------------------------------

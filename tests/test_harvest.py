@@ -26,7 +26,15 @@ from crossref_async import (
     ValidationError,
 )
 from crossref_async._sinks import read_records
-from crossref_async.harvest import Plan, Progress, harvest, iter_records, plan, read_state
+from crossref_async.harvest import (
+    Harvester,
+    Plan,
+    Progress,
+    harvest,
+    iter_records,
+    plan,
+    read_state,
+)
 from crossref_async.models import Work, decode_item, decode_raw_page
 from crossref_async.testing import FakeCrossref, Faults, serve, serve_in_thread
 
@@ -271,6 +279,34 @@ async def test_one_shard_of_a_plan(tmp_path: Path) -> None:
         report = await harvest(cr, the_plan, out=tmp_path / "one.jsonl", shard_ids=[shard.id])
     assert report.records == shard.count
     assert report.shards == 1
+
+
+@pytest.mark.parametrize(
+    ("shard_ids", "rule"),
+    [
+        ([], "shard_ids must name at least one shard; give None for all"),
+        ((), "at least one shard"),
+        ([1, 0, 1], "shard_ids names shard 1 more than once"),
+        ([0, True], "a shard id must be a whole number"),
+        ([-1], "a shard id must be a whole number, 0 or more"),
+    ],
+)
+async def test_shard_ids_name_each_shard_once(
+    tmp_path: Path, shard_ids: Sequence[int], rule: str
+) -> None:
+    # An empty list once meant "no shards" to the Harvester and "all shards" elsewhere.
+    fake = FakeCrossref(works=600, seed=10, limits="fast-50")
+    async with client(fake) as cr:
+        the_plan = await plan(cr.works, target=300)
+        planned = fake.stats.snapshot()["total_requests"]
+        with pytest.raises(ValidationError, match=rule):
+            await harvest(cr, cr.works, out=tmp_path / "q.jsonl", shard_ids=shard_ids)
+        with pytest.raises(ValidationError, match=rule):
+            await harvest(cr, the_plan, out=tmp_path / "p.jsonl", shard_ids=shard_ids)
+        with pytest.raises(ValidationError, match=rule):
+            Harvester(cr, the_plan, out=tmp_path / "h.jsonl", shard_ids=shard_ids)
+    # Refused before planning or paging: not one request more than planning took.
+    assert fake.stats.snapshot()["total_requests"] == planned
 
 
 async def test_bad_harvest_arguments(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from crossref_async import DecodeError, models
+from crossref_async._params import SELECT_FIELDS
 from crossref_async.models import (
     Contributor,
     Envelope,
@@ -18,6 +19,7 @@ from crossref_async.models import (
     PartialDate,
     Type,
     Work,
+    WorkKey,
     decode_item,
     decode_message,
     decode_page,
@@ -85,6 +87,53 @@ def test_full_date_fields() -> None:
     assert when.version == "3.8.3"
     assert PartialDate(date_time="not a date").datetime is None
     assert PartialDate().datetime is None
+
+
+@pytest.mark.parametrize(
+    ("parts", "day"),
+    [
+        (((2023, 1, 17),), "2023-01-17"),
+        (((987, 3, 4),), "0987-03-04"),
+        (((2023, 1, 17, 9),), "2023-01-17"),  # later parts are not part of the day
+        (((2023, 1),), None),
+        (((2023, None, 17),), None),
+        (((None,),), None),
+        ((), None),
+    ],
+)
+def test_partial_date_day(parts: tuple[tuple[int | None, ...], ...], day: str | None) -> None:
+    assert PartialDate(date_parts=parts).day == day
+
+
+# -- the work key ------------------------------------------------------------------------------
+
+
+def test_work_key_reads_doi_and_created_alone() -> None:
+    record = (
+        b'{"indexed": {"date-parts": [[2024, 2, 1]]}, "DOI": "10.5555/1", "title": ["T"],'
+        b' "created": {"date-parts": [[2023, 1, 17]], "date-time": "2023-01-17T09:30:00Z",'
+        b' "timestamp": 1673947800000}, "author": [{"family": "Ng"}]}'
+    )
+    key = decoder(WorkKey).decode(record)
+    work = decoder(Work).decode(record)
+    assert key == WorkKey(DOI=work.DOI, created=work.created)
+    assert key.created is not None and key.created.day == "2023-01-17"
+    assert decoder(WorkKey).decode(b'{"title": ["no key"]}') == WorkKey()
+
+
+def test_work_key_fields_have_their_work_shape() -> None:
+    # The key is a cut of Work, not a second description of the same fields.
+    work = {f.encode_name: (f.name, f.type) for f in msgspec.structs.fields(Work)}
+    for field in msgspec.structs.fields(WorkKey):
+        assert work[field.encode_name] == (field.name, field.type)
+
+
+def test_every_select_field_is_a_work_field() -> None:
+    # SELECT_FIELDS is kept by hand from Crossref's documentation: a name Work has no field
+    # for would be asked for, sent back, and then dropped by the decoder without a word.
+    wire_names = {field.encode_name for field in msgspec.structs.fields(Work)}
+    assert [name for name in SELECT_FIELDS if name not in wire_names] == []
+    assert len(set(SELECT_FIELDS)) == len(SELECT_FIELDS)
 
 
 # -- work convenience ---------------------------------------------------------------------------

@@ -232,3 +232,28 @@ def test_retired_member_filters_are_refused_naming_filter_and_route(name: str) -
     assert P.encode_filters(P.WORK_FILTERS, "/works", [("reference-visibility", "open")]) == (
         ("reference-visibility", "open"),
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "rule"),
+    [
+        (0, 1, None, "depth must be a whole number, 1 or more"),
+        (-1, 0, None, "depth must be a whole number, 0 or more"),
+        (1001, 1, 1000, "depth must be between 1 and 1000"),
+        (True, 0, 1000, "depth must be between 0 and 1000"),  # bool is an int, not a number
+        (2.0, 1, None, "depth must be a whole number, 1 or more"),
+        ("3", 1, None, "depth must be a whole number, 1 or more"),
+    ],
+)
+def test_check_whole_refuses(value: object, low: int, high: int | None, rule: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        P.check_whole(value, "depth", low=low, high=high)
+    assert (info.value.value, info.value.rule) == (value, rule)
+
+
+def test_check_whole_passes_bounds_and_takes_a_rule() -> None:
+    assert P.check_whole(0, "offset", low=0) == 0
+    assert P.check_whole(1000, "rows", low=0, high=1000) == 1000
+    with pytest.raises(ValidationError) as info:
+        P.check_whole(0, "size", rule="size must be a positive number of bytes")
+    assert info.value.rule == "size must be a positive number of bytes"
