@@ -38,6 +38,9 @@ _SAMPLE = 5
 
 
 class _DoiOnly(msgspec.Struct):
+    # Not models.WorkKey: reading an output back checks every line of files of any size,
+    # and needs the DOI alone; a record's other fields, whatever their shape, must not
+    # make a line unreadable here.
     DOI: str | None = None
 
 
