@@ -133,6 +133,9 @@ def test_the_retry_window_is_closed_in_testing_mode() -> None:
         assert retrier.time_left(outcome) == 0.0
         assert retrier.attempts == 3
         assert retrier.next_step(Outcome(attempts=3), None).startswith("then giving up")
+        # What the stall notice says of a test-mode call: another try, not a closed window.
+        second = retrier.next_step(Outcome(attempts=1, started=0.0), 10.0)
+        assert second == "then retrying (attempt 2 of 3)"
     assert retrier.attempts == 6
 
 
