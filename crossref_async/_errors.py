@@ -5,17 +5,17 @@ CrossrefError
 ├── ValidationError (also ValueError)   bad input, raised before any request is sent
 │   └── InvalidDOIError                 not a DOI (10.<digits>/<suffix>)
 ├── APIError                            the server answered with an error status
-│   ├── BadRequest         400          validation-failure bodies, parsed into `messages`
-│   ├── Unauthorized       401          the Plus token was refused
-│   ├── Forbidden          403          the client is blocked
-│   ├── NotFound           404          no such record or route (plain-text bodies too)
-│   ├── RateLimited        429          carries `retry_after` (seconds) when the server said
-│   ├── ServerError        5xx          HTML pages and `exception` bodies alike
-│   └── UnexpectedStatus   other        any status the above do not cover
-│       └── RedirectError  3xx          a redirect refused: another host, a loop, too many
+│   ├── BadRequestError        400      validation-failure bodies, parsed into `messages`
+│   ├── UnauthorizedError      401      the Plus token was refused
+│   ├── ForbiddenError         403      the client is blocked
+│   ├── NotFoundError          404      no such record or route (plain-text bodies too)
+│   ├── RateLimitedError       429      carries `retry_after` (seconds) when the server said
+│   ├── ServerError            5xx      HTML pages and `exception` bodies alike
+│   └── UnexpectedStatusError  other    any status the above do not cover
+│       └── RedirectError      3xx      a redirect refused: another host, a loop, too many
 ├── TransportError                      no usable HTTP answer
-│   ├── ConnectionFailed                refused, reset, DNS, TLS, protocol errors
-│   └── RequestTimeout                  connect, read, write, pool timeout or the deadline
+│   ├── ConnectionFailedError           refused, reset, DNS, TLS, protocol errors
+│   └── RequestTimeoutError             connect, read, write, pool timeout or the deadline
 ├── DecodeError                         truncated or non-JSON body where JSON was promised
 │   └── ResponseTooLargeError           a body past the size cap (never retried)
 ├── IncompleteResultsError              paging lost a page (a cursor retried after it moved)
@@ -33,6 +33,17 @@ excerpt of the body. Lower-layer (httpx, msgspec) errors are translated at the b
 retrying needs to know, so nothing above the transport looks at httpx or msgspec types:
 ``transient`` (another try may succeed) on transport and decode errors, and
 ``possibly_reached`` (the server may have acted on the request) on transport errors.
+
+Deprecated aliases: until the next release the eight classes that lacked the ``Error`` suffix
+keep their old names too (``BadRequest``, ``Unauthorized``, ``Forbidden``, ``NotFound``,
+``RateLimited``, ``UnexpectedStatus``, ``ConnectionFailed``, ``RequestTimeout``). Each is the
+same class object as its new name (:data:`DEPRECATED_ALIASES`), so ``except NotFound`` and
+``isinstance(error, NotFound)`` keep working, while tracebacks show the new name:
+
+>>> NotFound is NotFoundError
+True
+>>> NotFound.__name__, NotFound.__module__
+('NotFoundError', 'crossref_async')
 """
 
 from __future__ import annotations
@@ -43,29 +54,29 @@ import msgspec
 
 __all__ = [
     "APIError",
-    "BadRequest",
+    "BadRequestError",
     "CircuitOpenError",
-    "ConnectionFailed",
+    "ConnectionFailedError",
     "CrossrefError",
     "DecodeError",
     "ErrorDetail",
-    "Forbidden",
+    "ForbiddenError",
     "HarvestStateError",
     "IncompleteResultsError",
     "InvalidDOIError",
-    "NotFound",
+    "NotFoundError",
     "OffsetLimitError",
     "OutputError",
     "OutputLockedError",
     "PublicPoolWarning",
-    "RateLimited",
+    "RateLimitedError",
     "RedirectError",
-    "RequestTimeout",
+    "RequestTimeoutError",
     "ResponseTooLargeError",
     "ServerError",
     "TransportError",
-    "Unauthorized",
-    "UnexpectedStatus",
+    "UnauthorizedError",
+    "UnexpectedStatusError",
     "ValidationError",
     "VerificationError",
 ]
@@ -89,7 +100,7 @@ class CrossrefError(Exception):
     ...     except CrossrefError as error:
     ...         print(type(error).__name__)
     10.5555/12345678
-    NotFound
+    NotFoundError
     InvalidDOIError
     """
 
@@ -134,7 +145,7 @@ class InvalidDOIError(ValidationError):
 class ErrorDetail(msgspec.Struct, frozen=True):
     """One entry of a Crossref validation-failure (or similar) body.
 
-    An :class:`APIError` keeps them in ``messages`` (see :class:`BadRequest` for one met in
+    An :class:`APIError` keeps them in ``messages`` (see :class:`BadRequestError` for one met in
     use). Decoded from the entry Crossref sends for a filter a route does not have:
 
     >>> detail = msgspec.json.decode(
@@ -167,7 +178,7 @@ class APIError(CrossrefError):
     ... except APIError as error:
     ...     print(type(error).__name__, error.status, error.body_excerpt, error.messages)
     ...     print(error.url)
-    NotFound 404 Resource not found. ()
+    NotFoundError 404 Resource not found. ()
     https://api.crossref.org/v1/works/10.5555%2Fno-such-work?mailto=me%40example.org
     """
 
@@ -189,7 +200,7 @@ class APIError(CrossrefError):
         super().__init__(f"{status} from {url}: {message}")
 
 
-class BadRequest(APIError):
+class BadRequestError(APIError):
     """400: Crossref rejected the request (a ``validation-failure`` body).
 
     Most mistakes are caught before sending (:class:`ValidationError`); what is left is
@@ -205,13 +216,13 @@ class BadRequest(APIError):
     >>> client = Crossref(mailto="me@example.org", transport=server)
     >>> try:
     ...     await client.works.filter(has_assertion=True).count()
-    ... except BadRequest as error:
+    ... except BadRequestError as error:
     ...     print(error.status, error.message_type, [d.type for d in error.messages])
     400 validation-failure ['filter-not-available']
     """
 
 
-class Unauthorized(APIError):
+class UnauthorizedError(APIError):
     """401: the Metadata Plus token was refused (wrong, expired or revoked).
 
     Never retried. The token stays out of the message (a mock server refuses it here):
@@ -222,13 +233,13 @@ class Unauthorized(APIError):
     >>> plus = Crossref(mailto="me@example.org", plus_token="expired", transport=refusing)
     >>> try:
     ...     await plus.work("10.5555/12345678")
-    ... except Unauthorized as error:
+    ... except UnauthorizedError as error:
     ...     print(error.status, "expired" in str(error))
     401 False
     """
 
 
-class Forbidden(APIError):
+class ForbiddenError(APIError):
     """403: Crossref blocked this client. Crossref asks blocked clients to stop and get in touch.
 
     >>> from crossref_async import Crossref
@@ -237,26 +248,26 @@ class Forbidden(APIError):
     >>> client = Crossref(mailto="me@example.org", transport=blocked.transport())
     >>> try:
     ...     await client.work("10.5555/12345678")
-    ... except Forbidden as error:
+    ... except ForbiddenError as error:
     ...     print(error.status, error.body_excerpt)
     403 <html> <head><title>403 Forbidden</title></head> ...
     """
 
 
-class NotFound(APIError):
+class NotFoundError(APIError):
     """404: no such record (``Resource not found.``) or route (``route-not-found``).
 
     Ask :meth:`Crossref.agency` whether another agency registered the DOI.
 
     >>> try:
     ...     await cr.work("10.5555/no-such-work")
-    ... except NotFound as error:
+    ... except NotFoundError as error:
     ...     print(error.status, error.body_excerpt)
     404 Resource not found.
     """
 
 
-class RateLimited(APIError):
+class RateLimitedError(APIError):
     """429: too many requests. ``retry_after`` is in seconds, or None if the server gave none.
 
     The client paces itself and retries 429s, so this reaches you only once retries are
@@ -268,7 +279,7 @@ class RateLimited(APIError):
     >>> client = Crossref(mailto="me@example.org", transport=busy, retry=RetryPolicy.off())
     >>> try:
     ...     await client.work("10.5555/12345678")
-    ... except RateLimited as error:
+    ... except RateLimitedError as error:
     ...     print(error.status, error.retry_after)
     429 None
 
@@ -298,20 +309,20 @@ class ServerError(APIError):
     """
 
 
-class UnexpectedStatus(APIError):
+class UnexpectedStatusError(APIError):
     """A status none of the other classes cover (such as an unfollowed 3xx).
 
     The simulator behind ``cr`` answers a citation style it does not know with 406:
 
     >>> try:
     ...     await cr.cite("10.5555/12345678", format="text", style="no-such-style")
-    ... except UnexpectedStatus as error:
+    ... except UnexpectedStatusError as error:
     ...     print(error.status, error.body_excerpt)
     406 Unknown citation style: no-such-style. Styles: apa, bibtex, ...
     """
 
 
-class RedirectError(UnexpectedStatus):
+class RedirectError(UnexpectedStatusError):
     """A redirect the client does not follow: to another host than the API's (which would
     carry the polite identity, and perhaps a token, where it does not belong), a loop, or
     more hops than :data:`MAX_REDIRECTS`. ``chain`` holds the URLs of the hops so far, the
@@ -352,8 +363,8 @@ class TransportError(CrossrefError):
     be repeated without the risk of skipping a page. ``transient`` says whether another try
     may succeed (a protocol error of this side will not).
 
-    Catches both :class:`ConnectionFailed` and :class:`RequestTimeout` (here a simulator that
-    cuts every connection, with retries off):
+    Catches both :class:`ConnectionFailedError` and :class:`RequestTimeoutError` (here a
+    simulator that cuts every connection, with retries off):
 
     >>> from crossref_async import Crossref, RetryPolicy
     >>> from crossref_async.testing import FakeCrossref, Faults
@@ -364,7 +375,7 @@ class TransportError(CrossrefError):
     ... except TransportError as error:
     ...     print(type(error).__name__, error.url)
     ...     print(error.possibly_reached, error.transient)
-    ConnectionFailed https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org
+    ConnectionFailedError https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org
     True True
     """
 
@@ -382,7 +393,7 @@ class TransportError(CrossrefError):
         super().__init__(f"{message} ({url})")
 
 
-class ConnectionFailed(TransportError):
+class ConnectionFailedError(TransportError):
     """The connection could not be made or broke mid-way (refused, reset, protocol error).
 
     The httpx error is kept as ``__cause__`` (a simulator cutting every connection here):
@@ -393,13 +404,13 @@ class ConnectionFailed(TransportError):
     >>> client = Crossref(mailto="me@example.org", transport=cut, retry=RetryPolicy.off())
     >>> try:
     ...     await client.work("10.5555/12345678")
-    ... except ConnectionFailed as error:
+    ... except ConnectionFailedError as error:
     ...     print(repr(error.__cause__))
     ReadError('[Errno 104] Connection reset by peer (simulated)')
     """
 
 
-class RequestTimeout(TransportError):
+class RequestTimeoutError(TransportError):
     """The request timed out: connect, read (no data for the read timeout), write, waiting for
     a pooled connection, or the whole exchange past its deadline (see :class:`Timeouts`).
 
@@ -414,7 +425,7 @@ class RequestTimeout(TransportError):
     ... )
     >>> try:
     ...     await client.work("10.5555/12345678")
-    ... except RequestTimeout as error:
+    ... except RequestTimeoutError as error:
     ...     print(error)
     timed out: ReadTimeout (https://api.crossref.org/v1/works/10.5555%2F12345678?mailto=me%40example.org)
     """
@@ -711,8 +722,32 @@ class PublicPoolWarning(UserWarning):
     """
 
 
-# Tracebacks name the errors as users import them (``crossref_async.NotFound``), as httpx does.
+# Tracebacks name the errors as users import them (``crossref_async.NotFoundError``), as httpx
+# does.
 for _name in __all__:
     _error = globals()[_name]
     if isinstance(_error, type) and issubclass(_error, BaseException):
         _error.__module__ = "crossref_async"
+
+# The old names, kept for one release. Plain assignments, not subclasses: an alias is the very
+# class, so code catching or testing the old name sees every error raised under the new one.
+BadRequest = BadRequestError
+Unauthorized = UnauthorizedError
+Forbidden = ForbiddenError
+NotFound = NotFoundError
+RateLimited = RateLimitedError
+UnexpectedStatus = UnexpectedStatusError
+ConnectionFailed = ConnectionFailedError
+RequestTimeout = RequestTimeoutError
+
+#: Each deprecated name and the class it stands for (the same object).
+DEPRECATED_ALIASES: dict[str, type[CrossrefError]] = {
+    "BadRequest": BadRequestError,
+    "Unauthorized": UnauthorizedError,
+    "Forbidden": ForbiddenError,
+    "NotFound": NotFoundError,
+    "RateLimited": RateLimitedError,
+    "UnexpectedStatus": UnexpectedStatusError,
+    "ConnectionFailed": ConnectionFailedError,
+    "RequestTimeout": RequestTimeoutError,
+}

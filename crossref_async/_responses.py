@@ -18,23 +18,23 @@ import msgspec
 
 from ._errors import (
     APIError,
-    BadRequest,
+    BadRequestError,
     ErrorDetail,
-    Forbidden,
-    NotFound,
-    RateLimited,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
     ServerError,
-    Unauthorized,
-    UnexpectedStatus,
+    UnauthorizedError,
+    UnexpectedStatusError,
     excerpt,
 )
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    429: RateLimited,
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    429: RateLimitedError,
 }
 
 _HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
@@ -129,7 +129,7 @@ def error_for(status: int, body: bytes, headers: Mapping[str, str], url: str) ->
     message_type, details, summary = parse_error_body(body)
     cls = _STATUS_CLASSES.get(status)
     if cls is None:
-        cls = ServerError if 500 <= status <= 599 else UnexpectedStatus
+        cls = ServerError if 500 <= status <= 599 else UnexpectedStatusError
     common: dict[str, Any] = {
         "status": status,
         "url": url,
@@ -137,6 +137,6 @@ def error_for(status: int, body: bytes, headers: Mapping[str, str], url: str) ->
         "message_type": message_type,
         "messages": details,
     }
-    if cls is RateLimited:
-        return RateLimited(summary, retry_after=parse_retry_after(headers), **common)
+    if cls is RateLimitedError:
+        return RateLimitedError(summary, retry_after=parse_retry_after(headers), **common)
     return cls(summary, **common)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -46,11 +47,12 @@ from ._errors import (
     CircuitOpenError,
     CrossrefError,
     DecodeError,
-    RateLimited,
+    RateLimitedError,
     ServerError,
     TransportError,
-    UnexpectedStatus,
+    UnexpectedStatusError,
 )
+from ._switch import is_testing, testing_attempts
 
 __all__ = ["RetryBudget", "RetryPolicy"]
 
@@ -72,7 +74,8 @@ class RetryPolicy:
         max_backoff: the largest wait cap.
         budget_ratio: retries allowed as a fraction of the client's requests.
         budget_floor: retries always allowed before the ratio applies.
-        enabled: False turns retries off (each request is tried once), e.g. in tests.
+
+    ``attempts=1`` (what :meth:`off` gives) turns retrying off: each request is tried once.
 
     >>> from crossref_async import Crossref, RetryPolicy
     >>> cr = Crossref(mailto="me@example.org", retry=RetryPolicy(attempts=3, max_time=30))
@@ -86,7 +89,6 @@ class RetryPolicy:
     max_backoff: float = 30.0
     budget_ratio: float = 0.2
     budget_floor: float = 10.0
-    enabled: bool = True
 
     @classmethod
     def off(cls) -> RetryPolicy:
@@ -107,24 +109,24 @@ class RetryPolicy:
         ...     print(error.status, "after", down.stats.total_requests, "request")
         503 after 1 request
         """
-        return cls(attempts=1, enabled=False)
+        return cls(attempts=1)
 
     def is_retryable(self, exc: BaseException) -> bool:
         """Whether an error is transient (429, 5xx, 408, timeouts, resets, truncation).
 
-        >>> from crossref_async import NotFound, ServerError
+        >>> from crossref_async import NotFoundError, ServerError
         >>> policy = RetryPolicy()
         >>> try:
         ...     await cr.work("10.5555/no-such-work")
-        ... except NotFound as error:
+        ... except NotFoundError as error:
         ...     print(policy.is_retryable(error))
         False
         >>> policy.is_retryable(ServerError("Bad Gateway", status=502, url="https://api.crossref.org"))
         True
         """
-        if isinstance(exc, (RateLimited, ServerError)):
+        if isinstance(exc, (RateLimitedError, ServerError)):
             return True
-        if isinstance(exc, UnexpectedStatus):
+        if isinstance(exc, UnexpectedStatusError):
             return exc.status in RETRY_STATUSES
         # A body that is not JSON at all (cut short, an HTML page, garbage, a corrupt gzip
         # stream) is a broken transfer and worth another try; valid JSON of the wrong shape,
@@ -134,7 +136,7 @@ class RetryPolicy:
 
 def is_safe_to_repeat(exc: BaseException) -> bool:
     """Whether the failed request certainly never reached the server's application."""
-    if isinstance(exc, (RateLimited, CircuitOpenError)):
+    if isinstance(exc, (RateLimitedError, CircuitOpenError)):
         return True
     return isinstance(exc, TransportError) and not exc.possibly_reached
 
@@ -186,17 +188,41 @@ class Outcome:
     deadline: float | None = None
 
 
-class Retrier:
-    """Runs calls under a :class:`RetryPolicy` and a shared :class:`RetryBudget`."""
+async def _no_wait(seconds: float) -> None:
+    # Test mode waits for nothing, but still lets other tasks run (and a cancel land) between
+    # attempts, as a real retry would.
+    await anyio.lowlevel.checkpoint()
 
-    def __init__(self, policy: RetryPolicy) -> None:
+
+class Retrier:
+    """Runs calls under a :class:`RetryPolicy` and a shared :class:`RetryBudget`.
+
+    ``sleep`` waits between attempts (``anyio.sleep``; tests may pass their own to see the
+    waits). While test mode is on (:func:`~crossref_async.set_testing`) its ``attempts``
+    replace the policy's and nothing waits: ``sleep`` is never called.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         self.policy = policy
         self.budget = RetryBudget(policy.budget_ratio, policy.budget_floor)
+        self._sleep = sleep
+
+    @property
+    def attempts(self) -> int:
+        """Tries per request now: the policy's, or test mode's while it is on."""
+        testing = testing_attempts()
+        return self.policy.attempts if testing is None else testing
 
     def time_left(self, outcome: Outcome) -> float:
         """Seconds of the call's retry window left (``max_time`` from its first attempt);
-        none when retries are off, since waiting for the server is a kind of retry."""
-        if not self.policy.enabled or outcome.started is None:
+        none when retries are off, since waiting for the server is a kind of retry, and none
+        in test mode, which never waits."""
+        if self.attempts <= 1 or is_testing() or outcome.started is None:
             return 0.0
         now = time.monotonic()
         left = self.policy.max_time - (now - outcome.started)
@@ -207,31 +233,34 @@ class Retrier:
     def next_step(self, outcome: Outcome, left: float | None) -> str:
         """What follows if the current attempt fails after ``left`` more seconds, as the
         end of a sentence (``"then retrying (attempt 2 of 6)"``), for the stall notice."""
-        policy = self.policy
-        if not policy.enabled or policy.attempts <= 1:
+        policy, attempts = self.policy, self.attempts
+        if attempts <= 1:
             return "then giving up (retries are off)"
-        if outcome.attempts >= policy.attempts:
-            return f"then giving up (this is attempt {outcome.attempts} of {policy.attempts})"
+        if outcome.attempts >= attempts:
+            return f"then giving up (this is attempt {outcome.attempts} of {attempts})"
         if outcome.stop_on_ambiguous:
             return (
                 "then giving up on this request (it may have reached the server, and this "
                 "cursor request is not repeated then)"
             )
-        if self.time_left(outcome) <= (left or 0.0):
+        # Test mode has no retry window to run out of: it retries without waiting.
+        if not is_testing() and self.time_left(outcome) <= (left or 0.0):
             return f"then giving up (past the {policy.max_time:g} s retry window)"
         if not self.budget.available:
             return "then giving up (the client's retry budget is spent)"
-        return f"then retrying (attempt {outcome.attempts + 1} of {policy.attempts})"
+        return f"then retrying (attempt {outcome.attempts + 1} of {attempts})"
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
+        if is_testing():
+            return 0.0
+        if isinstance(exc, RateLimitedError):
             return 0.0  # the governor holds the pool for Retry-After
         cap = min(self.policy.max_backoff, self.policy.backoff * 2 ** (state.attempt_number - 1))
         return random.uniform(0.0, cap)
 
     def _should_retry(self, exc: BaseException, outcome: Outcome) -> bool:
-        if not self.policy.enabled or not self.policy.is_retryable(exc):
+        if self.attempts <= 1 or not self.policy.is_retryable(exc):
             return False
         if outcome.stop_on_ambiguous and not is_safe_to_repeat(exc):
             return False
@@ -272,12 +301,11 @@ class Retrier:
                 on_retry(exc)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, self.policy.attempts))
-            | stop_after_delay(self.policy.max_time),
+            stop=stop_after_attempt(max(1, self.attempts)) | stop_after_delay(self.policy.max_time),
             wait=self._wait,
             retry=retry_if_exception(lambda exc: self._should_retry(exc, outcome)),
             before_sleep=before_sleep,
-            sleep=anyio.sleep,
+            sleep=_no_wait if is_testing() else self._sleep,
             reraise=True,
         )
         async for attempt in retrying:

@@ -6,12 +6,16 @@ top level. Method examples use ``cr``, a client over the simulator (see ``tests/
 
 from __future__ import annotations
 
+import doctest
 import importlib
+import inspect
 import pkgutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from _doctest import has_example, public_names, run_examples, run_text, simulator_client
+from _doctest import _run, has_example, public_names, run_text, simulator_client
 
 import crossref_async
 
@@ -20,8 +24,44 @@ MODULES = sorted(
     for _, name, _ in pkgutil.walk_packages(crossref_async.__path__, "crossref_async.")
     if name != "crossref_async.__main__"
 )
-PUBLIC_MODULES = ["crossref_async", "crossref_async.harvest", "crossref_async.models"]
-PUBLIC_MODULES += ["crossref_async.testing"]
+PUBLIC_MODULES = ["crossref_async", "crossref_async.doi", "crossref_async.harvest"]
+PUBLIC_MODULES += ["crossref_async.models", "crossref_async.testing"]
+
+
+def _home(obj: object) -> ModuleType | None:
+    """The package module whose code defines ``obj`` (read from its functions' globals), or
+    None when nothing tells (a class without functions of its own)."""
+    if isinstance(obj, property):
+        obj = obj.fget
+    obj = getattr(obj, "__func__", obj)
+    if inspect.isfunction(obj):
+        # The function itself, not a decorator's wrapper (contextlib's, functools').
+        name = inspect.unwrap(obj).__globals__.get("__name__", "")
+        return sys.modules.get(name) if name.split(".")[0] == "crossref_async" else None
+    if inspect.isclass(obj):
+        for value in vars(obj).values():
+            home = _home(value) if callable(value) or isinstance(value, property) else None
+            if home is not None:
+                return home
+    return None
+
+
+class _HomeFinder(doctest.DocTestFinder):
+    """Finds each example under the module that defines it. The package names its exports by
+    their public module (``crossref_async.Crossref``), which plain doctest takes for where they
+    live; their examples would then run among the top-level module's, in its namespace."""
+
+    def _from_module(self, module: ModuleType | None, object: object) -> bool:
+        home = _home(object)
+        if home is not None and module is not None:
+            return home is module
+        return bool(super()._from_module(module, object))  # type: ignore[misc]
+
+
+def run_examples(module: ModuleType, extraglobs: dict[str, object]) -> list[str]:
+    """Run every docstring example that ``module`` defines; return a report per failure."""
+    globs = dict(extraglobs)
+    return _run(_HomeFinder().find(module, module.__name__, extraglobs=globs), globs)
 
 
 @pytest.mark.parametrize("name", ["crossref_async", *MODULES])

@@ -272,3 +272,31 @@ def test_errors_are_named_as_users_import_them() -> None:
         assert getattr(crossref_async, error.__name__) is error
     shown = traceback.format_exception_only(crossref_async.ValidationError("x", "a rule"))
     assert shown[-1].startswith("crossref_async.ValidationError: ")
+
+
+def test_the_error_tree_drawn_in_the_docs_is_the_real_one() -> None:
+    import re
+
+    from crossref_async import _errors
+
+    tree = (_errors.__doc__ or "").split("```")[1]
+    drawn = re.findall(r"[├└]── (\w+)", tree)
+    # Each node's parent is the nearest node above it one level up (4 columns a level).
+    parents: dict[str, str] = {}
+    stack: list[tuple[int, str]] = []
+    for line in tree.strip().splitlines()[1:]:
+        match = re.search(r"[├└]── (\w+)", line)
+        assert match is not None, line
+        depth = match.start() // 4
+        stack = [*stack[:depth], (depth, match.group(1))]
+        parents[match.group(1)] = stack[-2][1] if len(stack) > 1 else "CrossrefError"
+    errors = {
+        name
+        for name in _errors.__all__
+        if isinstance(getattr(_errors, name), type)
+        and issubclass(getattr(_errors, name), _errors.CrossrefError)
+        and name != "CrossrefError"
+    }
+    assert set(drawn) == errors, "the tree draws every error, under its ...Error name"
+    for name, parent in parents.items():
+        assert getattr(_errors, parent) in getattr(_errors, name).__bases__, (name, parent)

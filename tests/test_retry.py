@@ -143,6 +143,24 @@ async def test_off_switch() -> None:
     assert len(seen) == 1
 
 
+def test_off_is_one_attempt_and_there_is_no_enabled_flag() -> None:
+    assert RetryPolicy.off() == RetryPolicy(attempts=1)
+    # The old second switch is gone: passing it fails at once rather than being ignored.
+    with pytest.raises(TypeError, match="enabled"):
+        RetryPolicy(enabled=False)  # type: ignore[call-arg]
+
+
+async def test_one_attempt_is_off_whichever_way_it_was_asked() -> None:
+    transport, seen = script(status(503))
+    async with unit_client(transport=transport, retry=RetryPolicy(attempts=1)) as cr:
+        with pytest.raises(ServerError):
+            await cr.work("10.5555/1")
+    assert len(seen) == 1
+    retrier = Retrier(RetryPolicy(attempts=1))
+    assert retrier.time_left(Outcome(started=time.monotonic())) == 0.0
+    assert retrier.next_step(Outcome(attempts=1), None) == "then giving up (retries are off)"
+
+
 async def test_shared_budget_stops_hammering_a_failing_server() -> None:
     transport, seen = script(status(503))
     policy = RetryPolicy(

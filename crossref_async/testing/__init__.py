@@ -17,6 +17,7 @@ count what it saw.
 
 from __future__ import annotations
 
+from .._switch import is_testing, set_testing
 from ._app import FakeCrossref
 from ._citations import BIBLIOGRAPHY_LOCALES, BIBLIOGRAPHY_STYLES, REFERENCE_STYLES
 from ._corpus import Corpus, WorkList
@@ -59,6 +60,8 @@ __all__ = [
     "SearchError",
     "Stats",
     "WorkList",
+    "is_testing",
     "serve",
     "serve_in_thread",
+    "set_testing",
 ]
