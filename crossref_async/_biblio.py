@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ._errors import NotFound
+from ._errors import NotFoundError
 from ._lookup import works_by_doi
 from ._params import doi_key, normalize_doi
 from ._tasks import run_concurrently
@@ -99,7 +99,7 @@ async def check_dois(client: Api, dois: Iterable[str]) -> list[BibliographyEntry
     async def ask_agency(doi: str) -> None:
         try:
             answer = await client.agency(doi)
-        except NotFound:
+        except NotFoundError:
             agencies[doi_key(doi)] = None
         else:
             agencies[doi_key(doi)] = answer.agency.id if answer.agency else None

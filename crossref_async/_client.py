@@ -13,7 +13,7 @@ from . import _params as P
 from ._biblio import BibliographyEntry, check_dois, extract_dois
 from ._breaker import Breaker
 from ._cite import DEFAULT_CITE_BASE_URL, cite
-from ._errors import NotFound, PublicPoolWarning, ValidationError
+from ._errors import NotFoundError, PublicPoolWarning, ValidationError
 from ._governor import Governor, Identity, PoolStats
 from ._graph import Edge, citation_graph
 from ._lookup import DEFAULT_BATCH, WorksByDOI, iter_works_by_doi, works_by_doi
@@ -264,7 +264,7 @@ class Crossref:
     async def work(self, doi: str) -> Work:
         """The work with this DOI (``https://doi.org/...`` and ``doi:`` forms accepted).
 
-        Raises :class:`NotFound` when Crossref does not know it (see :meth:`agency`).
+        Raises :class:`NotFoundError` when Crossref does not know it (see :meth:`agency`).
 
         >>> work = await cr.work("https://doi.org/10.5555/12345678")
         >>> work.DOI, work.type, work.container_title, work.year
@@ -274,7 +274,7 @@ class Crossref:
         >>> await cr.work("10.5555/no-such-work")
         Traceback (most recent call last):
         ...
-        crossref_async.NotFound: 404 from https://api.crossref.org/v1/works/...:
+        crossref_async.NotFoundError: 404 from https://api.crossref.org/v1/works/...:
         Resource not found.
         """
         return await self.session.message(_work_path(doi), Work, "work")
@@ -371,7 +371,7 @@ class Crossref:
         path = _SINGLETON_PATHS[what](value)
         try:
             await self.session.send("HEAD", path, [], "single", lambda answer: answer)
-        except NotFound:
+        except NotFoundError:
             return False
         return True
 

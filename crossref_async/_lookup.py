@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
-from ._errors import NotFound, ValidationError
+from ._errors import NotFoundError, ValidationError
 from ._params import MAX_ROWS, check_whole, doi_key, normalize_doi
 from ._tasks import run_concurrently
 from .models import Work
@@ -129,7 +129,7 @@ async def _fetch_batch(
 async def _fetch_single(client: Api, doi: str, found: dict[str, Work]) -> None:
     # The single route follows an alias's redirect to its primary record: keyed by the DOI
     # asked for, so the caller sees which input it answers.
-    with contextlib.suppress(NotFound):
+    with contextlib.suppress(NotFoundError):
         found[doi_key(doi)] = await client.work(doi)
 
 

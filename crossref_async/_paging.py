@@ -30,7 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol, TypeVar
 
 from . import _params as P
-from ._errors import BadRequest, IncompleteResultsError, OffsetLimitError
+from ._errors import BadRequestError, IncompleteResultsError, OffsetLimitError
 from ._retry import Outcome
 from .models import Page
 
@@ -134,7 +134,7 @@ def _shortfall(
     )
 
 
-def _refuses_cursor(exc: BadRequest) -> bool:
+def _refuses_cursor(exc: BadRequestError) -> bool:
     """Whether a 400 is the route refusing the ``cursor`` parameter itself."""
     return any(d.value == "cursor" or "cursor" in (d.type or "") for d in exc.messages)
 
@@ -196,7 +196,7 @@ async def _cursor_pages(
         params = source.params(rows=size, cursor=cursor)
         try:
             page = await source.fetch(params, item, outcome)
-        except BadRequest as exc:
+        except BadRequestError as exc:
             if cursor != "*" or source.works or not _refuses_cursor(exc):
                 raise
             logger.warning(

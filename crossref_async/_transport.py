@@ -46,14 +46,14 @@ import anyio
 import httpx
 
 from ._errors import (
-    ConnectionFailed,
+    ConnectionFailedError,
     CrossrefError,
     DecodeError,
     RedirectError,
-    RequestTimeout,
+    RequestTimeoutError,
     ResponseTooLargeError,
     TransportError,
-    UnexpectedStatus,
+    UnexpectedStatusError,
     ValidationError,
     excerpt,
 )
@@ -471,7 +471,7 @@ class Transport:
             state = (
                 f"{received:,} bytes of the body received" if progress.answered else "no response"
             )
-            raise RequestTimeout(
+            raise RequestTimeoutError(
                 f"timed out: no complete answer within the {total:g} s deadline for "
                 f"{_KIND_NAMES[kind]} ({state})",
                 url=redact_url(url),
@@ -644,7 +644,7 @@ def redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL | None:
     """Where a redirect answer to ``url`` points (its ``Location``, resolved against
     ``url``), or None when the answer is no redirect.
 
-    Raises :class:`UnexpectedStatus` for a ``Location`` that is not an http(s) URL with a
+    Raises :class:`UnexpectedStatusError` for a ``Location`` that is not an http(s) URL with a
     usable port: the server would send the same one again.
     """
     if answer.status not in REDIRECT_STATUSES or "location" not in answer.headers:
@@ -660,7 +660,7 @@ def redirect_target(url: httpx.URL, answer: Answer) -> httpx.URL | None:
         or not target.host
         or not (_port_ok(target))
     ):
-        raise UnexpectedStatus(
+        raise UnexpectedStatusError(
             f"redirect not followed: {excerpt(_redact_text(location), 200)!r} is not an "
             "http(s) URL",
             status=answer.status,
@@ -766,25 +766,25 @@ def translate(exc: BaseException, url: str) -> TransportError | DecodeError:
     name = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         unsent = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-        return RequestTimeout(f"timed out: {name}", url=url, possibly_reached=not unsent)
+        return RequestTimeoutError(f"timed out: {name}", url=url, possibly_reached=not unsent)
     if isinstance(exc, httpx.DecodingError):
         # A compressed stream that does not decode was damaged in transit: worth a retry.
         return DecodeError(str(exc), message_type="response body", url=url, transient=True)
     if isinstance(exc, httpx.ConnectError):
-        return ConnectionFailed(f"{name}: {exc}", url=url, possibly_reached=False)
+        return ConnectionFailedError(f"{name}: {exc}", url=url, possibly_reached=False)
     if isinstance(exc, httpx.InvalidURL) or (
         isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc)
     ):
         # httpx reads a redirect's Location even when not following it, and fails on one
         # that is not a URL: the server will send the same one again.
-        return ConnectionFailed(
+        return ConnectionFailedError(
             f"redirect not followed: the Location header is not a usable URL ({exc})",
             url=url,
             transient=False,
         )
     # This side's protocol errors and unusable URLs come back the same on every try.
     permanent = isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol))
-    return ConnectionFailed(f"{name}: {exc}", url=url, transient=not permanent)
+    return ConnectionFailedError(f"{name}: {exc}", url=url, transient=not permanent)
 
 
 def _scrub(

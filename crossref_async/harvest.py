@@ -63,12 +63,12 @@ import anyio.to_thread
 import msgspec
 
 from ._errors import (
-    BadRequest,
+    BadRequestError,
     CircuitOpenError,
     CrossrefError,
     HarvestStateError,
     IncompleteResultsError,
-    NotFound,
+    NotFoundError,
     OutputError,
     ValidationError,
 )
@@ -865,9 +865,9 @@ def _lost_cursor(exc: CrossrefError, cursor: str) -> bool:
     (404), or refused as not valid (a 400 naming the cursor)."""
     if cursor == "*":
         return False
-    if isinstance(exc, NotFound):
+    if isinstance(exc, NotFoundError):
         return True
-    return isinstance(exc, BadRequest) and any(
+    return isinstance(exc, BadRequestError) and any(
         "cursor" in (d.type or "") or "cursor" in (d.value or "").lower() or d.value == cursor
         for d in exc.messages
     )

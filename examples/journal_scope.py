@@ -37,7 +37,7 @@ from pathlib import Path
 
 from _fake import connect, largest_journal, parse_args
 
-from crossref_async import Crossref, NotFound, ValidationError, Work
+from crossref_async import Crossref, NotFoundError, ValidationError, Work
 from crossref_async.models import Affiliation
 from crossref_async.testing import CORPUS_NOW
 
@@ -108,7 +108,7 @@ async def run(cr: Crossref, issn: str, since: str, until: str | None, top: int, 
                 raise ValidationError(until, f"--until is before --from {since}")
         try:
             journal = await cr.journal(issn)
-        except NotFound:
+        except NotFoundError:
             print(f"Crossref knows no journal with ISSN {issn}", file=sys.stderr)
             return 1
         print(f"{journal.title} ({journal.publisher}), ISSN {issn}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from _fake import connect, largest_journal, parse_args
 
-from crossref_async import Crossref, NotFound, ValidationError
+from crossref_async import Crossref, NotFoundError, ValidationError
 from crossref_async.harvest import harvest
 
 
@@ -37,7 +37,7 @@ async def run(cr: Crossref, issn: str, since: str, out: Path) -> int:
         query = cr.journal_works(issn).filter(from_pub_date=since, type="journal-article")
         try:
             journal = await cr.journal(issn)
-        except NotFound:
+        except NotFoundError:
             print(f"Crossref knows no journal with ISSN {issn}", file=sys.stderr)
             return 1
         print(f"{journal.title} ({journal.publisher}), ISSN {issn}")

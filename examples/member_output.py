@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _fake import connect, largest_member, parse_args
 
-from crossref_async import Crossref, NotFound, ValidationError
+from crossref_async import Crossref, NotFoundError, ValidationError
 from crossref_async.harvest import harvest
 
 
@@ -32,7 +32,7 @@ async def run(cr: Crossref, member_id: int | str, out: Path) -> int:
         works = cr.member_works(member_id)  # checks the id before any request
         try:
             member = await cr.member(member_id)
-        except NotFound:
+        except NotFoundError:
             print(f"Crossref knows no member {member_id}", file=sys.stderr)
             return 1
 

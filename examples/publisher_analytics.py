@@ -39,7 +39,7 @@ from pathlib import Path
 
 from _fake import connect, parse_args
 
-from crossref_async import Crossref, Member, NotFound, Page, ValidationError, Work, WorksQuery
+from crossref_async import Crossref, Member, NotFoundError, Page, ValidationError, Work, WorksQuery
 from crossref_async.testing import CORPUS_NOW
 
 OPEN_LICENSE = "creativecommons.org"
@@ -107,7 +107,7 @@ async def top_publishers(
 async def member_or_none(cr: Crossref, member_id: str) -> Member | None:
     try:
         return await cr.member(member_id)
-    except NotFound:
+    except NotFoundError:
         return None
 
 

@@ -22,7 +22,7 @@ import sys
 
 from _fake import connect, parse_args
 
-from crossref_async import Crossref, NotFound, ValidationError
+from crossref_async import Crossref, NotFoundError, ValidationError
 from crossref_async.testing import FakeCrossref
 
 
@@ -30,7 +30,7 @@ async def run(cr: Crossref, doi: str) -> int:
     async with cr:
         try:
             work = await cr.work(doi)  # a bad DOI is refused before any request
-        except NotFound:
+        except NotFoundError:
             print(f"Crossref has no work {doi}", file=sys.stderr)
             return 1
     with_doi = [r for r in work.reference if r.DOI]

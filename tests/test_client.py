@@ -20,7 +20,7 @@ from crossref_async import (
     Funder,
     Journal,
     Member,
-    NotFound,
+    NotFoundError,
     Prefix,
     PublicPoolWarning,
     RedirectError,
@@ -180,7 +180,7 @@ async def test_hostile_dois_never_escape_the_route(
     cr: Crossref, router: respx.MockRouter, doi: str
 ) -> None:
     rec = answer(router, status=404, content=b"Resource not found.")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         await cr.work(doi)
     raw = rec.last.url.raw_path.decode().split("?")[0]
     assert raw.startswith("/v1/works/") and raw.count("/") == 3

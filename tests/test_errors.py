@@ -13,24 +13,24 @@ from conftest import unit_client
 
 from crossref_async import (
     APIError,
-    BadRequest,
-    ConnectionFailed,
+    BadRequestError,
+    ConnectionFailedError,
     Crossref,
     CrossrefError,
     DecodeError,
-    Forbidden,
-    NotFound,
-    RateLimited,
-    RequestTimeout,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    RequestTimeoutError,
     ServerError,
-    Unauthorized,
-    UnexpectedStatus,
+    UnauthorizedError,
+    UnexpectedStatusError,
 )
 from crossref_async._responses import parse_retry_after
 
 EXPECTED: dict[int, type[APIError]] = {
-    400: BadRequest,
-    404: NotFound,
+    400: BadRequestError,
+    404: NotFoundError,
     500: ServerError,
     504: ServerError,
 }
@@ -104,7 +104,7 @@ async def test_rate_limited(
             429, content=RATE_HTML, headers={"content-type": "text/html", **headers}
         )
     )
-    with pytest.raises(RateLimited) as info:
+    with pytest.raises(RateLimitedError) as info:
         await cr.works.page()
     assert info.value.retry_after == expected
     assert "429 Too Many Requests" in str(info.value)
@@ -126,17 +126,17 @@ def test_retry_after_http_date() -> None:
         (
             401,
             b'{"status":"failed","message-type":"unauthorized","message":"Invalid token"}',
-            Unauthorized,
+            UnauthorizedError,
         ),
         (
             403,
             b"<html><head><title>403 Forbidden</title></head><body>blocked</body></html>",
-            Forbidden,
+            ForbiddenError,
         ),
         (502, b"<html><head><title>502 Bad Gateway</title></head></html>", ServerError),
         (503, b"", ServerError),
-        (418, b"teapot", UnexpectedStatus),
-        (304, b"", UnexpectedStatus),
+        (418, b"teapot", UnexpectedStatusError),
+        (304, b"", UnexpectedStatusError),
     ],
 )
 async def test_other_statuses(
@@ -162,7 +162,7 @@ async def test_message_as_a_plain_string_and_as_an_object(
             },
         )
     )
-    with pytest.raises(BadRequest, match="rows too large") as info:
+    with pytest.raises(BadRequestError, match="rows too large") as info:
         await cr.works.page()
     assert info.value.messages[0].message == "rows too large"
     router.route().mock(
@@ -187,17 +187,17 @@ async def test_message_as_a_plain_string_and_as_an_object(
 @pytest.mark.parametrize(
     ("exc", "cls"),
     [
-        (httpx.ConnectError("refused"), ConnectionFailed),
-        (httpx.ReadError("connection reset by peer"), ConnectionFailed),
+        (httpx.ConnectError("refused"), ConnectionFailedError),
+        (httpx.ReadError("connection reset by peer"), ConnectionFailedError),
         (
             httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body"
             ),
-            ConnectionFailed,
+            ConnectionFailedError,
         ),
-        (httpx.ReadTimeout("read timed out"), RequestTimeout),
-        (httpx.ConnectTimeout("connect timed out"), RequestTimeout),
-        (httpx.PoolTimeout("pool"), RequestTimeout),
+        (httpx.ReadTimeout("read timed out"), RequestTimeoutError),
+        (httpx.ConnectTimeout("connect timed out"), RequestTimeoutError),
+        (httpx.PoolTimeout("pool"), RequestTimeoutError),
     ],
 )
 async def test_transport_errors_are_translated(

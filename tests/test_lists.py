@@ -18,7 +18,7 @@ import pytest
 from conftest import unit_client
 from test_paging_end import TOKEN, Lister, client
 
-from crossref_async import BadRequest, Crossref, OffsetLimitError, ValidationError
+from crossref_async import BadRequestError, Crossref, OffsetLimitError, ValidationError
 from crossref_async.testing import FakeCrossref, Faults
 
 JOURNALS_2026 = 166_675  # total-results of the recorded /journals?rows=1 (habanero, 2026)
@@ -137,7 +137,7 @@ async def test_other_400s_are_raised_not_taken_for_a_refused_cursor() -> None:
         return httpx.Response(400, json=body)
 
     async with client(refuse) as cr:
-        with pytest.raises(BadRequest):
+        with pytest.raises(BadRequestError):
             _ = [m async for m in cr.members.query("x").stream()]
     assert len(calls) == 1
 

@@ -10,7 +10,7 @@ import pytest
 from _cli import run_cli
 from conftest import unit_client
 
-from crossref_async import Crossref, NotFound, ValidationError, extract_dois
+from crossref_async import Crossref, NotFoundError, ValidationError, extract_dois
 from crossref_async._cite import media_type
 from crossref_async.testing import FakeCrossref
 
@@ -120,7 +120,7 @@ async def test_cite_every_format(
 
 async def test_cite_errors(fake: FakeCrossref) -> None:
     async with client(fake) as cr:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             await cr.cite("10.5555/never-registered-xyz")
         with pytest.raises(ValidationError, match="citation format"):
             await cr.cite("10.5555/12345678", format="bibtext")

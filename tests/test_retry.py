@@ -10,17 +10,17 @@ import pytest
 from conftest import unit_client
 
 from crossref_async import (
-    BadRequest,
-    ConnectionFailed,
+    BadRequestError,
+    ConnectionFailedError,
     DecodeError,
-    Forbidden,
-    NotFound,
+    ForbiddenError,
+    NotFoundError,
     Pacing,
-    RateLimited,
-    RequestTimeout,
+    RateLimitedError,
+    RequestTimeoutError,
     RetryPolicy,
     ServerError,
-    Unauthorized,
+    UnauthorizedError,
 )
 from crossref_async._retry import Outcome, Retrier, is_safe_to_repeat
 from crossref_async._transport import Answer, translate
@@ -96,7 +96,7 @@ async def test_transient_failures_are_retried(
 
 @pytest.mark.parametrize(
     ("code", "error"),
-    [(400, BadRequest), (401, Unauthorized), (403, Forbidden), (404, NotFound)],
+    [(400, BadRequestError), (401, UnauthorizedError), (403, ForbiddenError), (404, NotFoundError)],
 )
 async def test_client_errors_are_not_retried(code: int, error: type[Exception]) -> None:
     transport, seen = script(status(code))
@@ -214,12 +214,20 @@ def test_safe_and_ambiguous_failures() -> None:
         assert type(err) is cls
         return err
 
-    assert is_safe_to_repeat(translated(httpx.ConnectError("x", request=req), ConnectionFailed))
-    assert is_safe_to_repeat(translated(httpx.ConnectTimeout("x", request=req), RequestTimeout))
-    assert is_safe_to_repeat(translated(httpx.PoolTimeout("x", request=req), RequestTimeout))
-    assert is_safe_to_repeat(RateLimited("x", status=429, url="u"))
-    assert not is_safe_to_repeat(translated(httpx.ReadTimeout("x", request=req), RequestTimeout))
-    assert not is_safe_to_repeat(translated(httpx.ReadError("x", request=req), ConnectionFailed))
+    assert is_safe_to_repeat(
+        translated(httpx.ConnectError("x", request=req), ConnectionFailedError)
+    )
+    assert is_safe_to_repeat(
+        translated(httpx.ConnectTimeout("x", request=req), RequestTimeoutError)
+    )
+    assert is_safe_to_repeat(translated(httpx.PoolTimeout("x", request=req), RequestTimeoutError))
+    assert is_safe_to_repeat(RateLimitedError("x", status=429, url="u"))
+    assert not is_safe_to_repeat(
+        translated(httpx.ReadTimeout("x", request=req), RequestTimeoutError)
+    )
+    assert not is_safe_to_repeat(
+        translated(httpx.ReadError("x", request=req), ConnectionFailedError)
+    )
     assert not is_safe_to_repeat(ServerError("x", status=503, url="u"))
 
 

@@ -16,12 +16,12 @@ from _sockets import answering, refused_port, serve, silent, stalling, trickling
 from conftest import MAILTO
 
 from crossref_async import (
-    ConnectionFailed,
+    ConnectionFailedError,
     Crossref,
     CrossrefError,
     Pacing,
     RedirectError,
-    RequestTimeout,
+    RequestTimeoutError,
     RetryPolicy,
     ServerError,
     Timeouts,
@@ -113,9 +113,9 @@ async def fail_against(server_url: str, user_client: bool) -> CrossrefError:
 
 
 SCENARIOS = {
-    "timeout": (silent, RequestTimeout),
-    "stalled body": (stalling(b'{"status":', 100), RequestTimeout),
-    "deadline": (trickling(0.01), RequestTimeout),
+    "timeout": (silent, RequestTimeoutError),
+    "stalled body": (stalling(b'{"status":', 100), RequestTimeoutError),
+    "deadline": (trickling(0.01), RequestTimeoutError),
     "error status": (answering("500 Internal Server Error", b"<html>boom</html>"), ServerError),
 }
 
@@ -147,7 +147,7 @@ async def test_no_secret_when_the_connection_is_refused(
 ) -> None:
     caplog.set_level(0)
     error = await fail_against(f"http://127.0.0.1:{refused_port()}", user_client)
-    assert isinstance(error, ConnectionFailed) and not error.possibly_reached
+    assert isinstance(error, ConnectionFailedError) and not error.possibly_reached
     assert_error_clean(error)
     assert_logs_clean(caplog)
 
@@ -171,7 +171,7 @@ async def test_locals_below_the_library_are_cleared_but_the_callers_are_not() ->
         try:
             callers_own("the caller's local")
         except KeyError:
-            with pytest.raises(ConnectionFailed) as info:
+            with pytest.raises(ConnectionFailedError) as info:
                 await cr.work("10.5555/1")
     assert_error_clean(info.value)
     # The exception the caller was handling is the caller's: its frames keep their locals.
@@ -195,7 +195,7 @@ async def test_errors_of_a_client_without_secrets_keep_their_locals() -> None:
         retry=RetryPolicy.off(),
         pacing=Pacing.off(),
     ) as cr:
-        with pytest.raises(ConnectionFailed) as info:
+        with pytest.raises(ConnectionFailedError) as info:
             await cr.work("10.5555/1")
     cause = info.value.__cause__
     assert cause is not None and cause.__traceback__ is not None

@@ -16,7 +16,7 @@ import pytest
 from _sockets import WORK, Server, answering, serve, silent, stalling, trickling
 from conftest import MAILTO
 
-from crossref_async import Crossref, Pacing, RequestTimeout, RetryPolicy, Timeouts
+from crossref_async import Crossref, Pacing, RequestTimeoutError, RetryPolicy, Timeouts
 from crossref_async.testing import FakeCrossref
 
 QUICK = Timeouts(read=0.4, single_total=1.5, list_total=1.5, stall_notice=0.1)
@@ -42,7 +42,7 @@ async def test_a_silent_server_is_reported_then_times_out(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="crossref_async")
     async with serve(silent) as server, client(server) as cr:
-        with pytest.raises(RequestTimeout, match="ReadTimeout") as info:
+        with pytest.raises(RequestTimeoutError, match="ReadTimeout") as info:
             await cr.work("10.5555/1")
     assert info.value.possibly_reached and info.value.transient
     (notice,) = notices(caplog)
@@ -58,7 +58,7 @@ async def test_one_notice_per_stalled_attempt_saying_what_comes_next(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="crossref_async")
     async with serve(silent) as server, client(server, retry=FAST_RETRY) as cr:
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeoutError):
             await cr.work("10.5555/1")
     assert len(server.heads) == 2
     first, second = notices(caplog)
@@ -74,7 +74,7 @@ async def test_a_body_that_stalls_mid_transfer_is_reported_and_times_out(
     timeouts = Timeouts(read=1.0, single_total=3.0, stall_notice=0.3)
     server_handler = stalling(b'{"status":"ok",', 5000)
     async with serve(server_handler) as server, client(server, timeout=timeouts) as cr:
-        with pytest.raises(RequestTimeout, match="ReadTimeout"):
+        with pytest.raises(RequestTimeoutError, match="ReadTimeout"):
             await cr.work("10.5555/1")
     (notice,) = notices(caplog)
     assert "the answer is still incomplete after" in notice and "(15 bytes)" in notice
@@ -85,7 +85,9 @@ async def test_a_trickling_body_ends_at_the_deadline(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.WARNING, logger="crossref_async")
     timeouts = Timeouts(read=5.0, single_total=0.6, stall_notice=0.2)
     async with serve(trickling(0.01)) as server, client(server, timeout=timeouts) as cr:
-        with pytest.raises(RequestTimeout, match="deadline for a single-record request") as info:
+        with pytest.raises(
+            RequestTimeoutError, match="deadline for a single-record request"
+        ) as info:
             await cr.work("10.5555/1")
         with anyio.fail_after(10):  # a guard against hanging, not a measurement
             await server.finished.wait()  # the client closed the connection
@@ -108,7 +110,9 @@ async def test_the_deadline_bounds_in_process_transports_too() -> None:
         retry=RetryPolicy.off(),
         pacing=Pacing.off(),
     ) as cr:
-        with pytest.raises(RequestTimeout, match=r"0\.2 s deadline .* \(no response\)") as info:
+        with pytest.raises(
+            RequestTimeoutError, match=r"0\.2 s deadline .* \(no response\)"
+        ) as info:
             await cr.work("10.5555/1")
     assert info.value.possibly_reached
 
@@ -120,7 +124,7 @@ async def test_a_quick_answer_leaves_no_notice_behind(caplog: pytest.LogCaptureF
     async with serve(answering("200 OK", WORK)) as fast, client(fast) as cr:
         assert (await cr.work("10.5555/1")).DOI == "10.5555/1"
     async with serve(silent) as server, client(server) as cr:
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeoutError):
             await cr.work("10.5555/1")
     (notice,) = notices(caplog)
     assert f"127.0.0.1:{server.port}" in notice
@@ -130,7 +134,7 @@ async def test_no_notice_when_turned_off(caplog: pytest.LogCaptureFixture) -> No
     caplog.set_level(logging.WARNING, logger="crossref_async")
     timeouts = Timeouts(read=0.3, stall_notice=None)
     async with serve(silent) as server, client(server, timeout=timeouts) as cr:
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeoutError):
             await cr.work("10.5555/1")
     assert notices(caplog) == []
 
@@ -142,7 +146,7 @@ async def test_a_cursor_request_says_it_will_not_be_repeated(
 
     caplog.set_level(logging.WARNING, logger="crossref_async")
     async with serve(silent) as server, client(server, retry=FAST_RETRY) as cr:
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeoutError):
             await cr.session.page(
                 "/works", "work-list", [("cursor", "abc")], dict, Outcome(stop_on_ambiguous=True)
             )
@@ -155,7 +159,7 @@ async def test_a_stall_after_the_retry_window_says_so(caplog: pytest.LogCaptureF
     caplog.set_level(logging.WARNING, logger="crossref_async")
     policy = RetryPolicy(attempts=3, max_time=0.2, backoff=0.001, max_backoff=0.001)
     async with serve(silent) as server, client(server, retry=policy) as cr:
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeoutError):
             await cr.work("10.5555/1")
     assert len(server.heads) == 1  # the timeout came after max_time: no retry
     (notice,) = notices(caplog)

@@ -167,3 +167,28 @@ def test_the_switch_is_exported_where_tests_look_for_it() -> None:
     assert crossref_async.set_testing is crossref_async.testing.set_testing is set_testing
     assert crossref_async.is_testing is crossref_async.testing.is_testing is is_testing
     assert "set_testing" in crossref_async.__all__ and "is_testing" in crossref_async.__all__
+
+
+async def test_testing_mode_skips_the_governor_entirely() -> None:
+    # A server failing every request opens a breaker of one failure at once; in test mode
+    # the governor is not asked (no pacing, no window, no breaker, nothing learnt), so every
+    # call reaches the server and fails with the server's own error.
+    fake = failing()
+    async with Crossref(
+        mailto=MAILTO,
+        transport=fake.transport(),
+        retry=RetryPolicy.off(),
+        pacing=crossref_async.Pacing(breaker=crossref_async.Breaker(consecutive=1)),
+    ) as cr:
+        assert cr.governor is not None
+        with set_testing(True):
+            for _ in range(3):
+                with pytest.raises(ServerError):
+                    await cr.work("10.5555/12345678")
+        assert fake.stats.total_requests == 3
+        assert not cr.governor.breaker.tripped
+        assert all(pool.requests == 0 for pool in cr.stats().values())
+        # Off again: the governor is back, and the same failure now opens its breaker.
+        with pytest.raises(ServerError):
+            await cr.work("10.5555/12345678")
+        assert cr.governor.breaker.tripped

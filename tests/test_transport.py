@@ -18,21 +18,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crossref_async import (
-    BadRequest,
+    BadRequestError,
     Breaker,
     CircuitOpenError,
-    ConnectionFailed,
+    ConnectionFailedError,
     Crossref,
     CrossrefError,
     DecodeError,
-    NotFound,
+    NotFoundError,
     Pacing,
-    RequestTimeout,
+    RequestTimeoutError,
     ResponseTooLargeError,
     RetryPolicy,
     ServerError,
     Timeouts,
-    UnexpectedStatus,
+    UnexpectedStatusError,
     ValidationError,
 )
 from crossref_async._breaker import CircuitBreaker
@@ -180,7 +180,7 @@ async def test_json_nested_too_deeply_is_a_decode_error_not_retried() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "cls"), [(400, BadRequest), (404, NotFound), (500, ServerError)]
+    ("status", "cls"), [(400, BadRequestError), (404, NotFoundError), (500, ServerError)]
 )
 async def test_a_deeply_nested_error_body_is_classified_by_status(
     status: int, cls: type[Exception]
@@ -198,12 +198,12 @@ async def test_a_deeply_nested_error_body_is_classified_by_status(
     ("location", "cls"),
     [
         # httpx itself refuses these while reading the redirect: no usable answer.
-        ("http://[::1", ConnectionFailed),
-        ("\x00nul", ConnectionFailed),
-        ("javascript:alert(1)", ConnectionFailed),
+        ("http://[::1", ConnectionFailedError),
+        ("\x00nul", ConnectionFailedError),
+        ("javascript:alert(1)", ConnectionFailedError),
         # httpx accepts these; the client does not follow them: a 3xx it cannot use.
-        ("ftp://example.org/x", UnexpectedStatus),
-        ("https://api.crossref.org:99999/works", UnexpectedStatus),
+        ("ftp://example.org/x", UnexpectedStatusError),
+        ("https://api.crossref.org:99999/works", UnexpectedStatusError),
     ],
 )
 async def test_an_unusable_redirect_is_refused_and_not_retried(
@@ -214,7 +214,7 @@ async def test_an_unusable_redirect_is_refused_and_not_retried(
         with pytest.raises(cls, match="redirect not followed") as info:
             await cr.work("10.5555/1")
     assert len(seen) == 1
-    if isinstance(info.value, UnexpectedStatus):
+    if isinstance(info.value, UnexpectedStatusError):
         assert info.value.status == 301
 
 
@@ -237,13 +237,13 @@ async def _one_connection(answer: bytes) -> CrossrefError:
 
 async def test_garbage_on_the_wire_is_a_connection_failure() -> None:
     error = await _one_connection(b"this is not HTTP at all\r\n\r\n")
-    assert isinstance(error, ConnectionFailed) and error.transient and error.possibly_reached
+    assert isinstance(error, ConnectionFailedError) and error.transient and error.possibly_reached
     assert isinstance(error.__cause__, httpx.RemoteProtocolError)
 
 
 async def test_a_bad_content_length_is_a_connection_failure() -> None:
     error = await _one_connection(head(content_length="abc") + b"{}")
-    assert isinstance(error, ConnectionFailed)
+    assert isinstance(error, ConnectionFailedError)
 
 
 async def test_a_body_cut_short_is_a_connection_failure() -> None:
@@ -252,7 +252,7 @@ async def test_a_body_cut_short_is_a_connection_failure() -> None:
         conn.writer.close()
 
     async with serve(handler) as server, unit_client(base_url=server.url) as cr:
-        with pytest.raises(ConnectionFailed, match="RemoteProtocolError") as info:
+        with pytest.raises(ConnectionFailedError, match="RemoteProtocolError") as info:
             await cr.work("10.5555/1")
     assert info.value.possibly_reached
 
@@ -275,11 +275,11 @@ async def test_header_bytes_beyond_ascii_are_read_without_error() -> None:
 @pytest.mark.parametrize(
     ("exc", "cls", "transient"),
     [
-        (OSError("socket gone"), ConnectionFailed, True),
-        (httpx.LocalProtocolError("bad request line"), ConnectionFailed, False),
-        (httpx.UnsupportedProtocol("gopher"), ConnectionFailed, False),
-        (httpx.WriteTimeout("slow write"), RequestTimeout, True),
-        (httpx.ProxyError("proxy down"), ConnectionFailed, True),
+        (OSError("socket gone"), ConnectionFailedError, True),
+        (httpx.LocalProtocolError("bad request line"), ConnectionFailedError, False),
+        (httpx.UnsupportedProtocol("gopher"), ConnectionFailedError, False),
+        (httpx.WriteTimeout("slow write"), RequestTimeoutError, True),
+        (httpx.ProxyError("proxy down"), ConnectionFailedError, True),
     ],
 )
 async def test_other_transport_failures_are_translated(
