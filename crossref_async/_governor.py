@@ -28,11 +28,12 @@ limit, including the first interval and the one after a re-rate.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import re
 import statistics
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,7 +43,15 @@ import anyio
 
 from ._breaker import Breaker, CircuitBreaker
 
-__all__ = ["Breaker", "Governor", "Pause", "PoolBudget", "PoolStats"]
+__all__ = [
+    "Breaker",
+    "Governor",
+    "NoEventLoopError",
+    "Pause",
+    "PoolBudget",
+    "PoolStats",
+    "loop_time",
+]
 
 logger = logging.getLogger("crossref_async")
 
@@ -51,6 +60,39 @@ Identity = Literal["public", "polite", "plus"]
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class NoEventLoopError(RuntimeError):
+    """The default clock was read outside any event loop (there is no loop time then)."""
+
+
+def loop_time() -> float:
+    """The running event loop's clock, :func:`anyio.current_time`: the governor's default.
+
+    On trio that is trio's clock (a ``MockClock``'s time, in tests), whose zero is not
+    ``time.monotonic``'s, so the governor never mixes it with any other clock. Outside an
+    event loop there is no such clock: reading it raises :class:`NoEventLoopError`.
+
+    >>> async def now() -> float:
+    ...     return loop_time()
+    >>> (await now()) >= 0
+    True
+    """
+    try:
+        # What anyio.current_time() reads on asyncio, without the library detection that
+        # costs 20 times as much (the governor reads the clock a few times a request), and
+        # also from a loop callback (the asyncio REPL runs each line so), where anyio sees
+        # no task and so no event loop.
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        pass
+    try:
+        return anyio.current_time()
+    except RuntimeError:
+        raise NoEventLoopError(
+            "the governor's clock is the event loop's (anyio.current_time()): read it inside "
+            "one, or give the governor another clock (Governor(clock=...))"
+        ) from None
 
 
 def parse_interval(text: str) -> float | None:
@@ -240,7 +282,9 @@ class PoolBudget:
         self.paused_until = -math.inf
         self._episode_until = -math.inf
         self._consecutive_429 = 0
-        self._last_recovery = clock()
+        # Set at the first request (the clock is the event loop's, and a budget may be made
+        # before any loop runs): nothing reads the clock until then.
+        self._last_recovery = -math.inf
         self._waiters: deque[anyio.Event] = deque()
         self._latency: float | None = None
         # Latencies by request size (rows asked for): a 1000-row page is slower than a count
@@ -275,7 +319,7 @@ class PoolBudget:
     def _recover(self, now: float) -> None:
         # Additive recovery after a 429 episode: +20% of the budget per quiet interval, so a
         # lone 429 costs a few intervals at reduced speed, not a long crawl back.
-        if self.factor >= 1.0 or now < self._episode_until:
+        if self.factor >= 1.0 or now < self._episode_until or self._last_recovery == -math.inf:
             self._last_recovery = now
             return
         steps = math.floor((now - self._last_recovery) / self.advertised.interval)
@@ -508,8 +552,12 @@ class PoolBudget:
                 self._good_streak = 0
 
     def stats(self) -> PoolStats:
-        """A snapshot of this pool."""
-        now = self._clock()
+        """A snapshot of this pool (outside an event loop, ``paused_for`` is 0: no request
+        waits while no loop runs)."""
+        paused_for = 0.0
+        if self.paused_until > -math.inf:  # never paused: no need for the clock
+            with contextlib.suppress(NoEventLoopError):
+                paused_for = max(0.0, self.paused_until - self._clock())
         return PoolStats(
             name=self.name,
             advertised_rate=self.advertised.rate,
@@ -525,7 +573,7 @@ class PoolBudget:
             transport_errors=self.transport_errors,
             retries=self.retries,
             latency=self._latency,
-            paused_for=max(0.0, self.paused_until - now),
+            paused_for=paused_for,
         )
 
 
@@ -549,6 +597,11 @@ class Governor:
     ``identity`` picks the starting budgets (``public`` without mailto, ``polite`` with it,
     ``plus`` with a token); every response then states the real ones. Two request kinds that
     the server puts in the same pool (``x-api-pool``) end up sharing one budget.
+
+    ``clock`` (seconds, any zero) is what every pause, pacing step and cool-down is measured
+    on: by default the running event loop's (:func:`loop_time`, so a trio ``MockClock``
+    drives the governor in tests). Nothing reads it before the first request, so a governor
+    can be made outside any event loop.
     """
 
     def __init__(
@@ -558,22 +611,44 @@ class Governor:
         breaker: Breaker | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        # time.monotonic is the event loop's clock too, and works before any loop runs.
-        self._clock = clock or time.monotonic
-        self.breaker = CircuitBreaker(breaker or Breaker(), clock=self._clock_now)
+        # The loop's clock, not time.monotonic: anyio's sleeps and timeouts run on it, and on
+        # trio its zero is elsewhere (and under a MockClock it is not real time at all).
+        self._clock = clock or loop_time
+        self.breaker = CircuitBreaker(breaker or Breaker(), clock=self._clock)
         self._by_kind: dict[RequestKind, PoolBudget] = {}
         self._by_name: dict[str, PoolBudget] = {}
         for kind, (name, advertised) in DEFAULTS[identity].items():
-            budget = self._by_name.get(name) or PoolBudget(name, advertised, self._clock_now)
+            budget = self._by_name.get(name) or PoolBudget(name, advertised, self._clock)
             self._by_name[name] = budget
             self._by_kind[kind] = budget
-
-    def _clock_now(self) -> float:
-        return self._clock()
 
     def pool(self, kind: RequestKind) -> PoolBudget:
         """The budget that requests of this kind draw on."""
         return self._by_kind[kind]
+
+    def concurrency(self, kind: RequestKind) -> int:
+        """The concurrency window of the kind's pool now: how many requests of it may be in
+        flight once the pool's budget is known (until the first answer states it, the pool
+        sends one at a time), within the advertised limit and shrunk while latency rises. A
+        harvest sizes its workers from it.
+
+        >>> governor = Governor("polite")
+        >>> governor.concurrency("list"), governor.concurrency("single")
+        (3, 3)
+        >>> Governor("public").concurrency("list")
+        1
+        """
+        return self._by_kind[kind].concurrency
+
+    def count_retry(self, kind: RequestKind) -> None:
+        """Count one retry of a request of this kind (shown as :attr:`PoolStats.retries`).
+
+        >>> governor = Governor("polite")
+        >>> governor.count_retry("single")
+        >>> governor.stats()["polite-single"].retries, governor.stats()["polite-array"].retries
+        (1, 0)
+        """
+        self._by_kind[kind].retries += 1
 
     async def acquire(self, kind: RequestKind, *, wait_limit: float | None = None) -> Ticket:
         """Wait for room in the kind's pool; returns the ticket to :meth:`release`.
@@ -583,12 +658,15 @@ class Governor:
         ``wait_limit`` seconds (None or 0: not at all); past that it raises
         :class:`~crossref_async.CircuitOpenError`.
         """
-        deadline = self._clock() + (wait_limit or 0.0)
+        deadline: float | None = None  # only an open circuit needs the clock here
         while True:
             admission = self.breaker.admit()
             if admission.go:
                 break
-            left = deadline - self._clock()
+            now = self._clock()
+            if deadline is None:
+                deadline = now + (wait_limit or 0.0)
+            left = deadline - now
             if admission.wait is not None and admission.wait > left:
                 raise self.breaker.error()
             if left <= 0:
@@ -650,17 +728,25 @@ class Governor:
         """What the client is waiting for now: an open circuit, or a pool paused by a 429
         (the longest such pause); None when it is sending freely.
 
-        >>> print(cr.governor.paused())
+        Here on a clock of its own (``now``, in seconds):
+
+        >>> now = [100.0]
+        >>> governor = Governor("polite", clock=lambda: now[0])
+        >>> print(governor.paused())
         None
         >>> for _ in range(8):
-        ...     cr.governor.breaker.record(True)
-        >>> pause = cr.governor.paused()
+        ...     governor.breaker.record(True)
+        >>> pause = governor.paused()
         >>> pause.reason, 4 < pause.remaining <= 5.5
         ('circuit open: 8 requests in a row failed', True)
-        >>> cr.governor.breaker.reset()
+        >>> now[0] += 6
+        >>> governor.paused().remaining  # the cool-down is over: the next request probes
+        0.0
         """
         if self.breaker.tripped:
             return Pause(f"circuit open: {self.breaker.reason}", self.breaker.remaining())
+        if all(b.paused_until == -math.inf for b in self._by_name.values()):
+            return None  # no 429 yet: no need for the clock
         now = self._clock()
         paused = [b for b in self._by_name.values() if b.paused_until > now]
         if not paused:
@@ -678,7 +764,7 @@ class Governor:
         if existing is None:
             if sum(b is budget for b in self._by_kind.values()) > 1:
                 # Two kinds shared one default budget; give this kind its own.
-                existing = PoolBudget(name, budget.advertised, self._clock_now)
+                existing = PoolBudget(name, budget.advertised, self._clock)
                 existing.learned = budget.learned
             else:
                 self._by_name.pop(budget.name, None)

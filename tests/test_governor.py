@@ -11,6 +11,7 @@ import functools
 import itertools
 import math
 from collections.abc import Awaitable, Callable
+from typing import ParamSpec
 
 import anyio
 import pytest
@@ -18,7 +19,15 @@ from _windows import max_in_window
 from trio.testing import MockClock
 
 from crossref_async import Breaker, CircuitOpenError
-from crossref_async._governor import Advertised, Governor, PoolBudget, Ticket, parse_interval
+from crossref_async._governor import (
+    Advertised,
+    Governor,
+    NoEventLoopError,
+    PoolBudget,
+    Ticket,
+    loop_time,
+    parse_interval,
+)
 
 
 def headers(
@@ -32,14 +41,19 @@ def headers(
     }
 
 
-def on_mock_clock(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+P = ParamSpec("P")
+
+
+def on_mock_clock(test: Callable[P, Awaitable[None]]) -> Callable[P, None]:
     """Run an async test under trio on a mock clock that jumps to the next wake-up as soon as
-    every task waits (``anyio.current_time()`` reads it, so do the budgets made inside)."""
+    every task waits (``anyio.current_time()`` reads it, and so does a governor's default
+    clock). Parameters and fixtures pass through; fixtures must not need an event loop."""
 
     @functools.wraps(test)
-    def run() -> None:
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
         clock = MockClock(autojump_threshold=0)
-        anyio.run(test, backend="trio", backend_options={"clock": clock})
+        call = functools.partial(test, *args, **kwargs)
+        anyio.run(call, backend="trio", backend_options={"clock": clock})
 
     return run
 
@@ -265,6 +279,7 @@ def test_latency_rise_shrinks_concurrency_and_health_grows_it_back() -> None:
     assert shrunk < budget.concurrency <= 8
 
 
+@on_mock_clock
 async def test_governor_refuses_at_once_when_it_may_not_wait() -> None:
     gov = Governor("polite", breaker=Breaker(consecutive=5))
     for _ in range(5):
@@ -276,7 +291,8 @@ async def test_governor_refuses_at_once_when_it_may_not_wait() -> None:
     assert info.value.failure_rate == 1.0 and info.value.sample == 5
 
 
-def test_identity_defaults_and_pool_adoption() -> None:
+@on_mock_clock
+async def test_identity_defaults_and_pool_adoption() -> None:
     # Since December 2025 the public pool allows 5 single-record requests a second and 1
     # list request a second, one at a time.
     public = Governor("public")
@@ -324,3 +340,51 @@ def test_default_budgets_match_the_2026_recordings() -> None:
             assert Advertised.from_headers(stated, Advertised(1, 1.0, 1)) == defaults[pool]
             checked.add(pool)
     assert checked >= {"public-single", "polite-single", "polite-array"}
+
+
+@on_mock_clock
+async def test_the_governor_answers_for_its_pools() -> None:
+    # What a harvest sizes its workers from, and where a client counts its retries, without
+    # reaching into the pools.
+    gov = Governor("polite")
+    assert gov.concurrency("list") == 3
+    ticket = await gov.acquire("list")
+    gov.release("list", ticket, status=200, latency=0.0, headers=headers(6, "1s", 2))
+    assert gov.concurrency("list") == 2 == gov.pool("list").concurrency
+    gov.count_retry("list")
+    gov.count_retry("list")
+    assert gov.stats()["polite-array"].retries == 2
+    assert gov.stats()["polite-single"].retries == 0
+
+
+def test_nothing_reads_the_clock_before_the_first_request() -> None:
+    # A client is made in sync code, before any event loop runs: the governor must not need
+    # the loop's clock until it paces a request.
+    def no_clock() -> float:
+        raise AssertionError("the clock was read")
+
+    gov = Governor("polite", breaker=Breaker(), clock=no_clock)
+    assert gov.paused() is None
+    assert gov.stats()["polite-single"].paused_for == 0.0
+    assert gov.concurrency("single") == 3
+    with pytest.raises(NoEventLoopError):
+        loop_time()  # the default clock, outside any event loop
+
+
+def test_a_governor_made_outside_a_loop_runs_on_the_loops_clock() -> None:
+    gov = Governor("polite")  # no event loop yet
+
+    async def use() -> None:
+        # The mock clock starts near 0, far from time.monotonic(): a pause measured on one
+        # clock and waited on the other would be off by hours.
+        start = anyio.current_time()
+        ticket = await gov.acquire("single")
+        gov.release("single", ticket, status=429, latency=0.0, headers=None, retry_after=30.0)
+        pause = gov.paused()
+        assert pause is not None and pause.remaining == pytest.approx(30.0)
+        ticket = await gov.acquire("single")  # waits the pause out, on the mock clock
+        assert anyio.current_time() - start == pytest.approx(30.0, abs=0.1)
+
+    anyio.run(use, backend="trio", backend_options={"clock": MockClock(autojump_threshold=0)})
+    # Out of the loop again: the snapshot still works (there is no pause without a loop).
+    assert gov.stats()["polite-single"].paused_for == 0.0
