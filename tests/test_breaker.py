@@ -1,7 +1,8 @@
 """The circuit breaker: decided on a sound sample, pausing, probing and closing again.
 
-The state machine runs on a fake clock; the governor's waiting runs on the real one with
-cool-downs of milliseconds (nothing here sleeps to let time pass)."""
+The state machine runs on a fake clock; the governor's waiting, the clients and the harvests
+run under trio on a mock clock (:func:`on_mock_clock`), the simulator in process on the same
+clock, so cool-downs take no real time (nothing here sleeps to let time pass)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 
 import anyio
 import pytest
+from test_governor import on_mock_clock
 
 from crossref_async import (
     Breaker,
@@ -151,7 +153,9 @@ def test_old_outcomes_leave_the_sample() -> None:
 
 def test_settings_are_values_and_state_is_per_client() -> None:
     shared = Breaker(consecutive=2)
-    a, b = Governor("polite", breaker=shared), Governor("polite", breaker=shared)
+    clock = Clock()
+    a = Governor("polite", breaker=shared, clock=clock)
+    b = Governor("polite", breaker=shared, clock=clock)
     a.breaker.record(True)
     a.breaker.record(True)
     assert a.breaker.tripped and not b.breaker.tripped
@@ -169,6 +173,7 @@ def test_disabled_never_opens() -> None:
     assert not breaker.tripped and breaker.admit().go and breaker.failure_rate == 1.0
 
 
+@on_mock_clock
 async def test_the_governor_waits_out_the_cool_down_and_probes() -> None:
     gov = Governor("polite", breaker=Breaker(consecutive=3, cooldown=0.02))
     for _ in range(3):
@@ -192,6 +197,7 @@ async def test_the_governor_waits_out_the_cool_down_and_probes() -> None:
     assert others == [False] and not gov.breaker.tripped and gov.paused() is None
 
 
+@on_mock_clock
 async def test_a_failed_probe_reopens_and_a_short_wait_is_refused() -> None:
     gov = Governor("polite", breaker=Breaker(consecutive=1, cooldown=0.02))
     ticket = await gov.acquire("single")
@@ -205,6 +211,7 @@ async def test_a_failed_probe_reopens_and_a_short_wait_is_refused() -> None:
     assert "finished work is kept" in str(info.value)
 
 
+@on_mock_clock
 async def test_a_cancelled_probe_does_not_wedge_the_circuit() -> None:
     gov = Governor("polite", breaker=Breaker(consecutive=1, cooldown=0.01))
     ticket = await gov.acquire("single")
@@ -215,8 +222,9 @@ async def test_a_cancelled_probe_does_not_wedge_the_circuit() -> None:
     assert again.probe
 
 
+@on_mock_clock
 async def test_a_client_rides_out_a_short_outage_and_recovers_for_good() -> None:
-    fake = FakeCrossref(works=50, limits="unmetered")
+    fake = FakeCrossref(works=50, limits="unmetered", clock=anyio.current_time)
     policy = RetryPolicy(attempts=3, backoff=0.001, max_backoff=0.001, max_time=0.5)
     breaker = Breaker(consecutive=4, cooldown=0.02, max_cooldown=0.2)
     failed: list[str] = []
@@ -241,13 +249,14 @@ async def test_a_client_rides_out_a_short_outage_and_recovers_for_good() -> None
     assert failed[0] == "ServerError"
 
 
+@on_mock_clock
 async def test_a_harvest_rides_out_an_outage(tmp_path: object) -> None:
     from pathlib import Path
 
     from crossref_async.harvest import Progress, harvest
 
     out = Path(str(tmp_path)) / "works.jsonl"
-    fake = FakeCrossref(works=600, seed=3, limits="unmetered")
+    fake = FakeCrossref(works=600, seed=3, limits="unmetered", clock=anyio.current_time)
     pauses: list[str] = []
     paused = anyio.Event()
 
@@ -280,6 +289,8 @@ async def test_a_harvest_rides_out_an_outage(tmp_path: object) -> None:
 
 @pytest.mark.parametrize("answer", ["503", "maintenance"])
 async def test_a_harvest_stops_resumable_past_max_outage(tmp_path: object, answer: str) -> None:
+    # On the real clock, for now: the harvest measures max_outage on time.monotonic(), which
+    # a mock clock does not move (probes would go at the mock clock's pace for 0.3 real s).
     from pathlib import Path
 
     from crossref_async.harvest import harvest

@@ -1,16 +1,23 @@
-"""The governor against the simulator on a loopback socket, counted from the server's side.
+"""The governor against the simulator, counted from the server's side.
 
-Budgets are scaled down in time (per 0.5 s rather than per second) to keep the run short; the
-assertions are about what the server saw, never about tight timings on this side.
+The simulator runs in process, under trio on a mock clock that both sides read
+(:func:`on_mock_clock`, ``FakeCrossref(clock=anyio.current_time)``): pacing, latency and
+``Retry-After`` pauses take no real time, and every timing below is what the governor and the
+server decided on one clock, not what a loaded machine did. Budgets are scaled down in time
+(per 0.5 s rather than per second), as they were when this ran on the real clock. Only the
+last test needs a loopback socket (httpcore reports when headers go out there alone); it
+asserts nothing about time.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 from _windows import max_in_window
+from test_governor import on_mock_clock
 
 from crossref_async import Breaker, CircuitOpenError, Crossref, Pacing, RetryPolicy, ServerError
 from crossref_async._breaker import lower_bound
@@ -19,11 +26,30 @@ from crossref_async.testing import Change, FakeCrossref, Faults, Limits, Pool, s
 MAILTO = "tests@example.org"
 SINGLE = Pool(rate=20, interval=0.5, concurrency=3, name="polite-single")
 ARRAY = Pool(rate=6, interval=0.5, concurrency=3, name="polite-array")
-pytestmark = pytest.mark.slow
 
 
-async def run(fake: FakeCrossref, calls: int, *, lists: bool = False, **kw: object) -> Crossref:
-    async with serve(fake) as url, Crossref(mailto=MAILTO, base_url=url, **kw) as cr:  # type: ignore[arg-type]
+def simulator(**kw: object) -> FakeCrossref:
+    """A simulator on the event loop's clock (so on the mock clock, inside a test)."""
+    return FakeCrossref(clock=anyio.current_time, **kw)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    fake: FakeCrossref, socket: bool = False, **kw: object
+) -> AsyncIterator[Crossref]:
+    """A client on ``fake``: in process, or over a loopback socket."""
+    if socket:
+        async with serve(fake) as url, Crossref(mailto=MAILTO, base_url=url, **kw) as cr:  # type: ignore[arg-type]
+            yield cr
+    else:
+        async with Crossref(mailto=MAILTO, transport=fake.transport(), **kw) as cr:  # type: ignore[arg-type]
+            yield cr
+
+
+async def run(
+    fake: FakeCrossref, calls: int, *, lists: bool = False, socket: bool = False, **kw: object
+) -> Crossref:
+    async with connect(fake, socket, **kw) as cr:
         docs = [str(w["DOI"]) for w in fake.corpus.works[:calls]]
 
         async def one(i: int) -> None:
@@ -43,15 +69,16 @@ def admitted(fake: FakeCrossref, pool: str) -> list[float]:
 
 
 @pytest.mark.parametrize(("lists", "pool", "calls"), [(False, SINGLE, 80), (True, ARRAY, 24)])
+@on_mock_clock
 async def test_steady_state_sits_on_the_budget_without_a_429(
     lists: bool, pool: Pool, calls: int
 ) -> None:
-    fake = FakeCrossref(
+    fake = simulator(
         works=300, limits=Limits(single=SINGLE, list=ARRAY), faults=Faults(latency=0.01)
     )
-    started = time.monotonic()
+    started = anyio.current_time()
     cr = await run(fake, calls, lists=lists)
-    elapsed = time.monotonic() - started
+    elapsed = anyio.current_time() - started  # on the mock clock: the governor's pacing
     snap = fake.stats.snapshot()
     assert snap["total_429"] == 0
     assert max_in_window(admitted(fake, pool.name), pool.interval) <= pool.rate
@@ -63,21 +90,21 @@ async def test_steady_state_sits_on_the_budget_without_a_429(
     assert stats.advertised_rate == pool.rate and stats.interval == pool.interval
 
 
+@on_mock_clock
 async def test_concurrency_never_above_the_advertised_limit_under_slow_answers() -> None:
     pool = Pool(rate=100, interval=0.5, concurrency=2, name="polite-single")
-    fake = FakeCrossref(
-        works=100, limits=Limits(single=pool, list=ARRAY), faults=Faults(latency=0.15)
-    )
+    fake = simulator(works=100, limits=Limits(single=pool, list=ARRAY), faults=Faults(latency=0.15))
     await run(fake, 30)
     snap = fake.stats.snapshot()
     assert snap["max_in_flight_by_pool"]["polite-single"] == 2
     assert snap["total_429"] == 0
 
 
+@on_mock_clock
 async def test_a_mid_run_limit_drop_is_followed_within_one_interval() -> None:
     lower = Pool(rate=5, interval=0.5, concurrency=2, name="polite-single")
     limits = Limits(single=SINGLE, list=ARRAY, changes=(Change(after_requests=30, single=lower),))
-    fake = FakeCrossref(works=200, limits=limits, faults=Faults(latency=0.01))
+    fake = simulator(works=200, limits=limits, faults=Faults(latency=0.01))
     cr = await run(fake, 70)
     log = [r for r in fake.stats.log if r.pool == "polite-single"]
     change_at = log[30].started
@@ -88,9 +115,10 @@ async def test_a_mid_run_limit_drop_is_followed_within_one_interval() -> None:
     assert cr.stats()["polite-single"].advertised_rate == 5
 
 
+@on_mock_clock
 async def test_retry_after_is_honoured() -> None:
     limits = Limits(single=SINGLE, list=ARRAY, retry_after=1.0)
-    fake = FakeCrossref(works=50, limits=limits, faults=Faults(spurious_429_rate=0.2, seed=3))
+    fake = simulator(works=50, limits=limits, faults=Faults(spurious_429_rate=0.2, seed=3))
     cr = await run(fake, 20, retry=RetryPolicy(attempts=5, backoff=0.01))
     log = [r for r in fake.stats.log if r.pool == "polite-single"]
     rejected = [i for i, r in enumerate(log) if r.status == 429]
@@ -104,17 +132,13 @@ async def test_retry_after_is_honoured() -> None:
     assert cr.stats()["polite-single"].rate_limited == len(rejected)
 
 
+@on_mock_clock
 async def test_the_breaker_stops_sending_at_the_threshold() -> None:
-    fake = FakeCrossref(
+    fake = simulator(
         works=50, limits=Limits(single=SINGLE, list=ARRAY), faults=Faults(error_rate=0.5, seed=2)
     )
     breaker = Breaker(threshold=0.10, window=50, min_requests=10)
-    async with (
-        serve(fake) as url,
-        Crossref(
-            mailto=MAILTO, base_url=url, retry=RetryPolicy.off(), pacing=Pacing(breaker=breaker)
-        ) as cr,
-    ):
+    async with connect(fake, retry=RetryPolicy.off(), pacing=Pacing(breaker=breaker)) as cr:
         outcomes: list[str] = []
         for i in range(40):
             try:
@@ -138,17 +162,13 @@ async def test_the_breaker_stops_sending_at_the_threshold() -> None:
     assert fake.stats.total_requests == first_open  # nothing was sent while it was open
 
 
+@on_mock_clock
 async def test_retries_stop_at_their_caps() -> None:
-    fake = FakeCrossref(
+    fake = simulator(
         works=50, limits=Limits(single=SINGLE, list=ARRAY), faults=Faults(error_rate=1.0)
     )
     policy = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02)
-    async with (
-        serve(fake) as url,
-        Crossref(
-            mailto=MAILTO, base_url=url, retry=policy, pacing=Pacing(breaker=Breaker(enabled=False))
-        ) as cr,
-    ):
+    async with connect(fake, retry=policy, pacing=Pacing(breaker=Breaker(enabled=False))) as cr:
         with pytest.raises(ServerError):
             await cr.work("10.5555/12345678")
         assert fake.stats.total_requests == 3
@@ -173,7 +193,7 @@ async def test_every_request_reports_when_its_headers_went_out(
 
     monkeypatch.setattr(PoolBudget, "sent", sent)
     fake = FakeCrossref(works=30, limits="fast-50")
-    await run(fake, 6)
-    await run(fake, 4, lists=True)
+    await run(fake, 6, socket=True)
+    await run(fake, 4, lists=True, socket=True)
     assert len(reported) == 10
     assert all(pending == 1.0 for _, pending in reported)  # each reported once, before
