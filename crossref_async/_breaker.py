@@ -35,7 +35,7 @@ while the server stays down.
 What counts as a failure is the caller's call (the governor passes 5xx, transport errors and
 unusable 2xx bodies); 429s are answered by the pool pausing, not by the breaker. Time comes
 from the clock given (the governor's: the event loop's, by default), so tests can drive it;
-nothing reads it before the first outcome, so a breaker can be made outside any event loop.
+nothing reads it when the breaker is made, so a breaker can be made outside any event loop.
 """
 
 from __future__ import annotations
