@@ -22,6 +22,7 @@ from crossref_async import (
     Breaker,
     CircuitOpenError,
     Crossref,
+    Pacing,
     RetryPolicy,
     ServerError,
 )
@@ -137,7 +138,7 @@ async def test_the_breaker_opens_and_closes_again() -> None:
     fake = simulator(works=50, limits="unmetered")
     breaker = Breaker(consecutive=4, cooldown=5.0)
     policy = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.01, max_time=600.0)
-    async with connect(fake, retry=policy, breaker=breaker) as cr:
+    async with connect(fake, retry=policy, pacing=Pacing(breaker=breaker)) as cr:
         await cr.work(DOI)
         fake.set_faults(Faults(error_rate=1.0))  # the server goes down
         for _ in range(2):
