@@ -28,7 +28,6 @@ limit, including the first interval and the one after a re-rate.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
@@ -42,6 +41,7 @@ from typing import Literal
 import anyio
 
 from ._breaker import Breaker, CircuitBreaker
+from ._clock import NoEventLoopError, loop_time
 
 __all__ = [
     "Breaker",
@@ -60,39 +60,6 @@ Identity = Literal["public", "polite", "plus"]
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class NoEventLoopError(RuntimeError):
-    """The default clock was read outside any event loop (there is no loop time then)."""
-
-
-def loop_time() -> float:
-    """The running event loop's clock, :func:`anyio.current_time`: the governor's default.
-
-    On trio that is trio's clock (a ``MockClock``'s time, in tests), whose zero is not
-    ``time.monotonic``'s, so the governor never mixes it with any other clock. Outside an
-    event loop there is no such clock: reading it raises :class:`NoEventLoopError`.
-
-    >>> async def now() -> float:
-    ...     return loop_time()
-    >>> (await now()) >= 0
-    True
-    """
-    try:
-        # What anyio.current_time() reads on asyncio, without the library detection that
-        # costs 20 times as much (the governor reads the clock a few times a request), and
-        # also from a loop callback (the asyncio REPL runs each line so), where anyio sees
-        # no task and so no event loop.
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        pass
-    try:
-        return anyio.current_time()
-    except RuntimeError:
-        raise NoEventLoopError(
-            "the governor's clock is the event loop's (anyio.current_time()): read it inside "
-            "one, or give the governor another clock (Governor(clock=...))"
-        ) from None
 
 
 def parse_interval(text: str) -> float | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Protocol, TypeVar
 
 from . import _params as P
@@ -152,16 +153,20 @@ async def iter_pages(
         yield await source.fetch(source.params(), item)
         return
     if not source.cursors or source.offset is not None:
-        async for page in _offset_pages(source, item, size, source.offset or 0, complete):
-            yield page
+        async with aclosing(
+            _offset_pages(source, item, size, source.offset or 0, complete)
+        ) as pages:
+            async for page in pages:
+                yield page
         return
-    async for page in _cursor_pages(source, item, size, complete):
-        yield page
+    async with aclosing(_cursor_pages(source, item, size, complete)) as pages:
+        async for page in pages:
+            yield page
 
 
 async def _offset_pages(
     source: Source, item: type[T], size: int, offset: int, complete: bool
-) -> AsyncIterator[Page[T]]:
+) -> AsyncGenerator[Page[T], None]:
     """Pages from ``offset`` on; the offset reached is what counts against the total, since
     the items before a starting offset are as good as seen."""
     total = 0
@@ -186,7 +191,7 @@ async def _offset_pages(
 
 async def _cursor_pages(
     source: Source, item: type[T], size: int, complete: bool
-) -> AsyncIterator[Page[T]]:
+) -> AsyncGenerator[Page[T], None]:
     cursor = "*"
     expected = 0
     received = 0
@@ -205,8 +210,9 @@ async def _cursor_pages(
                 exc,
                 P.MAX_OFFSET_WINDOW,
             )
-            async for fallback in _offset_pages(source, item, size, 0, complete):
-                yield fallback
+            async with aclosing(_offset_pages(source, item, size, 0, complete)) as fallbacks:
+                async for fallback in fallbacks:
+                    yield fallback
             return
         replayed = replayed or (outcome.replayed and cursor != "*")
         if cursor == "*":
@@ -230,8 +236,9 @@ async def _cursor_pages(
                 expected,
                 P.MAX_OFFSET_WINDOW,
             )
-            async for fallback in _offset_pages(source, item, size, received, complete):
-                yield fallback
+            async with aclosing(_offset_pages(source, item, size, received, complete)) as fallbacks:
+                async for fallback in fallbacks:
+                    yield fallback
             return
         if walk_ends(len(page.items), received, expected, cursor=page.next_cursor):
             break

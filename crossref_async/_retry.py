@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -40,9 +39,10 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
 )
+from tenacity.stop import stop_base
 
+from ._clock import loop_time
 from ._errors import (
     CircuitOpenError,
     CrossrefError,
@@ -181,11 +181,23 @@ class Outcome:
     attempts: int = 0
     replayed: bool = False
     stop_on_ambiguous: bool = False
-    #: When the first attempt started (``time.monotonic()``), set by the retrier.
+    #: When the first attempt started (the loop's clock, :func:`~._clock.loop_time`), set by
+    #: the retrier.
     started: float | None = None
-    #: A ``time.monotonic()`` past which the call neither retries nor waits for an open
+    #: A time (the loop's clock) past which the call neither retries nor waits for an open
     #: circuit (a harvest's outage bound), on top of the policy's ``max_time``.
     deadline: float | None = None
+
+
+class _StopAfter(stop_base):
+    """tenacity's ``stop_after_delay`` on the loop's clock instead of ``time.monotonic``."""
+
+    def __init__(self, max_time: float) -> None:
+        self.max_time = max_time
+        self.started = loop_time()
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return loop_time() - self.started >= self.max_time
 
 
 async def _no_wait(seconds: float) -> None:
@@ -224,7 +236,7 @@ class Retrier:
         in test mode, which never waits."""
         if self.attempts <= 1 or is_testing() or outcome.started is None:
             return 0.0
-        now = time.monotonic()
+        now = loop_time()
         left = self.policy.max_time - (now - outcome.started)
         if outcome.deadline is not None:
             left = min(left, outcome.deadline - now)
@@ -264,7 +276,7 @@ class Retrier:
             return False
         if outcome.stop_on_ambiguous and not is_safe_to_repeat(exc):
             return False
-        if outcome.deadline is not None and time.monotonic() >= outcome.deadline:
+        if outcome.deadline is not None and loop_time() >= outcome.deadline:
             return False
         if not self.budget.spend():
             logger.warning("retry budget spent; not retrying %s", type(exc).__name__)
@@ -290,9 +302,9 @@ class Retrier:
     ) -> T:
         """Call ``call`` until it succeeds, a non-retryable error, or a cap is reached."""
         self.budget.earn()
-        # tenacity measures max_time on this clock; the stall notice asks from a loop
-        # callback, where no anyio clock can be read.
-        outcome.started = time.monotonic()
+        # The loop's clock, as the governor's: the retry window and the time the governor
+        # may wait for an open circuit are then one measure (mock time in tests, too).
+        outcome.started = loop_time()
 
         def before_sleep(state: RetryCallState) -> None:
             self._log_retry(state)
@@ -301,7 +313,7 @@ class Retrier:
                 on_retry(exc)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, self.attempts)) | stop_after_delay(self.policy.max_time),
+            stop=stop_after_attempt(max(1, self.attempts)) | _StopAfter(self.policy.max_time),
             wait=self._wait,
             retry=retry_if_exception(lambda exc: self._should_retry(exc, outcome)),
             before_sleep=before_sleep,

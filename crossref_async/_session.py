@@ -169,7 +169,7 @@ class Session:
 
         def count_retry(exc: BaseException) -> None:
             if self.governor is not None:
-                self.governor.pool(kind).retries += 1
+                self.governor.count_retry(kind)
 
         return await self._retrier.run(attempt, call.outcome, on_retry=count_retry)
 
@@ -177,7 +177,7 @@ class Session:
 
     def concurrency(self, kind: RequestKind) -> int | None:
         """The requests of ``kind`` the budget lets run at once now (None: pacing is off)."""
-        return self.governor.pool(kind).concurrency if self.governor is not None else None
+        return self.governor.concurrency(kind) if self.governor is not None else None
 
     def paused(self) -> Pause | None:
         """Why and how long requests are held back now (an open breaker), if they are."""

@@ -62,6 +62,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
+from ._clock import loop_time
 from ._errors import (
     BadRequestError,
     CircuitOpenError,
@@ -723,7 +724,7 @@ class Harvester:
         session = self.client.session
         shard, cp = run.shard, run.cp
         restarts = 0
-        last_page = time.monotonic()
+        last_page = loop_time()
         while True:
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor = "*"
@@ -736,7 +737,7 @@ class Harvester:
                     page = await session.page(
                         self.plan.path, "work-list", params, msgspec.Raw, outcome
                     )
-                    last_page = time.monotonic()
+                    last_page = loop_time()
                     if self._paused is not None:
                         self._paused = None
                         logger.warning("the server answers again; harvesting goes on")
@@ -759,7 +760,7 @@ class Harvester:
                     or session.is_retryable(exc)
                 ):
                     raise
-                down = time.monotonic() - last_page
+                down = loop_time() - last_page
                 if down >= self.max_outage:
                     raise self._outage(shard, exc, down) from exc
                 if isinstance(exc, CircuitOpenError):

@@ -65,12 +65,6 @@ async def test_stream_over_several_pages() -> None:
     assert fake.stats.requests["list"] - 1 >= total / 20  # pages of 20, one cursor
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.PytestUnraisableExceptionWarning,
-    reason="_paging.iter_pages leaves its inner _cursor_pages generator to the garbage "
-    "collector when stopped early; trio warns (ResourceWarning) where asyncio finalizes quietly",
-)
 @on_mock_clock
 async def test_stream_stopped_early_closes_its_pages() -> None:
     fake = simulator(works=300, limits="unmetered")
