@@ -478,6 +478,9 @@ async def test_a_day_above_the_target_is_one_shard(
         with caplog.at_level(logging.WARNING, logger="crossref_async"), anyio.fail_after(HANG):
             the_plan = await plan(query, target=1)
         assert the_plan.consistent
+        # A window of 32 days splits into at most 32 shards, one count per split.
+        assert len(the_plan.shards) <= 32
+        assert fake.stats.total_requests == 2 + len(the_plan.shards) - 1
         big = [s for s in the_plan.shards if (s.count or 0) > 1]
         # Each crowded day cannot be split: its shard covers it (and maybe empty days beside).
         assert [s.count for s in big] == list(crowded.values())
