@@ -8,7 +8,6 @@ end. A harvest's verification must still catch a server that really loses record
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable
