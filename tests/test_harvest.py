@@ -34,7 +34,10 @@ FAST_50_SHORT = Limits(
 
 
 def expected_dois(fake: FakeCrossref, filters: Sequence[tuple[str, str]] = ()) -> set[str]:
-    return {str(w["DOI"]).lower() for w in fake.corpus.matching(filters)}
+    # The selection the server makes, read from the corpus's DOI column: building every
+    # record (as corpus.matching does) takes about 0.2 ms each.
+    corpus = fake.corpus
+    return {corpus.tables.columns.doi[i].lower() for i in corpus.search(filters).indexes}
 
 
 def written_dois(path: Path) -> list[str]:

@@ -65,7 +65,10 @@ class Tamper(httpx.AsyncBaseTransport):
 
 
 def expected_dois(fake: FakeCrossref, filters: list[tuple[str, str]] | None = None) -> set[str]:
-    return {str(w["DOI"]).lower() for w in fake.corpus.matching(filters or [])}
+    # The selection the server makes, read from the corpus's DOI column: building every
+    # record (as corpus.matching does) takes about 0.2 ms each.
+    corpus = fake.corpus
+    return {corpus.tables.columns.doi[i].lower() for i in corpus.search(filters or []).indexes}
 
 
 def written_dois(path: Path) -> list[str]:
