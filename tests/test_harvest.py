@@ -306,11 +306,11 @@ def _cli(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     """Kill the harvesting process several times; the resumed output is exactly the set."""
-    # polite-2026's pools at 10 list requests a second instead of 3: the kills still land in
+    # polite-2026's pools at 20 list requests a second instead of 3: the kills still land in
     # the middle of the harvest (each once that process has checkpointed a page), sooner.
     limits = Limits(
-        single=Pool(rate=10, concurrency=3, name="polite-single"),
-        list=Pool(rate=10, concurrency=3, name="polite-array"),
+        single=Pool(rate=20, concurrency=3, name="polite-single"),
+        list=Pool(rate=20, concurrency=3, name="polite-array"),
     )
     fake = FakeCrossref(works=4000, seed=13, limits=limits, faults=Faults(latency=0.02))
     out = tmp_path / "works.jsonl.gz"
@@ -349,7 +349,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
                 if any(before.get(p) != mtime for p, mtime in now.items()):
                     break
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
