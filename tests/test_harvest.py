@@ -36,14 +36,23 @@ from crossref_async.harvest import (
     read_state,
 )
 from crossref_async.models import Work, decode_item, decode_raw_page
-from crossref_async.testing import FakeCrossref, Faults, serve, serve_in_thread
+from crossref_async.testing import FakeCrossref, Faults, Limits, Pool, serve, serve_in_thread
 
 MAILTO = "tests@example.org"
 FAST_RETRY = RetryPolicy(attempts=8, backoff=0.005, max_backoff=0.02)
+#: fast-50's budgets in windows of 0.1 s: the same 50 a second, but a 429's pause (whole
+#: intervals, doubling) is 0.1 s, not 1 s, so a run with spurious 429s does not sit waiting.
+FAST_50_SHORT = Limits(
+    single=Pool(rate=5, interval=0.1, concurrency=10, name="fast-single"),
+    list=Pool(rate=5, interval=0.1, concurrency=10, name="fast-array"),
+)
 
 
 def expected_dois(fake: FakeCrossref, filters: Sequence[tuple[str, str]] = ()) -> set[str]:
-    return {str(w["DOI"]).lower() for w in fake.corpus.matching(filters)}
+    # The selection the server makes, read from the corpus's DOI column: building every
+    # record (as corpus.matching does) takes about 0.2 ms each.
+    corpus = fake.corpus
+    return {corpus.tables.columns.doi[i].lower() for i in corpus.search(filters).indexes}
 
 
 def written_dois(path: Path) -> list[str]:
@@ -190,7 +199,7 @@ async def test_harvest_survives_every_fault(tmp_path: Path) -> None:
         only_lists=True,
         seed=11,
     )
-    fake = FakeCrossref(works=3000, seed=6, faults=faults, limits="fast-50")
+    fake = FakeCrossref(works=3000, seed=6, faults=faults, limits=FAST_50_SHORT)
     out = tmp_path / "works.jsonl.gz"
     # A server this faulty (22% of list requests fail) would trip the breaker and spend the
     # retry budget, as it should; here the point is that no record is lost or doubled.
@@ -340,7 +349,13 @@ def _cli(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     """Kill the harvesting process several times; the resumed output is exactly the set."""
-    fake = FakeCrossref(works=4000, seed=13, limits="polite-2026", faults=Faults(latency=0.02))
+    # polite-2026's pools at 20 list requests a second instead of 3: the kills still land in
+    # the middle of the harvest (each once that process has checkpointed a page), sooner.
+    limits = Limits(
+        single=Pool(rate=20, concurrency=3, name="polite-single"),
+        list=Pool(rate=20, concurrency=3, name="polite-array"),
+    )
+    fake = FakeCrossref(works=4000, seed=13, limits=limits, faults=Faults(latency=0.02))
     out = tmp_path / "works.jsonl.gz"
     rng = random.Random(5)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -361,17 +376,23 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
             "--no-progress",
         )
         state = Path(str(out) + ".harvest")
+
+        def checkpoints() -> dict[Path, int]:
+            return {p: p.stat().st_mtime_ns for p in state.glob("shard-*.json")}
+
         kills = 0
         for _ in range(4):
+            before = checkpoints()
             proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            # Kill while shards are being written: after the plan and a first checkpoint,
-            # at a random moment.
+            # Kill while shards are being written: once this process has checkpointed a page
+            # (its plan made or read back), at a random moment after that.
             deadline = time.monotonic() + 60
             while proc.poll() is None and time.monotonic() < deadline:
-                if any(state.glob("shard-*.json")):
+                now = checkpoints()
+                if any(before.get(p) != mtime for p, mtime in now.items()):
                     break
-                time.sleep(0.05)
-            time.sleep(rng.uniform(0.0, 2.5))
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

@@ -50,7 +50,10 @@ def dois_of(path: Path) -> list[str]:
 
 
 def corpus_dois(fake: FakeCrossref, filters: list[tuple[str, str]] | None = None) -> set[str]:
-    return {str(w["DOI"]).lower() for w in fake.corpus.matching(filters or [])}
+    # The selection the server makes, read from the corpus's DOI column: building every
+    # record (as corpus.matching does) takes about 0.2 ms each.
+    corpus = fake.corpus
+    return {corpus.tables.columns.doi[i].lower() for i in corpus.search(filters or []).indexes}
 
 
 class Rewriting(httpx.AsyncBaseTransport):

@@ -8,7 +8,6 @@ end. A harvest's verification must still catch a server that really loses record
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable
@@ -88,7 +87,9 @@ class Lister:
         return f"10.5555/end-{i}" if self.message_type == "work-list" else f"item-{i}"
 
     def item(self, i: int) -> dict[str, Any]:
-        item = copy.deepcopy(self.template)
+        # A shallow copy: only the key changes, and items are encoded at once, never mutated
+        # (a deep copy of the template made 12,000-item walks take seconds).
+        item = dict(self.template)
         item[self.KEYS[self.message_type]] = self.key(i)
         return item
 
@@ -119,7 +120,9 @@ class Lister:
         if "cursor" in params and self.next_cursor:
             message["next-cursor"] = TOKEN
         body = {"status": "ok", "message-type": self.message_type, "message": message}
-        return httpx.Response(200, json=body)
+        return httpx.Response(
+            200, content=msgspec.json.encode(body), headers={"content-type": "application/json"}
+        )
 
     def param(self, name: str) -> list[str | None]:
         return [r.url.params.get(name) for r in self.requests]
