@@ -50,6 +50,7 @@ import datetime as dt
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -675,7 +676,8 @@ class Harvester:
                 await anyio.to_thread.run_sync(self._cut_back, part, cp.size)
                 seen = await anyio.to_thread.run_sync(part_keys, part)
             else:
-                if cp.written:
+                # A redo whatever the failed attempt wrote (nothing, too): it is one more walk.
+                if attempt > 0 or cp.written:
                     self._counters.redone += 1
                 cp = Checkpoint(shard.id, attempts=cp.attempts + 1)
                 if part is not None:
@@ -768,6 +770,13 @@ class Harvester:
                     continue
                 restarts += 1
                 if restarts > self.max_restarts:
+                    _note(
+                        exc,
+                        f"shard {shard.label}: {restarts - 1} new cursors in a row brought no "
+                        f"new record (max_restarts {self.max_restarts}); stopped. Every record "
+                        "written so far is checkpointed: run the harvest again with resume to "
+                        "continue",
+                    )
                     raise
                 logger.info(
                     "shard %s: %s; continuing from %s with a new cursor",
@@ -872,6 +881,20 @@ def _lost_cursor(exc: CrossrefError, cursor: str) -> bool:
         "cursor" in (d.type or "") or "cursor" in (d.value or "").lower() or d.value == cursor
         for d in exc.messages
     )
+
+
+def _note(exc: BaseException, text: str) -> None:
+    """Add ``text`` to ``exc`` as a note (PEP 678) that tracebacks show, and log it (Python
+    3.10 keeps the note but does not show it)."""
+    if sys.version_info >= (3, 11):
+        exc.add_note(text)
+    else:  # the same attribute that add_note fills
+        notes = getattr(exc, "__notes__", None)
+        if not isinstance(notes, list):
+            notes = []
+            vars(exc)["__notes__"] = notes
+        notes.append(text)
+    logger.error("%s", text)
 
 
 def _duration(seconds: float) -> str:

@@ -24,6 +24,7 @@ from crossref_async import (
     CrossrefError,
     IncompleteResultsError,
     NotFound,
+    Pacing,
     RetryPolicy,
     ServerError,
 )
@@ -114,7 +115,9 @@ async def cancel_in_flight(kind: str) -> None:
     fake = FakeCrossref(works=50, limits=ONE_AT_A_TIME)
     # One counted failure would open the circuit, and without retries an open circuit is an
     # immediate CircuitOpenError: a cancellation taken for a failure cannot hide.
-    cr = client(fake.transport(), retry=RetryPolicy.off(), breaker=Breaker(consecutive=1))
+    cr = client(
+        fake.transport(), retry=RetryPolicy.off(), pacing=Pacing(breaker=Breaker(consecutive=1))
+    )
     async with cr, anyio.create_task_group() as tg:
         await call(cr)  # learns the pool: one request at a time
         assert cr.stats()[pool].concurrency == 1
@@ -227,11 +230,6 @@ async def test_a_shard_whose_failed_attempt_wrote_nothing_is_redone(tmp_path: Pa
     assert tamper.first_pages == len(the_plan.shards) + 1  # the emptied shard walked twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harvest.py Harvester._run_shard counts a redo only `if cp.written:`, so a redo "
-    "after an attempt that wrote 0 records is not counted in Report.shards_redone",
-)
 async def test_a_redo_after_an_attempt_that_wrote_nothing_is_counted(tmp_path: Path) -> None:
     fake = FakeCrossref(works=300, seed=52, limits="unmetered")
     tamper = EmptiesFirstPage(fake.transport())
@@ -321,12 +319,6 @@ async def test_restarts_beyond_max_restarts_stop_the_shard_and_keep_what_it_wrot
     assert report.verified
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harvest.py Harvester._pages re-raises the last cursor error as it is when "
-    "restarts > max_restarts: the error says 'Cursor specified but it is invalid' and "
-    "neither that the restarts ran out nor that the harvest can be resumed",
-)
 async def test_running_out_of_restarts_says_so_and_how_to_continue(tmp_path: Path) -> None:
     now = [0.0]
     fake = FakeCrossref(
