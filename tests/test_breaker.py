@@ -10,7 +10,7 @@ import random
 
 import anyio
 import pytest
-from test_governor import on_mock_clock
+from _mock_clock import on_mock_clock
 
 from crossref_async import (
     Breaker,

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
+from _mock_clock import on_mock_clock
 from _windows import max_in_window
-from test_governor import on_mock_clock
 
 from crossref_async import Breaker, CircuitOpenError, Crossref, Pacing, RetryPolicy, ServerError
 from crossref_async._breaker import lower_bound

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from typing import Any
 
@@ -207,11 +206,10 @@ def test_other_entities(corpus: Corpus, works: list[Record]) -> None:
 
 
 @pytest.mark.slow
-def test_a_large_corpus_is_quick_to_create() -> None:
-    started = time.perf_counter()
+def test_a_large_corpus_is_created_and_indexed() -> None:
+    # How fast is for benchmarks/ (no timed assertions in tests): here, that it works.
     corpus = Corpus(works=200_000, seed=1)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20  # about 3 s on a slow machine; generous for CI
+    assert len(corpus.works) == 200_000
     last = corpus.works[-1]
     assert corpus.work(last["DOI"]) == last
     assert corpus.search([("type", "journal-article")]).indexes

@@ -116,8 +116,9 @@ async def test_latency_is_real_time(connect: Connect) -> None:
         started = time.perf_counter()
         await http.get("/works?rows=100&select=DOI")
         page = time.perf_counter() - started
-    assert 0.14 <= single < 5.0
-    assert 0.14 + 0.18 <= page < 5.0  # base latency plus 100 rows at 2 ms
+    # Lower bounds only: a loaded machine is slower, never faster.
+    assert single >= 0.14
+    assert page >= 0.14 + 0.18  # base latency plus 100 rows at 2 ms
 
 
 async def test_faults_only_on_lists() -> None:

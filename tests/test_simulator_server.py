@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
@@ -172,16 +171,16 @@ class _Envelope(msgspec.Struct):
 
 
 @pytest.mark.slow
-async def test_serving_speed_on_loopback() -> None:
-    """Full 1,000-row pages through a plain httpx cursor loop: the server must not be what a
-    benchmark measures. Thresholds are far below what it does (see the README section)."""
+async def test_full_pages_by_cursor_on_loopback() -> None:
+    """Full 1,000-row pages through a plain httpx cursor loop, to the end. (How fast the
+    server answers is for ``benchmarks/overhead.py``, which shows its CPU per request: no
+    timed assertions in tests.)"""
     sim = FakeCrossref(works=10_000, seed=0)
     sim.corpus.warm()
     decode = msgspec.json.Decoder(_Envelope).decode
     async with serve(sim) as url, httpx.AsyncClient(base_url=url, timeout=60) as http:
         first = decode((await http.get("/works", params={"cursor": "*", "rows": 1000})).content)
         token = first.message.next_cursor
-        started = time.perf_counter()
         records = 0
         while True:
             response = await http.get("/works", params={"cursor": token, "rows": 1000})
@@ -189,6 +188,4 @@ async def test_serving_speed_on_loopback() -> None:
             records += count
             if count < 1000:
                 break
-        elapsed = time.perf_counter() - started
     assert records == 9_000
-    assert records / elapsed > 2_000

@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import msgspec
 import pytest
-from test_governor import on_mock_clock
+from _mock_clock import on_mock_clock
 from trio.testing import MockClock
 
 from crossref_async import (
