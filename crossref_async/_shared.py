@@ -222,16 +222,9 @@ _RENEW = (
     + """
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
-if score and tonumber(score) <= now then
-  redis.call('ZREM', KEYS[1], ARGV[3])
-  score = false
-end
-if not score then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now))
-  if redis.call('ZCARD', KEYS[1]) >= limit then
-    return {'0', '0'}
-  end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now))
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= limit then
+  return {'0', '0'}
 end
 redis.call('ZADD', KEYS[1], fmt(now + ttl), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
