@@ -42,7 +42,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import CrossrefError
@@ -58,6 +58,7 @@ __all__ = [
     "PoolState",
     "Rating",
     "SharedBudget",
+    "Start",
     "identity_for",
     "redact_url",
 ]
@@ -182,12 +183,20 @@ return {'0', fmt(now)}
 """
 )
 
-# KEYS: starts. ARGV: member. Moves a recorded start to now (never earlier): the request went
-# out later than it started (a handshake, a busy loop). -> "1" if moved, "0" if not there.
+# KEYS: starts, state. ARGV: member, state_ttl_ms. Moves a recorded start to now (never
+# earlier): the request went out later than it started (a handshake, a busy loop); later
+# starts keep their spacing from then. -> "1" if moved, "0" if not in the log (or not later).
 _SENT = (
     _NOW
     + """
 local moved = redis.call('ZADD', KEYS[1], 'XX', 'GT', 'CH', fmt(now), ARGV[1])
+if moved == 1 then
+  local last = tonumber(redis.call('HGET', KEYS[2], 'last_start') or '0') or 0
+  if now > last then
+    redis.call('HSET', KEYS[2], 'last_start', fmt(now))
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  end
+end
 return fmt(moved)
 """
 )
@@ -391,6 +400,21 @@ class Rating:
     concurrency: int
 
 
+class Start(NamedTuple):
+    """The answer of :meth:`SharedBudget.try_start`: ``wait == 0`` when the start was recorded
+    at ``now`` (server time) as ``id``; else the seconds to wait before asking again (``id`` is
+    then empty and nothing was recorded).
+
+    >>> wait, now, start_id = Start(0.25, 1.7e9, "")
+    >>> wait
+    0.25
+    """
+
+    wait: float
+    now: float
+    id: str
+
+
 BreakerState = Literal["closed", "open", "half-open"]
 
 
@@ -569,14 +593,15 @@ class SharedBudget:
 
     async def try_start(
         self, pool: str, limit: int, interval: float, *, spacing: float | None = None
-    ) -> tuple[float, float, str]:
+    ) -> Start:
         """May a request of ``pool`` start now, with at most ``limit`` starts in any window of
         ``interval`` seconds (across all processes)?
 
-        Returns ``(wait, now, start_id)``: ``wait == 0`` means the start was recorded at ``now``
-        (server time) as ``start_id``; otherwise nothing was recorded and the caller asks again
-        after ``wait`` seconds (the earliest moment the window, the spacing and any 429 pause
-        allow; another process may still take it first). Starts are also spaced at least
+        Returns a :class:`Start`, ``(wait, now, id)``: ``wait == 0`` means the start was
+        recorded at ``now`` (server time) as ``id``; otherwise nothing was recorded and the
+        caller asks again after ``wait`` seconds (the earliest moment the window, the
+        spacing and any 429 pause allow; another process may still take it first). Starts
+        are also spaced at least
         ``spacing`` apart (default ``interval / limit``, GCRA's emission interval), so K
         processes never send their share in one burst. The governor's safety margin goes into
         ``interval`` (and ``spacing``) as the caller passes them.
@@ -591,12 +616,15 @@ class SharedBudget:
             [limit, _us(interval), _us(gap), start_id, _ms(STATE_TTL)],
         )
         wait, now = _s(reply[0]), _s(reply[1])
-        return wait, now, start_id if wait == 0 else ""
+        return Start(wait, now, start_id if wait == 0 else "")
 
     async def sent(self, pool: str, start_id: str) -> bool:
         """Move a recorded start to now (server time), never earlier: its request went out
-        later than it started. False if the start has left the log already."""
-        reply = await self._run("sent", [self.key(pool, "starts")], [start_id])
+        later than it started, so the window counts it from then and later starts keep their
+        spacing from then. False if the start has left the log already."""
+        reply = await self._run(
+            "sent", [self.key(pool, "starts"), self.key(pool, "state")], [start_id, _ms(STATE_TTL)]
+        )
         return str(reply) == "1"
 
     async def starts(self, pool: str) -> list[float]:

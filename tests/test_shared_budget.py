@@ -141,11 +141,14 @@ async def test_a_start_moved_to_its_sending_counts_from_then(
     budgets: Budgets,
 ) -> None:
     budget = await budgets()
-    wait, first, start_id = await budget.try_start(POOL, 10, 60.0, spacing=0.0)
+    wait, first, start_id = await budget.try_start(POOL, 2, 60.0, spacing=0.0)
     assert wait == 0
     assert await budget.sent(POOL, start_id)
     (moved,) = await budget.starts(POOL)
-    assert moved >= first
+    assert moved > first
+    # The next start keeps its spacing (60 s / 2) from the moment the request went out.
+    wait, now, _ = await budget.try_start(POOL, 2, 60.0)
+    assert wait == pytest.approx(moved + 30.0 - now, abs=1e-5)
     assert not await budget.sent(POOL, "no-such-start")
 
 
