@@ -601,10 +601,10 @@ class SharedBudget:
         recorded at ``now`` (server time) as ``id``; otherwise nothing was recorded and the
         caller asks again after ``wait`` seconds (the earliest moment the window, the
         spacing and any 429 pause allow; another process may still take it first). Starts
-        are also spaced at least
-        ``spacing`` apart (default ``interval / limit``, GCRA's emission interval), so K
-        processes never send their share in one burst. The governor's safety margin goes into
-        ``interval`` (and ``spacing``) as the caller passes them.
+        are also spaced at least ``spacing`` apart (default ``interval / limit``, GCRA's
+        emission interval), so K processes never send their share in one burst. The
+        governor's safety margin goes into ``interval`` (and ``spacing``) as the caller
+        passes them.
         """
         if limit < 1 or not interval > 0:
             raise ValueError("limit must be at least 1 and interval positive")
