@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
@@ -222,18 +222,22 @@ return {'1', fmt(now + ttl), fmt(now)}
 """
 )
 
-# KEYS: leases. ARGV: limit, ttl_us, lease id.
-# A live lease is extended to now + ttl. One that is gone (expired and reclaimed, or lost with
-# a Redis restart) is taken again only if there is room, so renewing never puts more than
-# `limit` in flight. -> {"1", expires_us} held, or {"0", "0"} lost.
+# KEYS: leases, ended (zset: released lease id -> when the record may go). ARGV: limit,
+# ttl_us, lease id. A live lease is extended to now + ttl. One that is gone (expired and
+# reclaimed, or lost with a Redis restart) is taken again only if there is room, so renewing
+# never puts more than `limit` in flight; one that was released is never taken again (a
+# renewal racing its own release must not leak the slot). -> {"1", expires_us} held, or
+# {"0", "0"} lost.
 _RENEW = (
     _NOW
     + """
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now))
-if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= limit then
-  return {'0', '0'}
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  if redis.call('ZSCORE', KEYS[2], ARGV[3]) or redis.call('ZCARD', KEYS[1]) >= limit then
+    return {'0', '0'}
+  end
 end
 redis.call('ZADD', KEYS[1], fmt(now + ttl), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
@@ -241,14 +245,21 @@ return {'1', fmt(now + ttl)}
 """
 )
 
-# KEYS: leases. ARGV: lease id, channel. -> "1" released, "0" was not held (expired).
-# Publishes on the pool's channel so waiters elsewhere may try again at once.
-_RELEASE = """
-local function fmt(x) return string.format('%d', x) end
+# KEYS: leases, ended. ARGV: lease id, channel, ttl_us. -> "1" released, "0" was not held
+# (expired). Remembers the release for a TTL (so a late renewal cannot take the slot again)
+# and publishes on the pool's channel so waiters elsewhere may try again at once.
+_RELEASE = (
+    _NOW
+    + """
 local gone = redis.call('ZREM', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt(now))
+redis.call('ZADD', KEYS[2], fmt(now + ttl), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000) + 1000)
 if gone == 1 then redis.call('PUBLISH', ARGV[2], 'released') end
 return fmt(gone)
 """
+)
 
 # KEYS: state. ARGV: advertised_rate, interval, advertised_concurrency, rate, concurrency,
 # state_ttl_ms. Last writer wins (scripts run one at a time, so the last to run has the
@@ -577,13 +588,16 @@ class SharedBudget:
         return await self._call(self._scripts[script](keys=keys, args=args))
 
     def key(self, pool: str, what: str) -> str:
-        """The Redis key of ``what`` (``starts``, ``leases``, ``state``) for ``pool``:
+        """The Redis key of ``what`` (``starts``, ``leases``, ``ended``, ``state``) of ``pool``:
         ``crossref-async:{identity}:{pool}:{what}`` (the braces are Redis Cluster's hash tag).
 
         >>> SharedBudget("redis://localhost").key("polite-array", "leases")
         'crossref-async:{public}:polite-array:leases'
         """
         return f"{PREFIX}:{{{self.identity}}}:{pool}:{what}"
+
+    def _lease_keys(self, pool: str) -> list[str]:
+        return [self.key(pool, "leases"), self.key(pool, "ended")]
 
     def channel(self, pool: str) -> str:
         """The pub/sub channel where :meth:`release` announces a freed slot of ``pool``."""
@@ -659,16 +673,46 @@ class SharedBudget:
         expired and its slot went to another request, or Redis lost it and the window is full
         now). A lost lease's request may finish, but its slot is no longer counted."""
         reply = await self._run(
-            "renew", [self.key(lease.pool, "leases")], [lease.limit, _us(lease.ttl), lease.id]
+            "renew", self._lease_keys(lease.pool), [lease.limit, _us(lease.ttl), lease.id]
         )
         if reply[0] != "1":
             return None
         return Lease(lease.pool, lease.id, lease.limit, lease.ttl, _s(reply[1]))
 
+    async def renew_all(self, leases: Sequence[Lease]) -> list[Lease | None]:
+        """:meth:`renew` every lease in one round trip (a pipeline): what a renewal task
+        running every ``lease_ttl / 3`` or so calls with all the leases its process holds.
+        The answers are in the order of ``leases``; a lease released meanwhile (a renewal
+        racing the release) comes back None and its slot stays free."""
+        if not leases:
+            return []
+        client = self._client()
+
+        async def renew_in_pipeline() -> list[Any]:
+            async with client.pipeline(transaction=False) as pipe:
+                script = self._scripts["renew"]
+                for lease in leases:
+                    await script(
+                        keys=self._lease_keys(lease.pool),
+                        args=[lease.limit, _us(lease.ttl), lease.id],
+                        client=pipe,
+                    )
+                return await pipe.execute()
+
+        replies = await self._call(renew_in_pipeline())
+        return [
+            Lease(lease.pool, lease.id, lease.limit, lease.ttl, _s(reply[1]))
+            if reply[0] == "1"
+            else None
+            for lease, reply in zip(leases, replies, strict=True)
+        ]
+
     async def release(self, lease: Lease) -> bool:
         """Give ``lease``'s slot back (announced on :meth:`channel`); False if it had expired."""
         reply = await self._run(
-            "release", [self.key(lease.pool, "leases")], [lease.id, self.channel(lease.pool)]
+            "release",
+            self._lease_keys(lease.pool),
+            [lease.id, self.channel(lease.pool), _us(lease.ttl)],
         )
         return str(reply) == "1"
 

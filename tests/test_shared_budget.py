@@ -231,6 +231,25 @@ async def test_a_lost_lease_is_taken_again_on_renewal_only_if_there_is_room(
     assert other is None
 
 
+async def test_renewing_all_leases_in_one_round_trip(budgets: Budgets) -> None:
+    budget = await budgets()
+    held = [(await budget.acquire_lease(pool, 2))[0] for pool in (POOL, POOL, "polite-single")]
+    leases = [lease for lease in held if lease is not None]
+    assert len(leases) == 3
+    assert await budget.release(leases[1])
+    renewed = await budget.renew_all(leases)
+    assert renewed[0] is not None
+    assert renewed[0].expires > leases[0].expires
+    assert renewed[1] is None  # released meanwhile: its slot stays free
+    assert renewed[2] is not None
+    assert renewed[2].pool == "polite-single"
+    third, _ = await budget.acquire_lease(POOL, 2)
+    assert third is not None
+    fourth, _ = await budget.acquire_lease(POOL, 2)
+    assert fourth is None
+    assert await budget.renew_all([]) == []
+
+
 # -- what the answers teach ----------------------------------------------------------------------
 
 
