@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -58,10 +58,17 @@ class RedisServer:
 
     STARTUP = 10.0  # seconds a server may take to answer PING
 
-    def __init__(self, binary: str, directory: Path, password: str | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        directory: Path,
+        password: str | None = None,
+        extra: Sequence[str] = (),
+    ) -> None:
         self.binary = binary
         self.directory = directory
         self.password = password
+        self.extra = list(extra)  # more server options, e.g. ["--rename-command", "INFO", ""]
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -79,6 +86,7 @@ class RedisServer:
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         if self.password:
             command += ["--requirepass", self.password]
+        command += self.extra
         log = (self.directory / "redis.log").open("ab")
         try:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -112,12 +120,12 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_server(password: str | None = None) -> Iterator[RedisServer]:
+def redis_server(password: str | None = None, extra: Sequence[str] = ()) -> Iterator[RedisServer]:
     """A running server in its own temporary directory, stopped on the way out (also when the
     body fails)."""
     binary = redis_binary()
     with tempfile.TemporaryDirectory(prefix="crossref-redis-") as directory:
-        server = RedisServer(binary, Path(directory), password)
+        server = RedisServer(binary, Path(directory), password, extra)
         try:
             server.start()
             yield server

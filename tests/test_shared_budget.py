@@ -398,6 +398,20 @@ async def test_a_wrong_password_is_the_same_clear_error() -> None:
             assert (await good.snapshot(POOL)).in_flight == 0
 
 
+async def test_no_password_for_a_server_that_wants_one_is_the_same_clear_error() -> None:
+    with redis_server(password="right-one") as server:
+        budget = SharedBudget(f"redis://127.0.0.1:{server.port}/0", timeout=1.0)
+        with pytest.raises(BudgetUnavailableError, match="uthentication"):
+            await budget.connect()
+        await budget.aclose()
+
+
+async def test_a_server_that_refuses_info_is_trusted() -> None:
+    with redis_server(extra=["--rename-command", "INFO", ""]) as server:
+        async with SharedBudget(server.url) as budget:
+            assert (await budget.try_start(POOL, 3, 1.0)).wait == 0
+
+
 # -- Redis lost mid-run --------------------------------------------------------------------------
 
 
