@@ -148,18 +148,37 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(x) return string.format('%d', x) end
 """
 
-# KEYS: starts (zset), state (hash). ARGV: limit, window_us, spacing_us, member, state_ttl_ms.
+# The identity's epoch: when this server first served it (set by the first script to run, kept
+# without expiry). A missing epoch means a server new to the identity, or one that lost its
+# data (a restart without persistence, a failover): starts and leases made before may be gone
+# from it while their requests are still in the window or in flight, so for one window (one
+# lease TTL) after the epoch nothing new is let through ("cold start"). Renewals may take
+# their slots again meanwhile.
+_EPOCH = """
+local function epoch_of(key)
+  local value = redis.call('GET', key)
+  if value then return tonumber(value) end
+  redis.call('SET', key, fmt(now))
+  return now
+end
+"""
+
+# KEYS: starts (zset), state (hash), epoch. ARGV: limit, window_us, spacing_us, member,
+# state_ttl_ms, cold ("1": no start within one window of the epoch).
 # -> {"0", now_us} with the start recorded at now, or {wait_us, now_us} with nothing recorded.
 # No half-open window (t - window, t] holds more than `limit` members: a start at now is taken
 # only while fewer than `limit` starts are later than now - window.
 _START = (
     _NOW
+    + _EPOCH
     + """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local spacing = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - window))
 local at = now
+local epoch = epoch_of(KEYS[3])
+if ARGV[6] == '1' and epoch + window > at then at = epoch + window end
 local state = redis.call('HMGET', KEYS[2], 'pause_until', 'last_start')
 local pause_until = tonumber(state[1] or '0') or 0
 local last = tonumber(state[2] or '0') or 0
@@ -201,15 +220,21 @@ return fmt(moved)
 """
 )
 
-# KEYS: leases (zset member -> expiry). ARGV: limit, ttl_us, lease id.
+# KEYS: leases (zset member -> expiry), epoch. ARGV: limit, ttl_us, lease id, cold ("1": no
+# new lease within one TTL of the epoch, while the holders of leases the server lost renew).
 # Reclaims expired leases, then takes one if fewer than `limit` are live.
 # -> {"1", expires_us, now_us} or {"0", retry_us, now_us} (retry_us: when the earliest live
-# lease expires if nobody releases it first).
+# lease expires if nobody releases it first, or the cold start ends).
 _ACQUIRE = (
     _NOW
+    + _EPOCH
     + """
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
+local epoch = epoch_of(KEYS[2])
+if ARGV[4] == '1' and epoch + ttl > now then
+  return {'0', fmt(epoch + ttl - now), fmt(now)}
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now))
 local live = redis.call('ZCARD', KEYS[1])
 if live >= limit then
@@ -353,7 +378,11 @@ return out
 """
 )
 
+# KEYS: epoch. Sets the identity's epoch if the server has none. -> the epoch (us).
+_TOUCH = _NOW + _EPOCH + "return fmt(epoch_of(KEYS[1]))"
+
 _SCRIPTS = {
+    "touch": _TOUCH,
     "start": _START,
     "sent": _SENT,
     "acquire": _ACQUIRE,
@@ -480,6 +509,14 @@ class SharedBudget:
     every ``lease_ttl / 3`` or so); ``timeout`` bounds connecting and each command, so a lost
     server is reported within it rather than hanging a request.
 
+    ``cold_start``: a server that has not served this identity before, or has lost its data (a
+    restart without persistence, a failover), may have forgotten starts still in the window
+    and leases of requests still in flight. So for one interval after the server first sees
+    the identity no request starts, and for one ``lease_ttl`` no new lease is granted (holders
+    renewing may take theirs back meanwhile). :meth:`connect` records that moment, so the
+    delay is mostly spent before the first request. ``cold_start=False`` drops the guard (a
+    server with persistence and no failover, or tests).
+
     >>> SharedBudget("redis://:pw@localhost:6379/0", identity=identity_for(None, "token"))
     SharedBudget('redis://:***@localhost:6379/0', identity='plus-3c469e9d6c5875d3')
     """
@@ -491,6 +528,7 @@ class SharedBudget:
         identity: str = "public",
         lease_ttl: float = 10.0,
         timeout: float = 2.0,
+        cold_start: bool = True,
     ) -> None:
         if not url.lower().startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"not a Redis URL: {redact_url(url)}")
@@ -501,6 +539,8 @@ class SharedBudget:
         self.identity = identity
         self.lease_ttl = lease_ttl
         self.timeout = timeout
+        self.cold_start = cold_start
+        self._cold = "1" if cold_start else "0"
         self._redis: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
 
@@ -535,6 +575,7 @@ class SharedBudget:
             self._redis = client
             self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
         info = await self._call(self._server_info())
+        await self._run("touch", [self._epoch_key()], [])
         version = str(info.get("redis_version", "5.0"))
         if _version(version) < (5, 0):
             raise BudgetUnavailableError(
@@ -604,6 +645,9 @@ class SharedBudget:
         """
         return f"{PREFIX}:{{{self.identity}}}:{pool}:{what}"
 
+    def _epoch_key(self) -> str:
+        return f"{PREFIX}:{{{self.identity}}}:epoch"
+
     def _lease_keys(self, pool: str) -> list[str]:
         return [self.key(pool, "leases"), self.key(pool, "ended")]
 
@@ -634,8 +678,8 @@ class SharedBudget:
         start_id = secrets.token_hex(8)
         reply = await self._run(
             "start",
-            [self.key(pool, "starts"), self.key(pool, "state")],
-            [limit, _us(interval), _us(gap), start_id, _ms(STATE_TTL)],
+            [self.key(pool, "starts"), self.key(pool, "state"), self._epoch_key()],
+            [limit, _us(interval), _us(gap), start_id, _ms(STATE_TTL), self._cold],
         )
         wait, now = _s(reply[0]), _s(reply[1])
         return Start(wait, now, start_id if wait == 0 else "")
@@ -670,7 +714,9 @@ class SharedBudget:
             raise ValueError("limit must be at least 1")
         lease_id = secrets.token_hex(8)
         reply = await self._run(
-            "acquire", [self.key(pool, "leases")], [limit, _us(self.lease_ttl), lease_id]
+            "acquire",
+            [self.key(pool, "leases"), self._epoch_key()],
+            [limit, _us(self.lease_ttl), lease_id, self._cold],
         )
         if reply[0] != "1":
             return None, max(0.0, _s(reply[1]))

@@ -10,6 +10,7 @@ times: the start times the script recorded, the leases live on the server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -49,6 +50,8 @@ class Budgets:
         self.made: list[SharedBudget] = []
 
     async def __call__(self, **kwargs: Any) -> SharedBudget:
+        # The cold start has tests of its own; the others begin at once.
+        kwargs.setdefault("cold_start", False)
         budget = SharedBudget(self.url, **kwargs)
         self.made.append(budget)
         await budget.connect()
@@ -161,6 +164,48 @@ async def test_a_start_moved_to_its_sending_counts_from_then(
     wait, now, _ = await budget.try_start(POOL, 2, 60.0)
     assert wait == pytest.approx(moved + 30.0 - now, abs=1e-5)
     assert not await budget.sent(POOL, "no-such-start")
+
+
+async def test_a_new_server_starts_cold(budgets: Budgets) -> None:
+    budget = await budgets(cold_start=True, lease_ttl=0.3)
+    # connect() marked the epoch: nothing starts within one interval of it, no new lease
+    # within one TTL.
+    start = await budget.try_start(POOL, 10, 30.0)
+    assert 29.0 < start.wait <= 30.0
+    assert start.id == ""
+    lease, retry = await budget.acquire_lease(POOL, 3)
+    assert lease is None
+    assert 0 < retry <= 0.3
+
+
+async def test_a_server_that_lost_its_data_starts_cold_and_holders_renew_first(
+    budgets: Budgets, redis_instance: RedisServer
+) -> None:
+    ttl, interval = 0.3, 0.2
+    budget = await budgets(cold_start=True, lease_ttl=ttl)
+    other = await budgets(cold_start=True, lease_ttl=ttl)
+    lease, retry = await budget.acquire_lease(POOL, 1)
+    assert lease is None
+    await asyncio.sleep(retry)  # the cold start's TTL, as the budget tells
+    lease, _ = await budget.acquire_lease(POOL, 1)
+    assert lease is not None
+    assert (await budget.try_start(POOL, 5, interval)).wait == 0
+    redis_instance.restart()  # back empty: the start and the lease are forgotten
+    for client in (budget, other):
+        with pytest.raises(BudgetUnavailableError):
+            await client.snapshot(POOL)  # the old connections died with the server
+    start = await other.try_start(POOL, 5, interval)
+    assert 0 < start.wait <= interval  # the log is empty, yet nothing starts
+    taken, retry = await other.acquire_lease(POOL, 1)
+    assert taken is None
+    assert 0 < retry <= ttl
+    # The holder of the lost lease takes its slot back first (renewing for longer than the
+    # test, so the check below does not race the lease's own expiry).
+    renewed = await budget.renew(dataclasses.replace(lease, ttl=30.0))
+    assert renewed is not None
+    await asyncio.sleep(retry)  # the cold start's TTL again
+    taken, _ = await other.acquire_lease(POOL, 1)
+    assert taken is None  # the window is full: the renewed lease holds it
 
 
 # -- the concurrency window ----------------------------------------------------------------------
@@ -350,7 +395,7 @@ async def test_pools_and_identities_do_not_share(budgets: Budgets) -> None:
 async def test_the_plus_token_never_reaches_redis(redis_url: str) -> None:
     token = "plus-token-5f2b9c4e7d1a"
     mailto = "secret-person@example.org"
-    budget = SharedBudget(redis_url, identity=identity_for(mailto, token))
+    budget = SharedBudget(redis_url, identity=identity_for(mailto, token), cold_start=False)
     async with budget:
         await take_starts(budget, 3, 10, 1.0)
         lease, _ = await budget.acquire_lease(POOL, 3)
@@ -373,6 +418,8 @@ async def test_the_plus_token_never_reaches_redis(redis_url: str) -> None:
             elif kind == b"hash":
                 for field, value in (await raw.hgetall(key)).items():
                     dumped += [field, value]
+            elif kind == b"string":
+                dumped.append(await raw.get(key))
             else:
                 pytest.fail(f"unexpected key type {kind!r} for {key!r}")
         keys = await raw.keys("*")
@@ -427,7 +474,7 @@ async def test_no_password_for_a_server_that_wants_one_is_the_same_clear_error()
 
 async def test_a_server_that_refuses_info_is_trusted() -> None:
     with redis_server(extra=["--rename-command", "INFO", ""]) as server:
-        async with SharedBudget(server.url) as budget:
+        async with SharedBudget(server.url, cold_start=False) as budget:
             assert (await budget.try_start(POOL, 3, 1.0)).wait == 0
 
 
@@ -476,7 +523,7 @@ WORKER = textwrap.dedent(
     from crossref_async._shared import SharedBudget
 
     async def main(url, n, limit, interval, concurrency):
-        async with SharedBudget(url, lease_ttl=5.0) as budget:
+        async with SharedBudget(url, lease_ttl=5.0, cold_start=False) as budget:
             starts = []
             while len(starts) < n:
                 lease, retry = await budget.acquire_lease("polite-array", concurrency)
@@ -505,7 +552,7 @@ HOLDER = textwrap.dedent(
     from crossref_async._shared import SharedBudget
 
     async def main(url):
-        budget = SharedBudget(url, lease_ttl=0.3)
+        budget = SharedBudget(url, lease_ttl=0.3, cold_start=False)
         await budget.connect()
         lease, _ = await budget.acquire_lease("polite-array", 1)
         print("held" if lease else "refused", flush=True)
@@ -554,7 +601,7 @@ async def test_a_killed_processs_slot_comes_back_within_the_ttl(redis_url: str) 
         assert line.strip() == b"held"
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
-        async with SharedBudget(redis_url, lease_ttl=0.3) as budget:
+        async with SharedBudget(redis_url, lease_ttl=0.3, cold_start=False) as budget:
             lease, retry = await budget.acquire_lease(POOL, 1)
             assert lease is None
             assert 0 < retry <= 0.3
