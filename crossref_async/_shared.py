@@ -28,6 +28,10 @@ Keys are ``crossref-async:{identity}:{pool}:<what>``, where the identity is
 token never reaches Redis). The braces make the identity a Redis Cluster hash tag, so every
 script's keys fall in one slot.
 
+A server new to the identity, or one that lost its data, starts cold (``cold_start``): for
+one interval nothing starts and for one lease TTL no new lease is granted, so what it forgot
+cannot be spent twice.
+
 Failures: Redis unreachable, refusing the password, or lost mid-run raise
 :class:`BudgetUnavailableError`, naming the server's URL with any password redacted, from
 whichever operation met it; the caller pauses and retries, and never spends the budget alone.
