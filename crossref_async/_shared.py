@@ -148,8 +148,14 @@ def identity_for(mailto: str | None = None, plus_token: str | None = None) -> st
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
--- fmt() and '..' print 14 digits; microseconds of the epoch need 16
+-- tostring() and '..' print 14 digits; microseconds of the epoch need 16
 local function fmt(x) return string.format('%d', x) end
+-- Expiry only ever moves later: callers with a shorter window or TTL must not make a key
+-- (and the starts or leases of callers with longer ones) vanish early.
+local function keep(key, ms)
+  ms = math.ceil(tonumber(ms))
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
 """
 
 # The identity's epoch: when this server first served it (set by the first script to run, kept
@@ -199,9 +205,9 @@ if at > now then
   return {fmt(at - now), fmt(now)}
 end
 redis.call('ZADD', KEYS[1], fmt(now), ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+keep(KEYS[1], math.ceil(window / 1000) + 1000)
 redis.call('HSET', KEYS[2], 'last_start', fmt(now))
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
+keep(KEYS[2], ARGV[5])
 return {'0', fmt(now)}
 """
 )
@@ -217,7 +223,7 @@ if moved == 1 then
   local last = tonumber(redis.call('HGET', KEYS[2], 'last_start') or '0') or 0
   if now > last then
     redis.call('HSET', KEYS[2], 'last_start', fmt(now))
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    keep(KEYS[2], ARGV[2])
   end
 end
 return fmt(moved)
@@ -246,7 +252,7 @@ if live >= limit then
   return {'0', fmt(tonumber(first[2]) - now), fmt(now)}
 end
 redis.call('ZADD', KEYS[1], fmt(now + ttl), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
+keep(KEYS[1], math.ceil(ttl / 1000) + 1000)
 return {'1', fmt(now + ttl), fmt(now)}
 """
 )
@@ -269,7 +275,7 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then
   end
 end
 redis.call('ZADD', KEYS[1], fmt(now + ttl), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
+keep(KEYS[1], math.ceil(ttl / 1000) + 1000)
 return {'1', fmt(now + ttl)}
 """
 )
@@ -284,7 +290,7 @@ local gone = redis.call('ZREM', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt(now))
 redis.call('ZADD', KEYS[2], fmt(now + ttl), ARGV[1])
-redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000) + 1000)
+keep(KEYS[2], math.ceil(ttl / 1000) + 1000)
 if gone == 1 then redis.call('PUBLISH', ARGV[2], 'released') end
 return fmt(gone)
 """
@@ -298,7 +304,7 @@ _RATE = (
     + """
 redis.call('HSET', KEYS[1], 'advertised_rate', ARGV[1], 'interval', ARGV[2],
   'advertised_concurrency', ARGV[3], 'rate', ARGV[4], 'concurrency', ARGV[5], 'rated_at', fmt(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+keep(KEYS[1], ARGV[6])
 return fmt(now)
 """
 )
@@ -312,7 +318,7 @@ local till = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('HGET', KEYS[1], 'pause_until') or '0') or 0
 if current > till then till = current end
 redis.call('HSET', KEYS[1], 'pause_until', fmt(till))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+keep(KEYS[1], ARGV[2])
 return {fmt(till), fmt(now)}
 """
 )
@@ -329,7 +335,7 @@ if state[1] == 'open' and (tonumber(state[2] or '0') or 0) > till then
 end
 redis.call('HSET', KEYS[1], 'breaker', 'open', 'breaker_until', fmt(till), 'breaker_at', fmt(now))
 redis.call('HDEL', KEYS[1], 'probe')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+keep(KEYS[1], ARGV[2])
 return {fmt(till), fmt(now)}
 """
 )
@@ -350,7 +356,7 @@ if state == 'half-open' and s[3] ~= ARGV[1] and (tonumber(s[4] or '0') or 0) > n
 end
 redis.call('HSET', KEYS[1], 'breaker', 'half-open', 'probe', ARGV[1],
   'probe_until', fmt(now + tonumber(ARGV[2])), 'breaker_at', fmt(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+keep(KEYS[1], ARGV[3])
 return '1'
 """
 )
@@ -361,7 +367,7 @@ _CLOSE = (
     + """
 redis.call('HSET', KEYS[1], 'breaker', 'closed', 'breaker_at', fmt(now))
 redis.call('HDEL', KEYS[1], 'breaker_until', 'probe', 'probe_until')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+keep(KEYS[1], ARGV[1])
 return fmt(now)
 """
 )

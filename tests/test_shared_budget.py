@@ -208,6 +208,23 @@ async def test_a_server_that_lost_its_data_starts_cold_and_holders_renew_first(
     assert taken is None  # the window is full: the renewed lease holds it
 
 
+async def test_a_shorter_window_or_ttl_never_makes_the_keys_vanish_early(
+    budgets: Budgets,
+) -> None:
+    long = await budgets(lease_ttl=30.0)
+    short = await budgets(lease_ttl=0.05)
+    assert (await long.try_start(POOL, 10, 60.0, spacing=0.0)).wait == 0
+    assert (await short.try_start(POOL, 10, 0.05, spacing=0.0)).wait == 0
+    held, _ = await long.acquire_lease(POOL, 3)
+    brief, _ = await short.acquire_lease(POOL, 3)
+    assert held is not None
+    assert brief is not None
+    assert await short.release(brief)
+    client: Any = long._client()
+    for what, at_least in (("starts", 59_000), ("leases", 29_000), ("ended", 0)):
+        assert await client.pttl(long.key(POOL, what)) > at_least, what
+
+
 # -- the concurrency window ----------------------------------------------------------------------
 
 
