@@ -174,8 +174,11 @@ end
 """
 
 # KEYS: starts (zset), state (hash), epoch. ARGV: limit, window_us, spacing_us, member,
-# state_ttl_ms, cold ("1": no start within one window of the epoch).
+# state_ttl_ms, cold ("1": no start within one window of the epoch), slack_us.
 # -> {"0", now_us} with the start recorded at now, or {wait_us, now_us} with nothing recorded.
+# The log holds true start times (it alone guarantees the window); the spacing's reference
+# forgives up to `slack` of lateness (a timer firing late, a round trip), so that lateness
+# does not add up into a lower rate.
 # No half-open window (t - window, t] holds more than `limit` members: a start at now is taken
 # only while fewer than `limit` starts are later than now - window.
 _START = (
@@ -206,23 +209,27 @@ if at > now then
 end
 redis.call('ZADD', KEYS[1], fmt(now), ARGV[4])
 keep(KEYS[1], math.ceil(window / 1000) + 1000)
-redis.call('HSET', KEYS[2], 'last_start', fmt(now))
+local ref = now - tonumber(ARGV[7])
+if last + spacing > ref then ref = last + spacing end
+redis.call('HSET', KEYS[2], 'last_start', fmt(ref))
 keep(KEYS[2], ARGV[5])
 return {'0', fmt(now)}
 """
 )
 
-# KEYS: starts, state. ARGV: member, state_ttl_ms. Moves a recorded start to now (never
-# earlier): the request went out later than it started (a handshake, a busy loop); later
-# starts keep their spacing from then. -> "1" if moved, "0" if not in the log (or not later).
+# KEYS: starts, state. ARGV: member, state_ttl_ms, slack_us. Moves a recorded start to now
+# (never earlier): the request went out later than it started (a handshake, a busy loop);
+# later starts keep their spacing from then, less the slack. -> "1" if moved, "0" if not in
+# the log (or not later).
 _SENT = (
     _NOW
     + """
 local moved = redis.call('ZADD', KEYS[1], 'XX', 'GT', 'CH', fmt(now), ARGV[1])
 if moved == 1 then
   local last = tonumber(redis.call('HGET', KEYS[2], 'last_start') or '0') or 0
-  if now > last then
-    redis.call('HSET', KEYS[2], 'last_start', fmt(now))
+  local ref = now - tonumber(ARGV[3])
+  if ref > last then
+    redis.call('HSET', KEYS[2], 'last_start', fmt(ref))
     keep(KEYS[2], ARGV[2])
   end
 end
@@ -668,7 +675,13 @@ class SharedBudget:
     # -- the rate -------------------------------------------------------------------------------
 
     async def try_start(
-        self, pool: str, limit: int, interval: float, *, spacing: float | None = None
+        self,
+        pool: str,
+        limit: int,
+        interval: float,
+        *,
+        spacing: float | None = None,
+        slack: float = 0.0,
     ) -> Start:
         """May a request of ``pool`` start now, with at most ``limit`` starts in any window of
         ``interval`` seconds (across all processes)?
@@ -680,7 +693,9 @@ class SharedBudget:
         are also spaced at least ``spacing`` apart (default ``interval / limit``, GCRA's
         emission interval), so K processes never send their share in one burst. The
         governor's safety margin goes into ``interval`` (and ``spacing``) as the caller
-        passes them.
+        passes them. ``slack`` is how late a start may come without pushing the next one
+        back (the governor forgives half its margin): the spacing then holds on average,
+        never less than ``spacing - slack`` between two starts; the window is exact anyway.
         """
         if limit < 1 or not interval > 0:
             raise ValueError("limit must be at least 1 and interval positive")
@@ -689,17 +704,20 @@ class SharedBudget:
         reply = await self._run(
             "start",
             [self.key(pool, "starts"), self.key(pool, "state"), self._epoch_key()],
-            [limit, _us(interval), _us(gap), start_id, _ms(STATE_TTL), self._cold],
+            [limit, _us(interval), _us(gap), start_id, _ms(STATE_TTL), self._cold, _us(slack)],
         )
         wait, now = _s(reply[0]), _s(reply[1])
         return Start(wait, now, start_id if wait == 0 else "")
 
-    async def sent(self, pool: str, start_id: str) -> bool:
+    async def sent(self, pool: str, start_id: str, *, slack: float = 0.0) -> bool:
         """Move a recorded start to now (server time), never earlier: its request went out
         later than it started, so the window counts it from then and later starts keep their
-        spacing from then. False if the start has left the log already."""
+        spacing from then (less ``slack``, as in :meth:`try_start`). False if the start has
+        left the log already."""
         reply = await self._run(
-            "sent", [self.key(pool, "starts"), self.key(pool, "state")], [start_id, _ms(STATE_TTL)]
+            "sent",
+            [self.key(pool, "starts"), self.key(pool, "state")],
+            [start_id, _ms(STATE_TTL), _us(slack)],
         )
         return str(reply) == "1"
 

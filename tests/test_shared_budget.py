@@ -141,6 +141,26 @@ async def test_starts_are_spaced_by_the_emission_interval_across_clients(
     assert most_in_a_window(starts, round(interval * 1_000_000)) <= limit
 
 
+async def test_lateness_within_the_slack_does_not_push_the_schedule_back(
+    budgets: Budgets,
+) -> None:
+    budget = await budgets()
+    limit, interval, slack = 4, 2.0, 0.2
+    spacing = interval / limit
+    first = await budget.try_start(POOL, limit, interval, slack=slack)
+    assert first.wait == 0
+    reference = first.now - slack  # the schedule's origin, lateness forgiven
+    wait = (await budget.try_start(POOL, limit, interval, slack=slack)).wait
+    # A late timer (lateness under the slack), then the start it was waiting for.
+    await asyncio.sleep(wait + slack / 10)
+    second = await budget.try_start(POOL, limit, interval, slack=slack)
+    assert second.wait == 0
+    assert second.now - first.now >= spacing - slack
+    # The next start is due one spacing after the schedule, not after the late start.
+    third = await budget.try_start(POOL, limit, interval, slack=slack)
+    assert third.wait == pytest.approx(reference + 2 * spacing - third.now, abs=1e-5)
+
+
 async def test_the_recorded_starts_are_the_server_log(budgets: Budgets) -> None:
     budget = await budgets()
     got = await take_starts(budget, 3, 3, 5.0, spacing=0.0)
