@@ -41,9 +41,11 @@ The client is redis-py's asyncio API, so a shared budget runs on asyncio (not tr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
@@ -61,6 +63,7 @@ __all__ = [
     "Lease",
     "PoolState",
     "Rating",
+    "ReleaseWatch",
     "SharedBudget",
     "Start",
     "identity_for",
@@ -789,6 +792,26 @@ class SharedBudget:
             for lease, reply in zip(leases, replies, strict=True)
         ]
 
+    @contextlib.asynccontextmanager
+    async def releases(self, pool: str) -> AsyncIterator[ReleaseWatch]:
+        """Listen for slots of ``pool`` freed by any process (:meth:`release` announces them),
+        so a waiter tries again at once rather than polling. Subscribe *before* the acquire
+        that fails, so no release in between is missed::
+
+            async with budget.releases(pool) as released:
+                while (answer := await budget.acquire_lease(pool, limit))[0] is None:
+                    await released.wait(answer[1])
+
+        It holds one connection of its own while open.
+        """
+        pubsub: Any = self._client().pubsub()
+        try:
+            await self._call(pubsub.subscribe(self.channel(pool)))
+            yield ReleaseWatch(self._call, pubsub)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
     async def release(self, lease: Lease) -> bool:
         """Give ``lease``'s slot back (announced on :meth:`channel`); False if it had expired."""
         reply = await self._run(
@@ -878,6 +901,31 @@ class SharedBudget:
             in_flight=live,
             starts_in_window=starts,
         )
+
+
+class ReleaseWatch:
+    """Freed slots of one pool, as :meth:`SharedBudget.releases` listens for them."""
+
+    def __init__(self, call: Callable[[Any], Awaitable[Any]], pubsub: Any) -> None:
+        self._call = call  # the budget's: Redis failures become BudgetUnavailableError
+        self._pubsub = pubsub
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for a release: True if one came (a slot may be free
+        now; another process may still take it first), False at the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            remaining = deadline - loop.time()
+            message = await self._call(
+                self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=max(0.0, remaining)
+                )
+            )
+            if message is not None:
+                return True
+            if remaining <= 0:
+                return False
 
 
 def _ms(seconds: float) -> int:

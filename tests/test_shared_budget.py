@@ -351,6 +351,20 @@ async def test_renewing_all_leases_in_one_round_trip(budgets: Budgets) -> None:
     assert await budget.renew_all([]) == []
 
 
+async def test_a_release_anywhere_wakes_a_waiter_at_once(budgets: Budgets) -> None:
+    holder, waiter = await budgets.some(2)
+    lease, _ = await holder.acquire_lease(POOL, 1)
+    assert lease is not None
+    async with waiter.releases(POOL) as released:
+        taken, retry = await waiter.acquire_lease(POOL, 1)
+        assert taken is None
+        assert not await released.wait(0.01)  # nothing released yet
+        assert await holder.release(lease)
+        assert await released.wait(retry)  # long before the lease's 10 s TTL
+        taken, _ = await waiter.acquire_lease(POOL, 1)
+        assert taken is not None
+
+
 # -- what the answers teach ----------------------------------------------------------------------
 
 
