@@ -554,6 +554,9 @@ class SharedBudget:
             raise ValueError(f"not a Redis URL: {redact_url(url)}")
         if not lease_ttl > 0 or not timeout > 0:
             raise ValueError("lease_ttl and timeout must be positive")
+        if not identity or any(c in identity for c in "{}: "):
+            # The identity is the keys' Redis Cluster hash tag: braces would break it.
+            raise ValueError(f"not a budget identity (see identity_for()): {identity!r}")
         self._url = url
         self.url = redact_url(url)
         self.identity = identity
@@ -595,12 +598,13 @@ class SharedBudget:
             self._redis = client
             self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
         info = await self._call(self._server_info())
-        await self._run("touch", [self._epoch_key()], [])
         version = str(info.get("redis_version", "5.0"))
         if _version(version) < (5, 0):
             raise BudgetUnavailableError(
                 self._url, f"Redis {version} is too old (the scripts need 5.0 or later)"
             )
+        # The cold start counts from now, not from the first request.
+        await self._run("touch", [self._epoch_key()], [])
 
     async def _server_info(self) -> Mapping[str, Any]:
         import redis.exceptions as errors
