@@ -228,7 +228,9 @@ class Session:
         hold: Hold | None = None
         if sharing is not None and governor is not None and ticket is not None:
             try:
-                hold = await sharing.admit(kind, governor.pool(kind))
+                hold = await sharing.admit(
+                    kind, governor.pool(kind), wait_limit=self._retrier.time_left(outcome)
+                )
             except BaseException:
                 # Not sent: the local slot goes back, and nothing is counted.
                 governor.release(
@@ -289,7 +291,9 @@ class Session:
                 )
             if hold is not None and sharing is not None and governor is not None:
                 limited = answer is not None and answer.status == 429
-                await sharing.finish(hold, governor.pool(kind), rate_limited=limited)
+                await sharing.finish(
+                    hold, governor.pool(kind), governor.breaker, rate_limited=limited
+                )
 
 
 def _holding(sharing: Sharing | None, hold: Hold | None) -> AbstractAsyncContextManager[None]:

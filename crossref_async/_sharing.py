@@ -9,7 +9,9 @@ learns from the answers); with ``Crossref(budget=...)`` each request then also n
    lease lapses within its TTL);
 2. a start in the shared schedule (the pool's rate and interval, the governor's margin),
    which no window of one interval may hold more of than the limit, across every process;
-3. after a 429, the pause is shared: every process waits it out.
+3. after a 429, the pause is shared: every process waits it out; an open circuit breaker is
+   shared too: while one process's is open, the others send nothing either (a request waits
+   for it within its retry window, else raises :class:`~crossref_async.CircuitOpenError`).
 
 Pools are keyed by request kind (``single``, ``list``) under the identity's namespace. When
 Redis cannot be reached the request waits and tries again (with a warning, every
@@ -30,8 +32,9 @@ from typing import TypeVar
 import anyio
 import sniffio
 
+from ._breaker import CircuitBreaker
 from ._clock import loop_time
-from ._errors import ValidationError
+from ._errors import CircuitOpenError, ValidationError
 from ._governor import PoolBudget, RequestKind
 from ._shared import BudgetUnavailableError, Lease, Rating, SharedBudget
 
@@ -46,6 +49,8 @@ MAX_OUTAGE = 300.0
 OUTAGE_LOG = 30.0
 _BACKOFF = (0.25, 5.0)  # first and largest wait between tries while Redis is away
 _RELEASE_TIMEOUT = 2.0
+#: The shared budget's scope of the breaker: one circuit per identity, as a client has one.
+BREAKER = "breaker"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Sharing:
         self._lock: anyio.Lock | None = None
         self._last_log = -float("inf")
         self._published: dict[RequestKind, Rating] = {}
+        self._opened = False  # this process's open circuit, as published
 
     def __repr__(self) -> str:
         return f"Sharing({self.budget!r})"
@@ -109,9 +115,11 @@ class Sharing:
         if self.owned:
             await self.budget.aclose()
 
-    async def admit(self, kind: RequestKind, pool: PoolBudget) -> Hold:
-        """Wait for a lease and a start in the shared budget of ``kind``'s pool."""
+    async def admit(self, kind: RequestKind, pool: PoolBudget, *, wait_limit: float) -> Hold:
+        """Wait for a lease and a start in the shared budget of ``kind``'s pool, after an
+        open circuit of another process (for up to ``wait_limit`` seconds)."""
         await self.connect()
+        await self._patiently(lambda: self._obey_breaker(wait_limit))
         lease = await self._patiently(lambda: self._lease(kind, pool))
         try:
             await self._patiently(lambda: self._start(kind, pool))
@@ -134,9 +142,13 @@ class Sharing:
             finally:
                 tg.cancel_scope.cancel()
 
-    async def finish(self, hold: Hold, pool: PoolBudget, *, rate_limited: bool) -> None:
-        """Release the lease; share what the answer taught (the budget, a 429's pause)."""
+    async def finish(
+        self, hold: Hold, pool: PoolBudget, breaker: CircuitBreaker, *, rate_limited: bool
+    ) -> None:
+        """Release the lease; share what the answer taught (the budget, a 429's pause, the
+        circuit opening or closing)."""
         with anyio.CancelScope(shield=True):
+            await self._publish_breaker(breaker)
             if pool.learned:
                 await self._publish(hold.kind, pool)
             if rate_limited:
@@ -159,6 +171,27 @@ class Sharing:
             return _terms_of(pool)
         limit = max(1, int(rating.rate * rating.interval))
         return _Terms(limit, rating.interval, rating.rate, max(1, rating.concurrency))
+
+    async def _obey_breaker(self, wait_limit: float) -> None:
+        left = (await self.budget.snapshot(BREAKER)).breaker_remaining
+        if left <= 0:
+            return
+        if left > wait_limit:
+            raise CircuitOpenError(
+                f"circuit open in another process of this identity (shared budget at "
+                f"{self.budget.url}): nothing is sent for {left:.1f} s more",
+                retry_in=left,
+            )
+        await anyio.sleep(left)
+
+    async def _publish_breaker(self, breaker: CircuitBreaker) -> None:
+        with contextlib.suppress(BudgetUnavailableError):
+            if breaker.tripped:
+                await self.budget.open_breaker(BREAKER, breaker.remaining())
+                self._opened = True
+            elif self._opened:
+                await self.budget.close_breaker(BREAKER)
+                self._opened = False
 
     async def _publish(self, kind: RequestKind, pool: PoolBudget) -> None:
         rating = Rating(

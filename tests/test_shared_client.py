@@ -17,9 +17,13 @@ from _redis import RedisServer, free_port, redis_instance, redis_url
 from conftest import MAILTO
 
 from crossref_async import (
+    Breaker,
     BudgetUnavailableError,
+    CircuitOpenError,
     Crossref,
     Pacing,
+    RetryPolicy,
+    ServerError,
     SharedBudget,
     ValidationError,
 )
@@ -183,3 +187,37 @@ async def test_redis_lost_mid_run_pauses_the_client_until_it_returns(
         "unavailable" in r.getMessage() and "never spending" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_an_open_circuit_in_one_process_holds_them_all(redis_url: str) -> None:
+    # One client's server fails (its breaker opens after one failure); a second client of the
+    # same identity, whose own server is healthy, sends nothing while that circuit is open.
+    failing = FakeCrossref(works=20, limits="unmetered", faults=Faults(error_rate=1.0))
+    healthy = simulator()
+    tripping = Pacing(breaker=Breaker(consecutive=1, cooldown=30.0))
+    async with (
+        shared(redis_url) as first,
+        shared(redis_url) as second,
+        Crossref(
+            mailto=MAILTO,
+            transport=failing.transport(),
+            retry=RetryPolicy.off(),
+            pacing=tripping,
+            budget=first,
+        ) as a,
+        Crossref(
+            mailto=MAILTO, transport=healthy.transport(), retry=RetryPolicy.off(), budget=second
+        ) as b,
+    ):
+        with pytest.raises(ServerError):
+            await a.works.page(rows=1)
+        assert a.governor is not None and a.governor.breaker.tripped
+        with pytest.raises(CircuitOpenError, match="another process") as info:
+            await b.works.page(rows=1)
+        assert info.value.retry_in is not None and 25 < info.value.retry_in <= 30
+        assert healthy.stats.total_requests == 0
+        # Closed again (the probe succeeded): the others send again.
+        a.governor.breaker.reset()
+        await first.close_breaker("breaker")
+        await b.works.page(rows=1)
+    assert healthy.stats.requests["list"] == 1
