@@ -82,7 +82,10 @@ class BudgetURLError(ValidationError):
 
     def __init__(self, source: str, url: str, problem: str) -> None:
         self.source = source
-        self.url = redact_url(url)
+        # Shown as typed unless it may hold a password (redact_url rebuilds the URL, and
+        # would turn a typo such as "redis:///0" into another one).
+        secret = "@" in url or "password" in url.lower()
+        self.url = redact_url(url) if secret else url
         self.problem = problem
         super().__init__(self.url, f"{problem}\n  use {BUDGET_FORMS}")
         self.args = (f"{source} {self.args[0]}",)  # says where the value came from
