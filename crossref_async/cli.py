@@ -537,6 +537,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "cite": _cite,
     }
+    if args.budget == "":
+        # --budget '' is "no shared budget" even when $CROSSREF_BUDGET is set; the client reads
+        # that variable whenever it is given budget=None, so this process must not have it.
+        os.environ.pop(BUDGET_ENV, None)
+        args.budget = None
     try:
         _check_budget(args.budget)
         return int(anyio.run(_until_signalled, runners[args.command], args))
