@@ -59,6 +59,7 @@ from ._match import CitationMatch
 from ._query import ListQuery, WorksQuery
 from ._retry import RetryPolicy
 from ._settings import Pacing
+from ._shared import BudgetUnavailableError, SharedBudget
 from ._switch import is_testing, set_testing
 from ._transport import Timeouts
 from ._version import __version__
@@ -85,6 +86,7 @@ __all__ = [
     "BadRequestError",
     "BibliographyEntry",
     "Breaker",
+    "BudgetUnavailableError",
     "CircuitOpenError",
     "CitationMatch",
     "ConnectionFailedError",
@@ -117,6 +119,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
+    "SharedBudget",
     "Timeouts",
     "TransportError",
     "Type",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
@@ -22,6 +23,8 @@ from ._query import ListQuery, Route, WorksQuery
 from ._retry import RetryPolicy
 from ._session import Session
 from ._settings import Pacing
+from ._shared import SharedBudget, identity_for, redact_url
+from ._sharing import Sharing
 from ._transport import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_TIMEOUTS,
@@ -98,6 +101,10 @@ class Crossref:
         cite_base_url: where formatted citations are negotiated (doi.org, or a simulator).
         max_body_size: the largest body read, in bytes after decompression (256 MiB, far
             above any real page); a larger one is :class:`ResponseTooLargeError`.
+        budget: one budget shared by every process of this identity, through Redis: a URL
+            (``redis://host:6379/0``, ``rediss://`` for TLS) or a :class:`SharedBudget`; by
+            default ``CROSSREF_BUDGET`` from the environment, if set. Requests then also wait
+            for a lease and a start in the shared schedule (asyncio only).
         limits, breaker: deprecated: ``pacing=Pacing.off()`` and ``pacing=Pacing(breaker=...)``.
 
     Over the embedded simulator (:mod:`crossref_async.testing`), as in the other examples:
@@ -129,6 +136,7 @@ class Crossref:
         pacing: Pacing | None = None,
         cite_base_url: str = DEFAULT_CITE_BASE_URL,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        budget: str | SharedBudget | None = None,
         limits: bool | None = None,
         breaker: Breaker | None = None,
     ) -> None:
@@ -172,6 +180,7 @@ class Crossref:
         self.retry_policy = retry or RetryPolicy()
         self.pacing = _pacing(pacing, limits, breaker)
         identity: Identity = "plus" if self._has_plus else "polite" if mailto else "public"
+        sharing = _sharing(budget, self.pacing, mailto, token)
         #: The request pipeline that every route and feature of this client goes through.
         self.session = Session(
             # The Plus token is for the API only, never for doi.org or another base;
@@ -184,6 +193,7 @@ class Crossref:
             governor=(
                 Governor(identity, breaker=self.pacing.breaker) if self.pacing.enabled else None
             ),
+            sharing=sharing,
         )
         if mailto is None and not self._has_plus:
             warnings.warn(
@@ -197,6 +207,9 @@ class Crossref:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def __aenter__(self) -> Crossref:
+        if self.session.sharing is not None:
+            # A shared budget that cannot be reached is an error at start, naming its URL.
+            await self.session.sharing.connect()
         return self
 
     async def __aexit__(
@@ -672,6 +685,33 @@ class Crossref:
         return WorksQuery(
             self.session, Route(path + "/works", "work-list", P.WORK_FILTERS, works=True), Work
         )
+
+
+def _sharing(
+    budget: str | SharedBudget | None,
+    pacing: Pacing,
+    mailto: str | None,
+    token: Secret | None,
+) -> Sharing | None:
+    """The shared budget asked for (``budget=``, else ``CROSSREF_BUDGET``), or None."""
+    if budget is None:
+        budget = os.environ.get("CROSSREF_BUDGET", "").strip() or None
+        if budget is None:
+            return None
+    if not pacing.enabled:
+        raise ValidationError("budget", "a shared budget needs the governor: not with Pacing.off()")
+    if isinstance(budget, SharedBudget):
+        return Sharing(budget, owned=False)
+    if not isinstance(budget, str):
+        raise ValidationError(budget, "budget must be a redis:// URL or a SharedBudget")
+    identity = identity_for(mailto, token.reveal() if token is not None else None)
+    try:
+        shared = SharedBudget(budget, identity=identity)
+    except ValueError:
+        raise ValidationError(
+            redact_url(budget), "budget must be a redis:// or rediss:// URL with a host"
+        ) from None
+    return Sharing(shared, owned=True)
 
 
 def _pacing(pacing: Pacing | None, limits: bool | None, breaker: Breaker | None) -> Pacing:

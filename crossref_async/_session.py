@@ -16,7 +16,9 @@ none of them knows httpx, the pools, or the retry policy's insides.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
@@ -26,6 +28,7 @@ import msgspec
 from ._governor import Governor, Pause, PoolStats, RequestKind
 from ._responses import error_for, parse_retry_after
 from ._retry import Outcome, Retrier, RetryPolicy
+from ._sharing import Hold, Sharing
 from ._switch import is_testing
 from ._transport import Answer, Service, Transport, redact_url, redirect_target
 from .models import Page, decode_message, decode_page, decode_raw_page
@@ -86,12 +89,15 @@ class Session:
         transport: Transport,
         retry: RetryPolicy,
         governor: Governor | None,
+        sharing: Sharing | None = None,
     ) -> None:
         self._services: dict[ServiceName, Service] = {"api": api, "cite": cite}
         self.user_agent = user_agent
         self.transport = transport
         self.retry_policy = retry
         self.governor = governor
+        #: The budget shared with other processes (``Crossref(budget=...)``), if any.
+        self.sharing = sharing
         self._retrier = Retrier(retry)
         self.closed = False
 
@@ -100,6 +106,8 @@ class Session:
         if not self.closed:
             self.closed = True
             await self.transport.aclose()
+            if self.sharing is not None:
+                await self.sharing.aclose()
 
     # -- the three ways in ------------------------------------------------------------------
 
@@ -216,21 +224,33 @@ class Session:
             if governor is not None
             else None
         )
+        sharing = self.sharing if ticket is not None else None
+        hold: Hold | None = None
+        if sharing is not None and governor is not None and ticket is not None:
+            try:
+                hold = await sharing.admit(kind, governor.pool(kind))
+            except BaseException:
+                # Not sent: the local slot goes back, and nothing is counted.
+                governor.release(
+                    kind, ticket, status=None, latency=0.0, headers=None, cancelled=True
+                )
+                raise
         started = anyio.current_time()
         answer: Answer | None = None
         cancelled = False
         # A failure unless shown otherwise: no answer, a 5xx, or a body that cannot be used.
         failed = True
         try:
-            answer = await self.transport.exchange(
-                method,
-                url,
-                kind=kind,
-                headers=call.headers,
-                credentials=call.service.credentials,
-                on_sent=ticket.sent if ticket is not None else None,
-                next_step=lambda left: self._retrier.next_step(outcome, left),
-            )
+            async with _holding(sharing, hold):
+                answer = await self.transport.exchange(
+                    method,
+                    url,
+                    kind=kind,
+                    headers=call.headers,
+                    credentials=call.service.credentials,
+                    on_sent=ticket.sent if ticket is not None else None,
+                    next_step=lambda left: self._retrier.next_step(outcome, left),
+                )
             if answer.problem is not None:
                 raise answer.problem
             target = redirect_target(url, answer)
@@ -267,6 +287,13 @@ class Session:
                     size=call.size,
                     failed=failed,
                 )
+            if hold is not None and sharing is not None and governor is not None:
+                limited = answer is not None and answer.status == 429
+                await sharing.finish(hold, governor.pool(kind), rate_limited=limited)
+
+
+def _holding(sharing: Sharing | None, hold: Hold | None) -> AbstractAsyncContextManager[None]:
+    return sharing.holding(hold) if sharing is not None else contextlib.nullcontext()
 
 
 def _size(params: Sequence[tuple[str, str]]) -> int:

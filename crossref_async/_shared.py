@@ -574,7 +574,10 @@ class SharedBudget:
 
     async def connect(self) -> None:
         """Connect and check the server answers (PING) and runs scripts (Redis 5 or later);
-        :class:`BudgetUnavailableError` (naming the redacted URL) if not."""
+        :class:`BudgetUnavailableError` (naming the redacted URL) if not.
+
+        >>> await budget.connect()  # again: a no-op once connected
+        """
         if self._redis is None:
             try:
                 import redis.asyncio as aioredis
@@ -620,7 +623,12 @@ class SharedBudget:
             return {}
 
     async def aclose(self) -> None:
-        """Close the connections (leases held stay until they expire or are released)."""
+        """Close the connections (leases held stay until they expire or are released).
+
+        >>> spare = SharedBudget(budget.url, identity="mailto-example")
+        >>> await spare.connect()
+        >>> await spare.aclose()
+        """
         client, self._redis = self._redis, None
         if client is not None:
             await client.aclose()
@@ -656,8 +664,14 @@ class SharedBudget:
                 raise BudgetUnavailableError(self._url, _reason(exc)) from None
             raise
 
+    async def _ready(self) -> aioredis.Redis:
+        # Connected on first use too, so that a budget made and used at once just works.
+        if self._redis is None:
+            await self.connect()
+        return self._client()
+
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        self._client()
+        await self._ready()
         return await self._call(self._scripts[script](keys=keys, args=args))
 
     def key(self, pool: str, what: str) -> str:
@@ -676,7 +690,11 @@ class SharedBudget:
         return [self.key(pool, "leases"), self.key(pool, "ended")]
 
     def channel(self, pool: str) -> str:
-        """The pub/sub channel where :meth:`release` announces a freed slot of ``pool``."""
+        """The pub/sub channel where :meth:`release` announces a freed slot of ``pool``.
+
+        >>> budget.channel("list")
+        'crossref-async:{mailto-doctest}:list:released'
+        """
         return self.key(pool, "released")
 
     # -- the rate -------------------------------------------------------------------------------
@@ -703,6 +721,12 @@ class SharedBudget:
         passes them. ``slack`` is how late a start may come without pushing the next one
         back (the governor forgives half its margin): the spacing then holds on average,
         never less than ``spacing - slack`` between two starts; the window is exact anyway.
+
+        >>> first = await budget.try_start("demo-rate", 2, 60.0, spacing=0)
+        >>> second = await budget.try_start("demo-rate", 2, 60.0, spacing=0)
+        >>> third = await budget.try_start("demo-rate", 2, 60.0, spacing=0)
+        >>> first.wait, second.wait, 59 < third.wait <= 60  # the third waits a window
+        (0.0, 0.0, True)
         """
         if limit < 1 or not interval > 0:
             raise ValueError("limit must be at least 1 and interval positive")
@@ -720,7 +744,12 @@ class SharedBudget:
         """Move a recorded start to now (server time), never earlier: its request went out
         later than it started, so the window counts it from then and later starts keep their
         spacing from then (less ``slack``, as in :meth:`try_start`). False if the start has
-        left the log already."""
+        left the log already.
+
+        >>> start = await budget.try_start("demo-sent", 5, 1.0)
+        >>> await budget.sent("demo-sent", start.id)
+        True
+        """
         reply = await self._run(
             "sent",
             [self.key(pool, "starts"), self.key(pool, "state")],
@@ -730,8 +759,13 @@ class SharedBudget:
 
     async def starts(self, pool: str) -> list[float]:
         """The recorded starts of ``pool`` still in its log (server times, in order): for
-        tests and monitoring."""
-        client = self._client()
+        tests and monitoring.
+
+        >>> _ = await budget.try_start("demo-log", 5, 1.0)
+        >>> len(await budget.starts("demo-log"))
+        1
+        """
+        client = await self._ready()
         pairs = await self._call(client.zrange(self.key(pool, "starts"), 0, -1, withscores=True))
         return [_s(score) for _, score in pairs]
 
@@ -744,6 +778,13 @@ class SharedBudget:
         ``retry`` is the seconds until the earliest lease expires if nobody releases it first
         (an upper bound; a release is announced on :meth:`channel` at once). Expired leases
         (their holder died or stopped renewing) are reclaimed here.
+
+        >>> lease, _ = await budget.acquire_lease("demo-lease", 1)
+        >>> other, retry = await budget.acquire_lease("demo-lease", 1)
+        >>> lease is not None, other is None, 0 < retry <= budget.lease_ttl
+        (True, True, True)
+        >>> await budget.release(lease)
+        True
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -760,7 +801,14 @@ class SharedBudget:
     async def renew(self, lease: Lease) -> Lease | None:
         """Extend ``lease`` by its TTL from now; the renewed lease, or None if it is lost (it
         expired and its slot went to another request, or Redis lost it and the window is full
-        now). A lost lease's request may finish, but its slot is no longer counted."""
+        now). A lost lease's request may finish, but its slot is no longer counted.
+
+        >>> lease, _ = await budget.acquire_lease("demo-renew", 1)
+        >>> (await budget.renew(lease)) is not None
+        True
+        >>> await budget.release(lease)
+        True
+        """
         reply = await self._run(
             "renew", self._lease_keys(lease.pool), [lease.limit, _us(lease.ttl), lease.id]
         )
@@ -772,10 +820,15 @@ class SharedBudget:
         """:meth:`renew` every lease in one round trip (a pipeline): what a renewal task
         running every ``lease_ttl / 3`` or so calls with all the leases its process holds.
         The answers are in the order of ``leases``; a lease released meanwhile (a renewal
-        racing the release) comes back None and its slot stays free."""
+        racing the release) comes back None and its slot stays free.
+
+        >>> held = [(await budget.acquire_lease("demo-all", 2))[0] for _ in range(2)]
+        >>> [renewed is not None for renewed in await budget.renew_all(held)]
+        [True, True]
+        """
         if not leases:
             return []
-        client = self._client()
+        client = await self._ready()
 
         async def renew_in_pipeline() -> list[Any]:
             async with client.pipeline(transaction=False) as pipe:
@@ -807,8 +860,15 @@ class SharedBudget:
                     await released.wait(answer[1])
 
         It holds one connection of its own while open.
+
+        >>> lease, _ = await budget.acquire_lease("demo-watch", 1)
+        >>> async with budget.releases("demo-watch") as watch:
+        ...     await budget.release(lease)
+        ...     await watch.wait(1.0)
+        True
+        True
         """
-        pubsub: Any = self._client().pubsub()
+        pubsub: Any = (await self._ready()).pubsub()
         try:
             await self._call(pubsub.subscribe(self.channel(pool)))
             yield ReleaseWatch(self._call, pubsub)
@@ -817,7 +877,12 @@ class SharedBudget:
                 await pubsub.aclose()
 
     async def release(self, lease: Lease) -> bool:
-        """Give ``lease``'s slot back (announced on :meth:`channel`); False if it had expired."""
+        """Give ``lease``'s slot back (announced on :meth:`channel`); False if it had expired.
+
+        >>> lease, _ = await budget.acquire_lease("demo-release", 1)
+        >>> await budget.release(lease), await budget.release(lease)  # the second: gone
+        (True, False)
+        """
         reply = await self._run(
             "release",
             self._lease_keys(lease.pool),
@@ -829,7 +894,13 @@ class SharedBudget:
 
     async def set_rating(self, pool: str, rating: Rating) -> float:
         """Share ``pool``'s learned budget (re-rating from headers, a 429's cut, AIMD's window):
-        the last writer wins. Returns the server time it was written at."""
+        the last writer wins. Returns the server time it was written at.
+
+        >>> rating = Rating(3.0, 1.0, 3, 3.0, 2)
+        >>> _ = await budget.set_rating("demo-rating", rating)
+        >>> (await budget.snapshot("demo-rating")).rating == rating
+        True
+        """
         reply = await self._run(
             "rate",
             [self.key(pool, "state")],
@@ -846,7 +917,13 @@ class SharedBudget:
 
     async def pause(self, pool: str, seconds: float) -> float:
         """Pause every process's starts in ``pool`` for ``seconds`` (a 429's Retry-After); a
-        longer pause already set stays. Returns the seconds left of the pause now in force."""
+        longer pause already set stays. Returns the seconds left of the pause now in force.
+
+        >>> 9 < await budget.pause("demo-pause", 10.0) <= 10
+        True
+        >>> 9 < await budget.pause("demo-pause", 1.0) <= 10  # never shortened
+        True
+        """
         reply = await self._run(
             "pause", [self.key(pool, "state")], [_us(max(0.0, seconds)), _ms(STATE_TTL)]
         )
@@ -855,7 +932,13 @@ class SharedBudget:
     async def open_breaker(self, pool: str, cooldown: float) -> float:
         """Open ``pool``'s circuit for every process for ``cooldown`` seconds (a longer open
         period already set stays). Returns the seconds until it may be probed. ``pool`` may be
-        any scope name: the breaker of a whole client can use one of its own."""
+        any scope name: the breaker of a whole client can use one of its own.
+
+        >>> 29 < await budget.open_breaker("demo-open", 30.0) <= 30
+        True
+        >>> (await budget.snapshot("demo-open")).breaker
+        'open'
+        """
         reply = await self._run(
             "open", [self.key(pool, "state")], [_us(max(0.0, cooldown)), _ms(STATE_TTL)]
         )
@@ -865,19 +948,37 @@ class SharedBudget:
         """Claim the one probe of an open circuit whose cool-down is over, for all processes:
         True if ``holder`` (any id unique to the caller) has it and the circuit is half-open.
         A probe not settled by :meth:`close_breaker` or :meth:`open_breaker` within ``ttl``
-        seconds lapses, so another process may probe."""
+        seconds lapses, so another process may probe.
+
+        >>> _ = await budget.open_breaker("demo-probe", 0.0)
+        >>> await budget.claim_probe("demo-probe", "me", 5.0)
+        True
+        >>> await budget.claim_probe("demo-probe", "someone-else", 5.0)  # one probe
+        False
+        """
         reply = await self._run(
             "probe", [self.key(pool, "state")], [holder, _us(ttl), _ms(STATE_TTL)]
         )
         return str(reply) == "1"
 
     async def close_breaker(self, pool: str) -> None:
-        """Close ``pool``'s circuit for every process (its probe succeeded)."""
+        """Close ``pool``'s circuit for every process (its probe succeeded).
+
+        >>> _ = await budget.open_breaker("demo-close", 30.0)
+        >>> await budget.close_breaker("demo-close")
+        >>> (await budget.snapshot("demo-close")).breaker
+        'closed'
+        """
         await self._run("close", [self.key(pool, "state")], [_ms(STATE_TTL)])
 
     async def snapshot(self, pool: str, window: float = 0.0) -> PoolState:
         """Everything shared about ``pool`` in one round trip: the rating, pause, breaker, live
-        leases and (if ``window`` is given) the starts in the last ``window`` seconds."""
+        leases and (if ``window`` is given) the starts in the last ``window`` seconds.
+
+        >>> state = await budget.snapshot("demo-empty")
+        >>> state.rating, state.breaker, state.in_flight, state.paused_for
+        (None, 'closed', 0, 0.0)
+        """
         reply = await self._run(
             "snapshot",
             [self.key(pool, "state"), self.key(pool, "leases"), self.key(pool, "starts")],

@@ -84,9 +84,9 @@ def _run(tests: list[doctest.DocTest], globs: dict[str, Any]) -> list[str]:
 
 
 def _closable(value: object) -> bool:
-    from crossref_async import Crossref
+    from crossref_async import Crossref, SharedBudget
 
-    return isinstance(value, Crossref)
+    return isinstance(value, (Crossref, SharedBudget))
 
 
 def has_example(obj: object) -> bool:

@@ -6,6 +6,7 @@ top level. Method examples use ``cr``, a client over the simulator (see ``tests/
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import importlib
 import inspect
@@ -16,8 +17,10 @@ from types import ModuleType
 
 import pytest
 from _doctest import _run, has_example, public_names, run_text, simulator_client
+from _redis import redis_server
 
 import crossref_async
+from crossref_async import SharedBudget
 
 MODULES = sorted(
     name
@@ -64,10 +67,21 @@ def run_examples(module: ModuleType, extraglobs: dict[str, object]) -> list[str]
     return _run(_HomeFinder().find(module, module.__name__, extraglobs=globs), globs)
 
 
+#: Modules whose examples (the shared budget's) run against a real redis-server, as ``budget``.
+NEEDS_REDIS = {"crossref_async", "crossref_async._shared"}
+
+
 @pytest.mark.parametrize("name", ["crossref_async", *MODULES])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(name)
-    failures = run_examples(module, {"cr": simulator_client()})
+    with contextlib.ExitStack() as stack:
+        globs: dict[str, object] = {"cr": simulator_client()}
+        if name in NEEDS_REDIS:
+            server = stack.enter_context(redis_server())
+            globs["budget"] = SharedBudget(
+                server.url, identity="mailto-doctest", lease_ttl=1.0, cold_start=False
+            )
+        failures = run_examples(module, globs)
     assert not failures, "\n".join(failures)
 
 

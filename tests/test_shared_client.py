@@ -1,0 +1,185 @@
+"""Clients sharing one budget through Redis (``Crossref(budget=...)``): against a real
+redis-server (tests/_redis.py) and one simulator that enforces its limits, several clients of
+one identity together stay within them, where independent ones do not.
+
+Time here is real (Redis's clock is the server's own), kept short: a fast pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import anyio
+import pytest
+import redis.asyncio
+from _redis import RedisServer, free_port, redis_instance, redis_url
+from conftest import MAILTO
+
+from crossref_async import (
+    BudgetUnavailableError,
+    Crossref,
+    Pacing,
+    SharedBudget,
+    ValidationError,
+)
+from crossref_async._shared import identity_for
+from crossref_async.testing import FakeCrossref, Faults
+from crossref_async.testing._limits import Limits, Pool
+
+__all__ = ["redis_instance", "redis_url"]  # the fixtures, used by name
+
+RATE, CONCURRENCY = 20, 2
+K, CALLS = 3, 8  # clients, and page requests each (4 at once per client)
+
+
+def simulator(
+    rate: int = RATE, concurrency: int = CONCURRENCY, latency: float = 0.2
+) -> FakeCrossref:
+    pools = Limits(
+        single=Pool(rate=rate, concurrency=concurrency, name="polite-single"),
+        list=Pool(rate=rate, concurrency=concurrency, name="polite-array"),
+    )
+    # By default each answer takes 0.2 s: at 20 starts a second, 4 would be in flight
+    # without leases, so the concurrency limit is what binds.
+    return FakeCrossref(works=200, seed=3, limits=pools, faults=Faults(latency=latency))
+
+
+def shared(url: str) -> SharedBudget:
+    # A fresh server for this test, so nothing can have been forgotten: no cold start.
+    return SharedBudget(url, identity=identity_for(MAILTO), lease_ttl=2.0, cold_start=False)
+
+
+async def load(fake: FakeCrossref, budgets: list[SharedBudget | None]) -> None:
+    """K clients at once, each making CALLS list requests, four at a time."""
+
+    async def client_load(budget: SharedBudget | None) -> None:
+        async with (
+            Crossref(mailto=MAILTO, transport=fake.transport(), budget=budget) as cr,
+            budget or contextlib.nullcontext(),  # given, so not the client's to close
+        ):
+            limiter = anyio.Semaphore(4)
+
+            async def one(i: int) -> None:
+                async with limiter:
+                    await cr.works.page(rows=2, offset=i)
+
+            async with anyio.create_task_group() as tg:
+                for i in range(CALLS):
+                    tg.start_soon(one, i)
+
+    async with anyio.create_task_group() as tg:
+        for budget in budgets:
+            tg.start_soon(client_load, budget)
+
+
+async def test_independent_clients_of_one_identity_overrun_it() -> None:
+    # What the shared budget is for (and proof that the check below can fail): each client
+    # alone spends the whole budget, so together they go past the concurrency limit.
+    fake = simulator()
+    await load(fake, [None] * K)
+    over = fake.stats.max_in_flight["list"] > CONCURRENCY or fake.stats.total_429 > 0
+    assert over
+
+
+async def test_clients_sharing_a_budget_stay_within_it(redis_url: str) -> None:
+    fake = simulator()
+    budgets: list[SharedBudget | None] = [shared(redis_url) for _ in range(K)]
+    await load(fake, budgets)
+    assert fake.stats.requests["list"] == K * CALLS
+    assert fake.stats.total_429 == 0
+    assert fake.stats.max_in_flight["list"] <= CONCURRENCY
+
+
+async def test_clients_sharing_a_budget_keep_to_its_rate(redis_url: str) -> None:
+    # Answers at once and room for 10 in flight: the rate (8 a second) is what binds. Each
+    # client alone would start 8 a second, three together 24.
+    fake = simulator(rate=8, concurrency=10, latency=0.0)
+    budgets: list[SharedBudget | None] = [shared(redis_url) for _ in range(K)]
+    await load(fake, budgets)
+    assert fake.stats.requests["list"] == K * CALLS
+    assert fake.stats.total_429 == 0
+
+
+async def test_the_environment_variable_turns_it_on(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSREF_BUDGET", redis_url)
+    server = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    # A server that has served this identity for long: its cold start (one lease TTL without
+    # new leases, for a server that may have forgotten some) is over.
+    await server.set(f"crossref-async:{{{identity_for(MAILTO)}}}:epoch", "0")
+    fake = simulator()
+    async with Crossref(mailto=MAILTO, transport=fake.transport()) as cr:
+        assert cr.session.sharing is not None
+        await cr.works.page(rows=1)
+    keys = [key async for key in server.scan_iter("*")]
+    await server.aclose()
+    assert keys and all(identity_for(MAILTO) in key for key in keys)
+    assert not any(MAILTO in key for key in keys)
+
+
+async def test_unreachable_at_start_names_the_url_without_its_password() -> None:
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    fake = simulator()
+    with pytest.raises(BudgetUnavailableError) as info:
+        async with Crossref(mailto=MAILTO, transport=fake.transport(), budget=url):
+            pass
+    assert f"127.0.0.1:{url.rsplit(':', 1)[1]}" in str(info.value)
+    assert "s3cret" not in str(info.value) and ":***@" in str(info.value)
+    assert fake.stats.total_requests == 0
+
+
+def test_bad_budgets_are_refused_before_any_request() -> None:
+    with pytest.raises(ValidationError, match="redis://"):
+        Crossref(mailto=MAILTO, budget="http://:pw@example.org")
+    with pytest.raises(ValidationError) as info:
+        Crossref(mailto=MAILTO, budget="http://:pw@example.org")
+    assert "pw" not in str(info.value)
+    with pytest.raises(ValidationError, match=r"Pacing\.off"):
+        Crossref(mailto=MAILTO, budget="redis://127.0.0.1:1/0", pacing=Pacing.off())
+
+
+def test_a_shared_budget_is_refused_under_trio(redis_url: str) -> None:
+    async def main() -> None:
+        fake = simulator()
+        cr = Crossref(mailto=MAILTO, transport=fake.transport(), budget=redis_url)
+        with pytest.raises(ValidationError, match="asyncio"):
+            await cr.works.page(rows=1)
+        assert fake.stats.total_requests == 0
+        await cr.aclose()
+
+    anyio.run(main, backend="trio")
+
+
+async def test_redis_lost_mid_run_pauses_the_client_until_it_returns(
+    redis_instance: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="crossref_async")
+    fake = simulator()
+    async with (
+        shared(redis_instance.url) as budget,
+        Crossref(mailto=MAILTO, transport=fake.transport(), budget=budget) as cr,
+    ):
+        await cr.works.page(rows=1)
+        redis_instance.stop()
+        async with anyio.create_task_group() as tg:
+            done = anyio.Event()
+
+            async def call() -> None:
+                await cr.works.page(rows=1)
+                done.set()
+
+            tg.start_soon(call)
+            # The request waits while Redis is away: it is not sent alone.
+            with anyio.move_on_after(0.5):
+                await done.wait()
+            assert not done.is_set() and fake.stats.requests["list"] == 1
+            await anyio.to_thread.run_sync(redis_instance.start)
+            with anyio.fail_after(15):
+                await done.wait()
+    assert fake.stats.requests["list"] == 2
+    assert any(
+        "unavailable" in r.getMessage() and "never spending" in r.getMessage()
+        for r in caplog.records
+    )
