@@ -1,16 +1,25 @@
 """The ``crossref-async`` command: harvest, count, plan, get, check, cite, fake-server.
 
 Every command that talks to the API takes ``--base-url``, ``--mailto`` (or
-``CROSSREF_MAILTO``), ``--filter name:value,...``, ``--query``, ``--select`` and reads the
-Plus token from ``CROSSREF_PLUS_TOKEN``. ``--fake`` runs it against the embedded simulator,
-with no network at all.
+``CROSSREF_MAILTO``), ``--budget`` (or ``CROSSREF_BUDGET``), ``--filter name:value,...``,
+``--query``, ``--select`` and reads the Plus token from ``CROSSREF_PLUS_TOKEN``. ``--fake``
+runs it against the embedded simulator, with no network at all (a ``--budget`` still applies).
+
+``--budget redis://host:6379/0`` shares one request budget through that Redis server with
+every other process using it under the same identity (the mailto, or the Plus token): the
+shards of a plan run as an array job, or the workers of a web application. Without it,
+``CROSSREF_BUDGET`` applies (the client reads it); ``--budget ''`` turns sharing off even when
+that is set. The URL is checked before any request is sent.
 
 Exit statuses: 0 done; 1 done, but not everything was found or verified (a DOI not found, a
 harvest short of its total); 2 bad input or an error from the API; 3 the output is locked by
 another harvest; 4 the server kept failing (circuit open past ``--max-outage``), resumable;
 5 the output or its state cannot be written (disk full, read-only), resumable; 6 the output
 read back from disk does not hold what was expected (the parts are kept); 130 interrupted
-(Ctrl-C) and 143 terminated (SIGTERM), both resumable.
+(Ctrl-C) and 143 terminated (SIGTERM), both resumable; 7 the ``--budget`` URL (or
+``CROSSREF_BUDGET``) is not a usable Redis URL, refused before any request; 8 the shared
+budget's Redis server cannot be reached (at start, or lost for longer than the client waits
+for it; a harvest stopped so is resumable).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -40,9 +50,11 @@ from ._errors import (
     CrossrefError,
     OutputError,
     OutputLockedError,
+    ValidationError,
     VerificationError,
 )
 from ._query import WorksQuery
+from ._shared import BudgetUnavailableError, redact_url
 from ._tasks import run_beside
 from .harvest import Plan, Progress, Report, harvest, plan
 from .models import Work
@@ -52,6 +64,32 @@ __all__ = ["main"]
 logger = logging.getLogger("crossref_async")
 
 FAKE_MAILTO = "demo@example.org"
+BUDGET_ENV = "CROSSREF_BUDGET"
+BUDGET_FORMS = (
+    "redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock"
+)
+
+
+class BudgetURLError(ValidationError):
+    """The ``--budget`` URL (or ``$CROSSREF_BUDGET``) is not a usable Redis URL; refused before
+    any request is sent, naming the value (its password redacted) and the forms accepted.
+    ``value`` is the redacted URL, ``rule`` what is wrong with it, ``source`` where it came from.
+
+    >>> print(BudgetURLError("--budget", "http://:pw@host/0", "not a Redis URL"))
+    --budget 'http://:***@host/0': not a Redis URL
+      use redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock
+    """
+
+    def __init__(self, source: str, url: str, problem: str) -> None:
+        self.source = source
+        # Shown as typed unless it may hold a password (redact_url rebuilds the URL, and
+        # would turn a typo such as "redis:///0" into another one).
+        secret = "@" in url or "password" in url.lower()
+        self.url = redact_url(url) if secret else url
+        self.problem = problem
+        super().__init__(self.url, f"{problem}\n  use {BUDGET_FORMS}")
+        self.args = (f"{source} {self.args[0]}",)  # says where the value came from
+
 
 #: Exit statuses by error class (the first match wins); see the module docstring.
 EXIT_STATUSES: tuple[tuple[type[CrossrefError], int], ...] = (
@@ -59,6 +97,8 @@ EXIT_STATUSES: tuple[tuple[type[CrossrefError], int], ...] = (
     (CircuitOpenError, 4),
     (OutputError, 5),
     (VerificationError, 6),
+    (BudgetURLError, 7),
+    (BudgetUnavailableError, 8),
 )
 #: Errors after which running the same command with --resume continues the work.
 RESUMABLE = (CircuitOpenError, OutputError)
@@ -82,6 +122,58 @@ def _field_query(text: str) -> tuple[str, str]:
     return name.strip().replace("-", "_"), value
 
 
+def budget_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as a shared budget's Redis URL, or None if it is usable.
+
+    >>> budget_problem("redis://:pw@10.0.0.5:6379/0") is None
+    True
+    >>> budget_problem("unix:///run/redis.sock") is None
+    True
+    >>> budget_problem("http://10.0.0.5:6379")
+    "not a Redis URL (the scheme is 'http')"
+    >>> budget_problem("redis:///0")
+    'no host'
+    >>> budget_problem("redis://host:63x9/0")
+    'the port is not a number from 1 to 65535'
+    >>> budget_problem("redis://host/zero")
+    "the database is not a number (the path is '/zero')"
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        if not url.lower().startswith(("redis://", "rediss://")):
+            return "not a URL"
+        return "the port is not a number from 1 to 65535"
+    scheme = parts.scheme.lower()
+    if scheme == "unix":
+        return None if parts.path.strip("/") else "no socket path (unix:///path/to/redis.sock)"
+    if scheme not in ("redis", "rediss"):
+        return f"not a Redis URL (the scheme is {scheme!r})" if scheme else "not a URL"
+    if not parts.hostname:
+        return "no host"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        # redis-py would quietly use database 0: a typo must not share another budget.
+        return f"the database is not a number (the path is {parts.path!r})"
+    return None
+
+
+def _check_budget(given: str | None) -> None:
+    """Refuse an unusable shared-budget URL (``--budget``, else ``$CROSSREF_BUDGET``, which
+    the client reads) before any request; "" means no shared budget."""
+    source, url = (
+        ("--budget", given) if given is not None else (BUDGET_ENV, os.environ.get(BUDGET_ENV))
+    )
+    if not url:
+        return
+    problem = budget_problem(url)
+    if problem:
+        raise BudgetURLError(source, url, problem)
+
+
 def _api_options(parser: argparse.ArgumentParser, *, query: bool = True) -> None:
     group = parser.add_argument_group("API")
     group.add_argument(
@@ -91,6 +183,13 @@ def _api_options(parser: argparse.ArgumentParser, *, query: bool = True) -> None
         "--mailto",
         default=os.environ.get("CROSSREF_MAILTO"),
         help="your e-mail, for Crossref's polite pool (default: $CROSSREF_MAILTO)",
+    )
+    group.add_argument(
+        "--budget",
+        metavar="URL",
+        help="Redis URL (redis://host:6379/0, rediss://, unix://) of one request budget shared "
+        "by every process using the same Redis and identity (mailto or Plus token), e.g. "
+        f"the tasks of an array job (default: ${BUDGET_ENV}; '' for none)",
     )
     group.add_argument(
         "--fake",
@@ -215,11 +314,16 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[Crossref]:
             transport=fake.transport(),
             base_url=args.base_url,
             cite_base_url=cite_base,
+            budget=args.budget,
         ) as cr:
             yield cr
         return
     async with Crossref(
-        mailto=args.mailto, plus_token=token, base_url=args.base_url, cite_base_url=cite_base
+        mailto=args.mailto,
+        plus_token=token,
+        base_url=args.base_url,
+        cite_base_url=cite_base,
+        budget=args.budget,  # None: the client reads $CROSSREF_BUDGET
     ) as cr:
         yield cr
 
@@ -433,13 +537,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "cite": _cite,
     }
+    if args.budget == "":
+        # --budget '' is "no shared budget" even when $CROSSREF_BUDGET is set; the client reads
+        # that variable whenever it is given budget=None, so this process must not have it.
+        os.environ.pop(BUDGET_ENV, None)
+        args.budget = None
     try:
+        _check_budget(args.budget)
         return int(anyio.run(_until_signalled, runners[args.command], args))
     except _Stopped as stop:
         name = signal.Signals(stop.signum).name
         hint = _resume_hint(argv) if args.command == "harvest" else ""
         print(f"\ncrossref-async: stopped by {name}{hint}", file=sys.stderr)
         return 128 + stop.signum
+    except BudgetUnavailableError as exc:
+        # One line (the reason may hold the server's own line breaks); the URL is redacted.
+        print(f"crossref-async: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        if args.command == "harvest" and _harvest_started(args):
+            print(f"  to continue: {_resume_command(argv)}", file=sys.stderr)
+        return 8
     except CrossrefError as exc:
         print(f"crossref-async: error: {exc}", file=sys.stderr)
         if isinstance(exc, RESUMABLE) and args.command == "harvest":
@@ -479,6 +595,11 @@ async def _until_signalled(
     if received or result is None:
         raise _Stopped(received[0] if received else signal.SIGTERM)
     return result
+
+
+def _harvest_started(args: argparse.Namespace) -> bool:
+    """Whether the harvest left state to resume (a Redis lost mid-run, not one never reached)."""
+    return Path(str(args.out) + ".harvest").exists()
 
 
 def _resume_command(argv: Sequence[str]) -> str:
