@@ -144,3 +144,13 @@ def redis_instance() -> Iterator[RedisServer]:
 def redis_url(redis_instance: RedisServer) -> str:
     """The URL of a fresh ``redis-server`` for one test."""
     return redis_instance.url
+
+
+def served_before(url: str, identity: str) -> None:
+    """Mark ``url``'s server as one that has served ``identity`` for long: its cold start (one
+    lease TTL without new leases, for a server that may have forgotten some) is over. Tests on
+    a fresh server, where nothing can have been forgotten, skip the wait so."""
+    import redis
+
+    with redis.Redis.from_url(url) as server:
+        server.set(f"crossref-async:{{{identity}}}:epoch", "0")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 from _cli import run_cli
-from _redis import free_port, redis_instance, redis_url
+from _redis import free_port, redis_instance, redis_url, served_before
 
 from crossref_async import cli
 from crossref_async._shared import identity_for
@@ -74,6 +74,8 @@ def test_harvest_with_a_shared_budget_is_exact(
     redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CROSSREF_PLUS_TOKEN", TOKEN)  # must never reach Redis
+    for identity in (identity_for(MAILTO, TOKEN), identity_for(MAILTO)):  # --fake: no token
+        served_before(redis_url, identity)
     out = tmp_path / "works.jsonl"
     done = run_cli(
         "harvest", "--budget", redis_url, "--mailto", MAILTO, "--out", str(out),
@@ -88,6 +90,7 @@ def test_harvest_with_a_shared_budget_is_exact(
 
 def test_an_array_of_shards_shares_one_budget(redis_url: str, tmp_path: Path) -> None:
     # The README's recipe: one plan, then one harvest per array task, all at once.
+    served_before(redis_url, identity_for(MAILTO))
     planned = run_cli("plan", "--mailto", MAILTO, "--shard-size", "250", works=WORKS)
     assert planned.returncode == 0, planned.stderr
     plan_file = tmp_path / "plan.json"
@@ -188,6 +191,7 @@ def test_an_unreachable_redis_is_one_line(command: str, tmp_path: Path) -> None:
 
 def test_the_environment_gives_the_budget(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cli.BUDGET_ENV, redis_url)
+    served_before(redis_url, identity_for(MAILTO))
     counted = run_cli("count", "--mailto", MAILTO)
     assert counted.returncode == 0, counted.stderr
     assert int(counted.stdout) == WORKS
