@@ -693,7 +693,10 @@ def _sharing(
     mailto: str | None,
     token: Secret | None,
 ) -> Sharing | None:
-    """The shared budget asked for (``budget=``, else ``CROSSREF_BUDGET``), or None."""
+    """The shared budget asked for (``budget=``, else ``CROSSREF_BUDGET``), or None (also
+    for ``budget=""``: none, whatever the environment says)."""
+    if isinstance(budget, str) and not budget.strip():
+        return None
     if budget is None:
         budget = os.environ.get("CROSSREF_BUDGET", "").strip() or None
         if budget is None:
