@@ -4,9 +4,10 @@ Crossref grants its budget per identity, so K processes with the same ``mailto``
 ``plan`` -> one ``harvest --shard`` per array task recipe, or K web workers) must share it. The
 simulator runs in a process of its own enforcing the polite-2026 limits (list pool: 3 requests
 a second, 3 in flight; ``--quick`` keeps them and only harvests fewer records), with a little
-latency (0.1 s + up to 0.1 s jitter + 1 ms a row, so one cursor alone could go faster than the
-limit and the rate, not the latency, is what binds), and a ``redis-server`` runs on a free
-loopback port.
+latency (0.2 s + up to 0.2 s jitter + 1 ms a row: about one request in flight at the limit's
+pace, so the rate is what binds a governor that keeps to it, while processes that each think
+they have the whole budget go over the concurrency limit too), and a ``redis-server`` runs on a
+free loopback port.
 
 For each K and each mode, K worker processes (this script's ``worker`` subcommand) harvest
 their own shards of one plan, written to a shared plan file (the plan's shards spread over the
@@ -16,9 +17,10 @@ K workers, largest first, so that they finish together), all started at the same
 * shared: ``Crossref(mailto=..., budget=SharedBudget(url, ...))`` in each worker, one Redis.
 
 Each row reports, from the simulator's own log and counters: the achieved list-request rate as
-a percentage of the limit (admitted requests started within the steady state, from one
-interval after the start until the first worker finished, divided by limit x seconds), the
-429s (in the steady state, and all of them), the most requests in flight at once as the
+a percentage of the limit (in the steady state: from one interval after the start until fewer
+shards are left than a harvest runs at once, the pool's concurrency; the admitted requests'
+starts in it, n of them, span some seconds: n - 1 divided by limit x those seconds), the 429s
+(in the steady state, and all of them), the most requests in flight at once as the
 simulator saw them (refused ones included), and whether the records are exact (every worker's
 parts hold exactly its shards' counts, no DOI twice, and all workers together the plan's
 total). Redis is emptied between rows and every ``SharedBudget`` is made with
@@ -26,7 +28,7 @@ total). Redis is emptied between rows and every ``SharedBudget`` is made with
 anything, and the cold start's one-TTL wait for the first lease would only blur the numbers.
 
 Then a killed worker's slot returning: a worker on the shared budget fills its window with list
-requests the simulator holds for 30 s, a second worker starts and waits for a slot, the first is
+requests the simulator holds for 12 s, a second worker starts and waits for a slot, the first is
 SIGKILLed mid-request (so it never releases its leases), and the time until the second one's
 request reaches the simulator is measured: the leases lapse within their TTL of the last
 renewal (renewed every TTL/3, so between 2/3 of the TTL and the TTL after the kill).
@@ -66,13 +68,16 @@ PRESET = "polite-2026"
 KS = (1, 2, 4, 8)
 QUICK_KS = (1, 2, 4)
 MODES = ("independent", "shared")
-WORKS = 2400
+WORKS = 2000
 QUICK_WORKS = 1200
 SHARDS = 16  # the plan's target is works/SHARDS records a shard
 ROWS = 50
-FAULTS = Faults(latency=0.1, jitter=0.1, per_row=0.001)
+FAULTS = Faults(latency=0.2, jitter=0.2, per_row=0.001)
 LEASE_TTL = 10.0
-KILL_LATENCY = 30.0  # the killed worker's requests are still running when it dies
+# The killed worker's requests: pages of KILL_ROWS rows the simulator takes KILL_HOLD seconds
+# to answer (1/KILL_ROWS of it a row), still running when it dies; rows=0 pages are instant.
+KILL_HOLD = 12.0
+KILL_ROWS = 300
 WORKER_TIMEOUT = 300.0
 OUT = Path(__file__).resolve().parent / "results" / "shared_budget.json"
 
@@ -194,20 +199,30 @@ async def _wait_for_go() -> None:
 async def worker_harvest(args: argparse.Namespace) -> dict[str, Any]:
     """Harvest this worker's shards of the plan file into ``--out`` (its parts stay in
     ``<out>.harvest/``: the other shards are other workers')."""
-    from crossref_async.harvest import Plan, harvest
+    from crossref_async.harvest import Plan, Progress, harvest
 
     the_plan = Plan.from_json(args.plan_text)
     shard_ids = [int(s) for s in args.shards.split(",")]
+    shards_done: list[float] = []  # when each of its shards was done
+
+    def progress(p: Progress) -> None:
+        while len(shards_done) < p.shards_done:
+            shards_done.append(time.monotonic())
+
     async with _client(args) as cr:
         _say("ready")
         await _wait_for_go()
         started = time.monotonic()
-        report = await harvest(cr, the_plan, out=args.out, shard_ids=shard_ids, rows=args.rows)
+        report = await harvest(
+            cr, the_plan, out=args.out, shard_ids=shard_ids, rows=args.rows, on_progress=progress
+        )
         finished = time.monotonic()
+        shards_done += [finished] * (len(shard_ids) - len(shards_done))
         stats = {name: asdict(s) for name, s in cr.stats().items()}
     return {
         "started": started,
         "finished": finished,
+        "shards_done": shards_done,
         "records": report.records,
         "expected": report.expected,
         "pages": report.pages,
@@ -219,18 +234,19 @@ async def worker_harvest(args: argparse.Namespace) -> dict[str, Any]:
 
 async def worker_hold(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the window with list requests the simulator holds, and stay (to be killed)."""
-    async with _client(args, timeout=KILL_LATENCY * 4) as cr:
+    async with _client(args, timeout=KILL_HOLD * 4) as cr:
+        await cr.works.page(rows=0)  # an instant answer: the governor learns the window
         _say("ready")
-        query = cr.works
-        await asyncio.gather(*(query.page(rows=1, offset=i) for i in range(CONCURRENCY)))
+        pages = (cr.works.page(rows=KILL_ROWS, offset=i) for i in range(CONCURRENCY))
+        await asyncio.gather(*pages)
     return {}
 
 
 async def worker_probe(args: argparse.Namespace) -> dict[str, Any]:
     """Send one list request as soon as the budget gives a slot."""
-    async with _client(args, timeout=KILL_LATENCY * 4) as cr:
+    async with _client(args, timeout=KILL_HOLD * 4) as cr:
         _say("ready")
-        await cr.works.page(rows=1)
+        await cr.works.page(rows=0)
     return {}
 
 
@@ -444,17 +460,23 @@ def run_row(
         else:
             row.workers.append(answer)
     finished = [a["finished"] for a in row.workers]
-    first_done = min(finished) if finished else end
-    row.seconds = (max(finished) if finished else end) - go
-    # Steady state: one interval after the start, until the first worker finished (from then
-    # on fewer processes compete).
-    a, b = go + INTERVAL + offset, first_done + offset
+    last = max(finished) if finished else end
+    row.seconds = last - go
+    # Steady state: from one interval after the start while at least CONCURRENCY shards are
+    # left anywhere (a harvest runs that many cursors at once; fewer cursors cannot keep the
+    # limit busy, since one manages only about 1/latency requests a second).
+    done = sorted(t for w in row.workers for t in w["shards_done"])
+    cut = len(done) - CONCURRENCY
+    a, b = go + INTERVAL + offset, (done[cut - 1] if cut > 0 else last) + offset
     if b - a < 2 * INTERVAL:  # too short to say anything: the whole run
-        a, b = go + offset, (max(finished) if finished else end) + offset
-    row.steady_seconds = b - a
+        a, b = go + offset, last + offset
     steady = [r for r in log if a <= r[0] < b]
-    ok = sum(1 for r in steady if r[3] != 429)
-    row.achieved = ok / row.steady_seconds if row.steady_seconds > 0 else 0.0
+    # The interval runs from the first admitted start in it to the last: n starts, n - 1 gaps
+    # (the window's edges then cost no fraction of a request either way).
+    admitted = sorted(r[0] for r in steady if r[3] != 429)
+    if len(admitted) > 1:
+        row.steady_seconds = admitted[-1] - admitted[0]
+        row.achieved = (len(admitted) - 1) / row.steady_seconds
     row.share = row.achieved / LIMIT
     row.rejected_steady = sum(1 for r in steady if r[3] == 429)
     row.rejected = int(stats["rate_limited_by_pool"].get(POOL, 0))
@@ -497,8 +519,8 @@ def _list_stats(url: str) -> tuple[int, int]:
 def run_kill(redis: Redis, lease_ttl: float) -> Kill:
     result = Kill(lease_ttl=lease_ttl)
     redis.flush()
-    faults = Faults(latency=KILL_LATENCY)
-    with simulator_process(works=200, preset=PRESET, faults=faults) as sim:
+    faults = Faults(per_row=KILL_HOLD / KILL_ROWS)
+    with simulator_process(works=KILL_ROWS, preset=PRESET, faults=faults) as sim:
         holder = _spawn("hold", sim.url, redis.url, lease_ttl)
         probe: Worker | None = None
         try:
@@ -506,10 +528,10 @@ def run_kill(redis: Redis, lease_ttl: float) -> Kill:
                 result.error = holder.error() or "the holding worker died"
                 return result
             # Its requests arrive; the window is full once the count stays put for a while.
-            last, since = -1, time.monotonic()
+            last, since, sent = -1, time.monotonic(), 0
             deadline = since + 20
             while time.monotonic() < deadline:
-                in_flight, _ = _list_stats(sim.url)
+                in_flight, sent = _list_stats(sim.url)
                 if in_flight != last:
                     last, since = in_flight, time.monotonic()
                 elif in_flight > 0 and time.monotonic() - since > 1.5:
@@ -522,7 +544,7 @@ def run_kill(redis: Redis, lease_ttl: float) -> Kill:
                 return result
             time.sleep(1.0)  # its request is asking the budget by now
             in_flight, before = _list_stats(sim.url)
-            result.blocked = in_flight == result.held and before == result.held
+            result.blocked = in_flight == result.held and before == sent
             killed = time.monotonic()
             os.kill(holder.process.pid, signal.SIGKILL)
             holder.process.wait()
@@ -535,6 +557,10 @@ def run_kill(redis: Redis, lease_ttl: float) -> Kill:
                 time.sleep(0.02)
             else:
                 result.error = f"no slot within {3 * lease_ttl:g} s"
+            # The simulator finishes the dead worker's requests before it stops (quietly).
+            deadline = time.monotonic() + KILL_HOLD + 5
+            while _list_stats(sim.url)[0] > 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
         finally:
             holder.stop()
             if probe is not None:
