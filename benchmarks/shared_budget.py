@@ -175,7 +175,8 @@ def _client(args: argparse.Namespace, *, timeout: float | None = None) -> Any:
     if timeout is not None:
         options["timeout"] = timeout
     if args.budget:
-        from crossref_async._shared import SharedBudget, identity_for
+        from crossref_async import SharedBudget
+        from crossref_async._shared import identity_for  # the key a URL budget would use
 
         options["budget"] = SharedBudget(
             args.budget,
