@@ -580,6 +580,7 @@ def run(
     rows: int,
     lease_ttl: float,
     kill: bool,
+    faults: Faults = FAULTS,
     progress: Callable[[str], None] = print,
 ) -> tuple[list[Row], Kill | None, dict[str, Any]]:
     results: list[Row] = []
@@ -588,7 +589,7 @@ def run(
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shared-bench-")))
         redis = stack.enter_context(redis_server())
         progress(f"redis-server {redis.version()} on {redis.url}")
-        sim = stack.enter_context(simulator_process(works=works, preset=PRESET, faults=FAULTS))
+        sim = stack.enter_context(simulator_process(works=works, preset=PRESET, faults=faults))
         progress(f"simulator ({PRESET}, {works:,} works) on {sim.url}")
         plan_text = asyncio.run(_make_plan(sim.url, works))
         plan_file = workdir / "plan.json"
@@ -703,20 +704,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rows", type=int, default=ROWS, help="rows a page")
     parser.add_argument("--lease-ttl", type=float, default=LEASE_TTL, help="seconds")
     parser.add_argument("--no-kill", action="store_true", help="skip the killed-worker run")
+    parser.add_argument("--latency", type=float, default=FAULTS.latency, help="seconds")
+    parser.add_argument("--jitter", type=float, default=FAULTS.jitter, help="seconds")
+    parser.add_argument("--per-row", type=float, default=FAULTS.per_row, help="seconds a row")
     parser.add_argument("--out", type=Path, default=OUT, help="JSON results file")
     args = parser.parse_args(argv)
     ks = args.ks or (QUICK_KS if args.quick else KS)
     works = args.works or (QUICK_WORKS if args.quick else WORKS)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    faults = Faults(latency=args.latency, jitter=args.jitter, per_row=args.per_row)
     results, kill, plan_json = run(
-        ks, modes, works, rows=args.rows, lease_ttl=args.lease_ttl, kill=not args.no_kill
+        ks,
+        modes,
+        works,
+        rows=args.rows,
+        lease_ttl=args.lease_ttl,
+        kill=not args.no_kill,
+        faults=faults,
     )
     checked = targets(results)
     print()
     print(f"machine: {machine()}")
     print(
         f"simulator: {PRESET} ({POOL}: {LIMIT:g} requests/s, {CONCURRENCY} in flight),"
-        f" latency {FAULTS.latency} s + up to {FAULTS.jitter} s + {FAULTS.per_row * 1000:g} ms"
+        f" latency {faults.latency:g} s + up to {faults.jitter:g} s + {faults.per_row * 1000:g} ms"
         f" a row; {plan_json['total']:,} records in {len(plan_json['shards'])} shards,"
         f" {args.rows} rows a page"
     )
@@ -725,7 +736,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "preset": PRESET,
         "pool": {"name": POOL, "rate": LIMIT, "interval": INTERVAL, "concurrency": CONCURRENCY},
-        "faults": asdict(FAULTS),
+        "faults": asdict(faults),
         "works": works,
         "records": plan_json["total"],
         "shards": len(plan_json["shards"]),
