@@ -11,7 +11,8 @@ free loopback port.
 
 For each K and each mode, K worker processes (this script's ``worker`` subcommand) harvest
 their own shards of one plan, written to a shared plan file (the plan's shards spread over the
-K workers, largest first, so that they finish together), all started at the same moment:
+K workers, largest first onto the least loaded, so that their loads are even), all started at
+the same moment:
 
 * independent: ``Crossref(mailto=...)`` in each worker, no budget (today's default);
 * shared: ``Crossref(mailto=..., budget=SharedBudget(url, ...))`` in each worker, one Redis.
@@ -22,7 +23,7 @@ shards are left than a harvest runs at once, the pool's concurrency; the admitte
 starts in it, n of them, span some seconds: n - 1 divided by limit x those seconds), the 429s
 (in the steady state, and all of them), the most requests in flight at once as the
 simulator saw them (refused ones included), and whether the records are exact (every worker's
-parts hold exactly its shards' counts, no DOI twice, and all workers together the plan's
+output holds exactly its shards' counts, no DOI twice, and all workers together the plan's
 total). Redis is emptied between rows and every ``SharedBudget`` is made with
 ``cold_start=False``: the server is started fresh for the run, so it cannot have forgotten
 anything, and the cold start's one-TTL wait for the first lease would only blur the numbers.
