@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from crossref_async.testing import FakeCrossref, serve_in_thread
+from crossref_async.testing import FakeCrossref, Faults, serve_in_thread
 
 MAILTO = "bench@example.org"
 
@@ -62,20 +62,42 @@ class Simulator:
         stdin.flush()
         return float(stdout.readline())
 
+    def clock(self) -> float:
+        """The simulator's clock now (``time.monotonic()`` in its process: the clock of
+        :meth:`log`'s start times)."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write("clock\n")
+        stdin.flush()
+        return float(stdout.readline())
+
+    def log(self) -> list[tuple[float, str, str, int]]:
+        """The simulator's request log (its last 10,000 requests, as they finished):
+        ``(started, kind, pool, status)``, ``started`` on :meth:`clock`."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write("log\n")
+        stdin.flush()
+        return [(float(t), str(k), str(p), int(s)) for t, k, p, s in json.loads(stdout.readline())]
+
 
 @contextlib.contextmanager
 def simulator_process(
-    *, works: int = 2000, seed: int = 0, preset: str = "unmetered"
+    *, works: int = 2000, seed: int = 0, preset: str = "unmetered", faults: Faults | None = None
 ) -> Iterator[Simulator]:
     """The simulator served from a separate process on 127.0.0.1 (a free port), every record
     encoded ahead; yields a :class:`Simulator` once it answers, and stops the process when the
     block ends, on errors and Ctrl-C too (the process also stops by itself when this one dies:
-    it serves until its standard input closes).
+    it serves until its standard input closes). ``faults``: only its latency (``latency``,
+    ``jitter``, ``per_row``) is passed on.
 
     In a process of its own the server shares neither this process's GIL nor its CPU-time
     count, so what this process measures is the client's."""
     command = [sys.executable, str(Path(__file__).resolve()), "serve"]
     command += ["--works", str(works), "--seed", str(seed), "--preset", preset]
+    if faults is not None:
+        command += ["--latency", str(faults.latency), "--jitter", str(faults.jitter)]
+        command += ["--per-row", str(faults.per_row)]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -99,26 +121,47 @@ def simulator_process(
 
 def _serve(argv: list[str]) -> None:
     """``python _common.py serve``: the child of :func:`simulator_process`. Prints the URL,
-    then answers each ``cpu`` line with its CPU time, until its input ends."""
+    then answers each ``cpu`` line with its CPU time, ``clock`` with its clock and ``log``
+    with its request log as one JSON line, until its input ends."""
     parser = argparse.ArgumentParser(prog="_common.py serve")
     parser.add_argument("--works", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default="unmetered")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--jitter", type=float, default=0.0)
+    parser.add_argument("--per-row", type=float, default=0.0)
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):  # Ctrl-C hits both processes
         sim = FakeCrossref(
             works=args.works,
             seed=args.seed,
             limits=args.preset,
+            faults=Faults(latency=args.latency, jitter=args.jitter, per_row=args.per_row),
             cache_records=max(args.works, 20_000),
         )
         sim.corpus.warm()  # every record encoded ahead: no record building on the clock
         with serve_in_thread(sim) as url:
             print(url, flush=True)
             for line in sys.stdin:
-                if line.strip() != "cpu":
+                command = line.strip()
+                if command == "cpu":
+                    print(time.process_time(), flush=True)
+                elif command == "clock":
+                    print(time.monotonic(), flush=True)
+                elif command == "log":
+                    print(json.dumps(_log(sim)), flush=True)
+                else:
                     break
-                print(time.process_time(), flush=True)
+
+
+def _log(sim: FakeCrossref) -> list[list[object]]:
+    # The server's thread appends while this one reads: a copy may meet a mutation; try again.
+    while True:
+        try:
+            records = list(sim.stats.log)
+        except RuntimeError:
+            continue
+        return [[r.started, r.kind, r.pool, r.status] for r in records]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -198,4 +241,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         _serve(sys.argv[2:])
     else:
-        raise SystemExit("usage: python _common.py serve [--works N] [--seed N] [--preset NAME]")
+        raise SystemExit(
+            "usage: python _common.py serve [--works N] [--seed N] [--preset NAME]"
+            " [--latency S] [--jitter S] [--per-row S]"
+        )
