@@ -292,7 +292,7 @@ class Session:
             if hold is not None and sharing is not None and governor is not None:
                 limited = answer is not None and answer.status == 429
                 await sharing.finish(
-                    hold, governor.pool(kind), governor.breaker, rate_limited=limited
+                    hold, governor.pool(kind), governor.breaker, rate_limited=limited, failed=failed
                 )
 
 

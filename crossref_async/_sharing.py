@@ -9,9 +9,12 @@ learns from the answers); with ``Crossref(budget=...)`` each request then also n
    lease lapses within its TTL);
 2. a start in the shared schedule (the pool's rate and interval, the governor's margin),
    which no window of one interval may hold more of than the limit, across every process;
-3. after a 429, the pause is shared: every process waits it out; an open circuit breaker is
-   shared too: while one process's is open, the others send nothing either (a request waits
-   for it within its retry window, else raises :class:`~crossref_async.CircuitOpenError`).
+3. what the answers taught: the budget as the processes learnt it (published when it
+   changes: a 429's rate cut, a recovery, a window shrunk or regrown; a newcomer starts from
+   it), a 429's pause, and an open circuit breaker: while one process's is open the others
+   send nothing either (a request waits for it within its retry window, else raises
+   :class:`~crossref_async.CircuitOpenError`); after the cool-down one probe goes, claimed
+   across the processes, and the others wait for its outcome.
 
 Pools are keyed by request kind (``single``, ``list``) under the identity's namespace. When
 Redis cannot be reached the request waits and tries again (with a warning, every
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -51,6 +55,8 @@ _BACKOFF = (0.25, 5.0)  # first and largest wait between tries while Redis is aw
 _RELEASE_TIMEOUT = 2.0
 #: The shared budget's scope of the breaker: one circuit per identity, as a client has one.
 BREAKER = "breaker"
+_PROBE_TTL = 60.0  # a probe's claim lapses after this (its holder died)
+_PROBE_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Hold:
 
     kind: RequestKind
     lease: Lease
+    probe: bool = False  # the one request sent after another process's circuit opened
 
 
 class Sharing:
@@ -87,6 +94,7 @@ class Sharing:
         self._last_log = -float("inf")
         self._published: dict[RequestKind, Rating] = {}
         self._opened = False  # this process's open circuit, as published
+        self._holder = uuid.uuid4().hex  # names this client's probe claims
 
     def __repr__(self) -> str:
         return f"Sharing({self.budget!r})"
@@ -119,7 +127,7 @@ class Sharing:
         """Wait for a lease and a start in the shared budget of ``kind``'s pool, after an
         open circuit of another process (for up to ``wait_limit`` seconds)."""
         await self.connect()
-        await self._patiently(lambda: self._obey_breaker(wait_limit))
+        probe = await self._patiently(lambda: self._obey_breaker(wait_limit))
         lease = await self._patiently(lambda: self._lease(kind, pool))
         try:
             await self._patiently(lambda: self._start(kind, pool))
@@ -127,7 +135,7 @@ class Sharing:
             with anyio.CancelScope(shield=True):
                 await self._release(lease)
             raise
-        return Hold(kind, lease)
+        return Hold(kind, lease, probe)
 
     @contextlib.asynccontextmanager
     async def holding(self, hold: Hold | None) -> AsyncIterator[None]:
@@ -143,12 +151,18 @@ class Sharing:
                 tg.cancel_scope.cancel()
 
     async def finish(
-        self, hold: Hold, pool: PoolBudget, breaker: CircuitBreaker, *, rate_limited: bool
+        self,
+        hold: Hold,
+        pool: PoolBudget,
+        breaker: CircuitBreaker,
+        *,
+        rate_limited: bool,
+        failed: bool,
     ) -> None:
         """Release the lease; share what the answer taught (the budget, a 429's pause, the
-        circuit opening or closing)."""
+        circuit opening or closing, a probe's outcome)."""
         with anyio.CancelScope(shield=True):
-            await self._publish_breaker(breaker)
+            await self._publish_breaker(breaker, hold, failed=failed)
             if pool.learned:
                 await self._publish(hold.kind, pool)
             if rate_limited:
@@ -161,35 +175,48 @@ class Sharing:
     # -- inside ---------------------------------------------------------------------------------
 
     async def _terms(self, kind: RequestKind, pool: PoolBudget) -> _Terms:
-        """The pool's budget: this process's once an answer stated it; until then the one
-        another process learnt (a newcomer asking for its cautious defaults, one at a time,
-        would wait for a window that busy processes never leave that empty)."""
-        if pool.learned:
-            return _terms_of(pool)
+        """The pool's budget as the processes last learnt it (the shared rating: a 429's
+        rate cut or a shrunk window in one process holds them all), else this process's.
+
+        A newcomer would otherwise ask for its cautious defaults (one at a time) and wait
+        for a window that busy processes never leave that empty.
+        """
         rating = (await self.budget.snapshot(kind)).rating
         if rating is None:
             return _terms_of(pool)
         limit = max(1, int(rating.rate * rating.interval))
         return _Terms(limit, rating.interval, rating.rate, max(1, rating.concurrency))
 
-    async def _obey_breaker(self, wait_limit: float) -> None:
-        left = (await self.budget.snapshot(BREAKER)).breaker_remaining
-        if left <= 0:
-            return
-        if left > wait_limit:
-            raise CircuitOpenError(
-                f"circuit open in another process of this identity (shared budget at "
-                f"{self.budget.url}): nothing is sent for {left:.1f} s more",
-                retry_in=left,
-            )
-        await anyio.sleep(left)
+    async def _obey_breaker(self, wait_limit: float) -> bool:
+        """Wait while a circuit is open anywhere; True when this request is the one probe
+        that every process waits on after the cool-down."""
+        deadline = loop_time() + wait_limit
+        while True:
+            state = await self.budget.snapshot(BREAKER)
+            if state.breaker == "closed":
+                return False
+            left = state.breaker_remaining
+            if left <= 0:
+                if await self.budget.claim_probe(BREAKER, self._holder, _PROBE_TTL):
+                    return True
+                left = _PROBE_POLL  # another process's probe is out: wait for its outcome
+            if loop_time() + left > deadline:
+                raise CircuitOpenError(
+                    f"circuit open in another process of this identity (shared budget at "
+                    f"{self.budget.url}): nothing is sent for {left:.1f} s more",
+                    retry_in=left,
+                )
+            await anyio.sleep(left)
 
-    async def _publish_breaker(self, breaker: CircuitBreaker) -> None:
+    async def _publish_breaker(self, breaker: CircuitBreaker, hold: Hold, *, failed: bool) -> None:
         with contextlib.suppress(BudgetUnavailableError):
             if breaker.tripped:
                 await self.budget.open_breaker(BREAKER, breaker.remaining())
                 self._opened = True
-            elif self._opened:
+            elif hold.probe and failed:
+                # The shared probe failed: open again, for this client's cool-down.
+                await self.budget.open_breaker(BREAKER, breaker.settings.cooldown)
+            elif self._opened or hold.probe:
                 await self.budget.close_breaker(BREAKER)
                 self._opened = False
 
@@ -201,10 +228,17 @@ class Sharing:
             rate=pool.rate,
             concurrency=pool.allowed_in_flight,
         )
-        if self._published.get(kind) != rating:
-            with contextlib.suppress(BudgetUnavailableError):
-                await self.budget.set_rating(kind, rating)
-                self._published[kind] = rating
+        # What this process learns is published when it changes (a 429's cut, a recovery, a
+        # shrunk or regrown window), not merely because it differs from what another process
+        # learnt: that would undo their cut with this process's older view.
+        previous = self._published.get(kind)
+        if previous == rating:
+            return
+        self._published[kind] = rating
+        with contextlib.suppress(BudgetUnavailableError):
+            if previous is None and (await self.budget.snapshot(kind)).rating is not None:
+                return
+            await self.budget.set_rating(kind, rating)
 
     async def _lease(self, kind: RequestKind, pool: PoolBudget) -> Lease:
         async with self.budget.releases(kind) as released:

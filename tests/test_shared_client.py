@@ -8,6 +8,7 @@ Time here is real (Redis's clock is the server's own), kept short: a fast pool.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 
 import anyio
@@ -27,7 +28,7 @@ from crossref_async import (
     SharedBudget,
     ValidationError,
 )
-from crossref_async._shared import identity_for
+from crossref_async._shared import Rating, identity_for
 from crossref_async.testing import FakeCrossref, Faults
 from crossref_async.testing._limits import Limits, Pool
 
@@ -220,3 +221,52 @@ async def test_an_open_circuit_in_one_process_holds_them_all(redis_url: str) -> 
         await first.close_breaker("breaker")
         await b.works.page(rows=1)
     assert healthy.stats.requests["list"] == 1
+
+
+async def test_after_a_shared_cool_down_one_probe_goes_and_the_rest_wait_for_it(
+    redis_url: str,
+) -> None:
+    # Another process's circuit opened; its cool-down is over. Of K clients asking at once,
+    # one sends the probe and the others wait for its outcome (here good: then they all go).
+    healthy = simulator()
+    budgets = [shared(redis_url) for _ in range(K)]
+    await budgets[0].open_breaker("breaker", 0.2)
+    # The budget as another process learnt it (2 at once), so the window alone would let
+    # two go together.
+    await budgets[0].set_rating("list", Rating(RATE, 1.0, CONCURRENCY, RATE, CONCURRENCY))
+    patient = RetryPolicy(attempts=2, max_time=10.0)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                Crossref(mailto=MAILTO, transport=healthy.transport(), retry=patient, budget=budget)
+            )
+            for budget in budgets
+        ]
+        for budget in budgets:
+            await stack.enter_async_context(budget)
+        async with anyio.create_task_group() as tg:
+            for cr in clients:
+                tg.start_soon(cr.works.page)
+        state = await budgets[0].snapshot("breaker")
+    assert state.breaker == "closed"
+    assert healthy.stats.requests["list"] == K
+    # The probe alone first (0.2 s to answer), then the others together.
+    starts = sorted(record.started for record in healthy.stats.log if record.kind == "list")
+    assert starts[1] - starts[0] >= 0.2
+
+
+async def test_what_one_process_learnt_of_the_budget_holds_the_others(redis_url: str) -> None:
+    # Another process's answers cut the rate to 4 a second (a 429, say) and the window to
+    # one: a client whose own server would take 20 a second keeps to what was learnt.
+    fake = simulator(latency=0.0)
+    async with shared(redis_url) as budget:
+        await budget.set_rating("list", Rating(RATE, 1.0, CONCURRENCY, 4.0, 1))
+        async with (
+            Crossref(mailto=MAILTO, transport=fake.transport(), budget=budget) as cr,
+            anyio.create_task_group() as tg,
+        ):
+            for _ in range(5):
+                tg.start_soon(cr.works.page)
+    starts = sorted(record.started for record in fake.stats.log if record.kind == "list")
+    assert len(starts) == 5
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.24  # 4 a second, spaced
