@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 import anyio
 import msgspec
 
-from ._governor import Governor, Pause, PoolStats, RequestKind
+from ._governor import Governor, Pause, PoolStats, RequestKind, Ticket
 from ._responses import error_for, parse_retry_after
 from ._retry import Outcome, Retrier, RetryPolicy
 from ._sharing import Hold, Sharing
@@ -250,7 +250,7 @@ class Session:
                     kind=kind,
                     headers=call.headers,
                     credentials=call.service.credentials,
-                    on_sent=ticket.sent if ticket is not None else None,
+                    on_sent=_on_sent(ticket, hold),
                     next_step=lambda left: self._retrier.next_step(outcome, left),
                 )
             if answer.problem is not None:
@@ -294,6 +294,20 @@ class Session:
                 await sharing.finish(
                     hold, governor.pool(kind), governor.breaker, rate_limited=limited, failed=failed
                 )
+
+
+def _on_sent(ticket: Ticket | None, hold: Hold | None) -> Callable[[], None] | None:
+    """What to tell when the request's headers go out: the governor's log, the shared one."""
+    if ticket is None:
+        return None
+    if hold is None:
+        return ticket.sent
+
+    def sent() -> None:
+        ticket.sent()
+        hold.mark_sent()
+
+    return sent
 
 
 def _holding(sharing: Sharing | None, hold: Hold | None) -> AbstractAsyncContextManager[None]:

@@ -30,7 +30,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
@@ -80,6 +80,13 @@ class Hold:
     kind: RequestKind
     lease: Lease
     probe: bool = False  # the one request sent after another process's circuit opened
+    start_id: str = ""  # its start in the shared log
+    slack: float = 0.0
+    sent: anyio.Event = field(default_factory=anyio.Event)  # its headers have gone out
+
+    def mark_sent(self) -> None:
+        """The request's headers have just gone out (the transport says so)."""
+        self.sent.set()
 
 
 class Sharing:
@@ -130,12 +137,12 @@ class Sharing:
         probe = await self._patiently(lambda: self._obey_breaker(wait_limit))
         lease = await self._patiently(lambda: self._lease(kind, pool))
         try:
-            await self._patiently(lambda: self._start(kind, pool))
+            start_id, slack = await self._patiently(lambda: self._start(kind, pool))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._release(lease)
             raise
-        return Hold(kind, lease, probe)
+        return Hold(kind, lease, probe, start_id, slack)
 
     @contextlib.asynccontextmanager
     async def holding(self, hold: Hold | None) -> AsyncIterator[None]:
@@ -145,6 +152,7 @@ class Sharing:
             return
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._renew, hold)
+            tg.start_soon(self._mark_sent, hold)
             try:
                 yield
             finally:
@@ -250,7 +258,8 @@ class Sharing:
                 # A release anywhere wakes this at once; the retry hint bounds the wait.
                 await released.wait(max(0.005, min(retry, 1.0)))
 
-    async def _start(self, kind: RequestKind, pool: PoolBudget) -> None:
+    async def _start(self, kind: RequestKind, pool: PoolBudget) -> tuple[str, float]:
+        """The start's id in the shared log, and the slack its spacing was given."""
         margin = PoolBudget.MARGIN
         while True:
             terms = await self._terms(kind, pool)
@@ -262,8 +271,15 @@ class Sharing:
                 slack=margin * terms.interval / 2,
             )
             if start.wait <= 0:
-                return
+                return start.id, margin * terms.interval / 2
             await anyio.sleep(start.wait)
+
+    async def _mark_sent(self, hold: Hold) -> None:
+        """Move the start to when the request really went out (after a connection's
+        handshake, say), as the in-process log does, so starts cannot bunch at the server."""
+        await hold.sent.wait()
+        with contextlib.suppress(BudgetUnavailableError):
+            await self.budget.sent(hold.kind, hold.start_id, slack=hold.slack)
 
     async def _renew(self, hold: Hold) -> None:
         while True:

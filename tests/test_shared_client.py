@@ -29,7 +29,7 @@ from crossref_async import (
     ValidationError,
 )
 from crossref_async._shared import Rating, identity_for
-from crossref_async.testing import FakeCrossref, Faults
+from crossref_async.testing import FakeCrossref, Faults, serve
 from crossref_async.testing._limits import Limits, Pool
 
 __all__ = ["redis_instance", "redis_url"]  # the fixtures, used by name
@@ -270,3 +270,24 @@ async def test_what_one_process_learnt_of_the_budget_holds_the_others(redis_url:
     starts = sorted(record.started for record in fake.stats.log if record.kind == "list")
     assert len(starts) == 5
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.24  # 4 a second, spaced
+
+
+async def test_over_a_socket_each_start_moves_to_when_its_request_went_out(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpcore tells when a request's headers are written; the shared log's start moves
+    # there (after a connection's handshake, say), as the in-process log's does.
+    moved: list[str] = []
+    fake = simulator(latency=0.0)
+    async with shared(redis_url) as budget, serve(fake) as url:
+        original = budget.sent
+
+        async def spy(pool: str, start_id: str, *, slack: float = 0.0) -> bool:
+            moved.append(start_id)
+            return await original(pool, start_id, slack=slack)
+
+        monkeypatch.setattr(budget, "sent", spy)
+        async with Crossref(mailto=MAILTO, base_url=url, budget=budget) as cr:
+            for _ in range(3):
+                await cr.works.page(rows=1)
+    assert len(moved) == 3 and len(set(moved)) == 3 and all(moved)
