@@ -19,13 +19,14 @@ import subprocess
 import sys
 import textwrap
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from _redis import RedisServer, free_port, redis_instance, redis_server, redis_url
+from _windows import max_in_window
 
 from crossref_async._errors import CrossrefError
 from crossref_async._shared import (
@@ -88,18 +89,6 @@ async def take_starts(
     return got
 
 
-def most_in_a_window(starts: Sequence[int], window: int) -> int:
-    """The most starts any half-open window ``(t - window, t]`` holds (it suffices to look at
-    the windows ending at a start)."""
-    times = sorted(starts)
-    most, first = 0, 0
-    for last, t in enumerate(times):
-        while times[first] <= t - window:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 # -- the rate ------------------------------------------------------------------------------------
 
 
@@ -112,7 +101,7 @@ async def test_k_clients_never_put_more_than_the_limit_in_any_window(
     results = await asyncio.gather(*(take_starts(c, 10, limit, interval, 0.0) for c in clients))
     starts = [t for result in results for t in result]
     assert len(starts) == len(set(starts)) == 40
-    assert most_in_a_window(starts, round(interval * 1_000_000)) <= limit
+    assert max_in_window([float(t) for t in starts], round(interval * 1_000_000)) <= limit
 
 
 async def test_the_first_interval_holds_exactly_the_limit(budgets: Budgets) -> None:
@@ -138,7 +127,7 @@ async def test_starts_are_spaced_by_the_emission_interval_across_clients(
     starts = sorted(t for result in results for t in result)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= round(interval / limit * 1_000_000)
-    assert most_in_a_window(starts, round(interval * 1_000_000)) <= limit
+    assert max_in_window([float(t) for t in starts], round(interval * 1_000_000)) <= limit
 
 
 async def test_lateness_within_the_slack_does_not_push_the_schedule_back(
@@ -640,7 +629,7 @@ async def test_real_processes_share_one_rate_and_one_window(redis_url: str) -> N
     assert [w.returncode for w in workers] == [0] * k
     starts = [t for out in outputs for t in json.loads(out)]
     assert len(starts) == k * n
-    assert most_in_a_window(starts, round(interval * 1_000_000)) <= limit
+    assert max_in_window([float(t) for t in starts], round(interval * 1_000_000)) <= limit
     assert 1 <= peak <= concurrency
 
 
