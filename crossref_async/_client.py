@@ -23,7 +23,7 @@ from ._query import ListQuery, Route, WorksQuery
 from ._retry import RetryPolicy
 from ._session import Session
 from ._settings import Pacing
-from ._shared import SharedBudget, identity_for, redact_url
+from ._shared import SharedBudget, identity_for, redact_url, url_problem
 from ._sharing import Sharing
 from ._transport import (
     DEFAULT_MAX_BODY_SIZE,
@@ -708,12 +708,13 @@ def _sharing(
     if not isinstance(budget, str):
         raise ValidationError(budget, "budget must be a redis:// URL or a SharedBudget")
     identity = identity_for(mailto, token.reveal() if token is not None else None)
-    try:
-        shared = SharedBudget(budget, identity=identity)
-    except ValueError:
+    problem = url_problem(budget)
+    if problem is not None:
         raise ValidationError(
-            redact_url(budget), "budget must be a redis:// or rediss:// URL with a host"
-        ) from None
+            redact_url(budget),
+            f"budget must be a redis://, rediss:// or unix:// URL with a host ({problem})",
+        )
+    shared = SharedBudget(budget, identity=identity)
     return Sharing(shared, owned=True)
 
 

@@ -122,6 +122,45 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def url_problem(url: str) -> str | None:
+    """What makes ``url`` unusable as a shared budget's Redis URL, or None if it is usable.
+
+    >>> url_problem("redis://:pw@10.0.0.5:6379/0") is None
+    True
+    >>> url_problem("unix:///run/redis.sock") is None
+    True
+    >>> url_problem("http://10.0.0.5:6379")
+    "not a Redis URL (the scheme is 'http')"
+    >>> url_problem("redis:///0")
+    'no host'
+    >>> url_problem("redis://host:63x9/0")
+    'the port is not a number from 1 to 65535'
+    >>> url_problem("redis://host/zero")
+    "the database is not a number (the path is '/zero')"
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        if not url.lower().startswith(("redis://", "rediss://")):
+            return "not a URL"
+        return "the port is not a number from 1 to 65535"
+    scheme = parts.scheme.lower()
+    if scheme == "unix":
+        return None if parts.path.strip("/") else "no socket path (unix:///path/to/redis.sock)"
+    if scheme not in ("redis", "rediss"):
+        return f"not a Redis URL (the scheme is {scheme!r})" if scheme else "not a URL"
+    if not parts.hostname:
+        return "no host"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        # redis-py would quietly use database 0: a typo must not share another budget.
+        return f"the database is not a number (the path is {parts.path!r})"
+    return None
+
+
 def identity_for(mailto: str | None = None, plus_token: str | None = None) -> str:
     """The key namespace of a client identity: ``plus-<hash>`` for a Plus token (it governs
     when both are given), ``mailto-<hash>`` for a polite mailto, else ``public``.
@@ -550,8 +589,9 @@ class SharedBudget:
         timeout: float = 2.0,
         cold_start: bool = True,
     ) -> None:
-        if not url.lower().startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"not a Redis URL: {redact_url(url)}")
+        problem = url_problem(url)
+        if problem is not None:
+            raise ValueError(f"{problem}: {redact_url(url)}")
         if not lease_ttl > 0 or not timeout > 0:
             raise ValueError("lease_ttl and timeout must be positive")
         if not identity or any(c in identity for c in "{}: "):
@@ -573,7 +613,7 @@ class SharedBudget:
     # -- connection -----------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Connect and check the server answers (PING) and runs scripts (Redis 5 or later);
+        """Connect and check the server answers (PING) and runs scripts (Redis 6.2 or later);
         :class:`BudgetUnavailableError` (naming the redacted URL) if not.
 
         >>> await budget.connect()  # again: a no-op once connected
@@ -601,10 +641,11 @@ class SharedBudget:
             self._redis = client
             self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
         info = await self._call(self._server_info())
-        version = str(info.get("redis_version", "5.0"))
-        if _version(version) < (5, 0):
+        version = str(info.get("redis_version", "6.2"))
+        # ZADD ... GT (the sent script) came with Redis 6.2.
+        if _version(version) < (6, 2):
             raise BudgetUnavailableError(
-                self._url, f"Redis {version} is too old (the scripts need 5.0 or later)"
+                self._url, f"Redis {version} is too old (the scripts need 6.2 or later)"
             )
         # The cold start counts from now, not from the first request.
         await self._run("touch", [self._epoch_key()], [])

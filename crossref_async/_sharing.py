@@ -135,9 +135,11 @@ class Sharing:
         open circuit of another process (for up to ``wait_limit`` seconds)."""
         await self.connect()
         probe = await self._patiently(lambda: self._obey_breaker(wait_limit))
-        lease = await self._patiently(lambda: self._lease(kind, pool))
+        # One read of the budget as learnt serves both steps unless one of them must wait.
+        terms = await self._patiently(lambda: self._terms(kind, pool))
+        lease = await self._patiently(lambda: self._lease(kind, pool, terms))
         try:
-            start_id, slack = await self._patiently(lambda: self._start(kind, pool))
+            start_id, slack = await self._patiently(lambda: self._start(kind, pool, terms))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._release(lease)
@@ -248,31 +250,39 @@ class Sharing:
                 return
             await self.budget.set_rating(kind, rating)
 
-    async def _lease(self, kind: RequestKind, pool: PoolBudget) -> Lease:
+    async def _lease(self, kind: RequestKind, pool: PoolBudget, terms: _Terms) -> Lease:
+        # The common case, a free slot, costs one script; only a request that must wait
+        # subscribes to the releases (a connection of its own).
+        lease, retry = await self.budget.acquire_lease(kind, terms.concurrency)
+        if lease is not None:
+            return lease
         async with self.budget.releases(kind) as released:
             while True:
+                # Subscribed now: a release from here on wakes the wait at once, and the
+                # try below sees any release before it.
                 terms = await self._terms(kind, pool)
                 lease, retry = await self.budget.acquire_lease(kind, terms.concurrency)
                 if lease is not None:
                     return lease
-                # A release anywhere wakes this at once; the retry hint bounds the wait.
                 await released.wait(max(0.005, min(retry, 1.0)))
 
-    async def _start(self, kind: RequestKind, pool: PoolBudget) -> tuple[str, float]:
+    async def _start(self, kind: RequestKind, pool: PoolBudget, terms: _Terms) -> tuple[str, float]:
         """The start's id in the shared log, and the slack its spacing was given."""
         margin = PoolBudget.MARGIN
         while True:
-            terms = await self._terms(kind, pool)
+            slack = margin * terms.interval / 2
             start = await self.budget.try_start(
                 kind,
                 terms.limit,
                 terms.interval * (1.0 + margin),
                 spacing=(1.0 + margin) / terms.rate,
-                slack=margin * terms.interval / 2,
+                slack=slack,
             )
             if start.wait <= 0:
-                return start.id, margin * terms.interval / 2
+                return start.id, slack
             await anyio.sleep(start.wait)
+            # What was learnt may have changed while this waited.
+            terms = await self._terms(kind, pool)
 
     async def _mark_sent(self, hold: Hold) -> None:
         """Move the start to when the request really went out (after a connection's

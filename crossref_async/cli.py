@@ -37,7 +37,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
-from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -54,7 +53,7 @@ from ._errors import (
     VerificationError,
 )
 from ._query import WorksQuery
-from ._shared import BudgetUnavailableError, redact_url
+from ._shared import BudgetUnavailableError, redact_url, url_problem
 from ._tasks import run_beside
 from .harvest import Plan, Progress, Report, harvest, plan
 from .models import Work
@@ -122,45 +121,6 @@ def _field_query(text: str) -> tuple[str, str]:
     return name.strip().replace("-", "_"), value
 
 
-def budget_problem(url: str) -> str | None:
-    """What makes ``url`` unusable as a shared budget's Redis URL, or None if it is usable.
-
-    >>> budget_problem("redis://:pw@10.0.0.5:6379/0") is None
-    True
-    >>> budget_problem("unix:///run/redis.sock") is None
-    True
-    >>> budget_problem("http://10.0.0.5:6379")
-    "not a Redis URL (the scheme is 'http')"
-    >>> budget_problem("redis:///0")
-    'no host'
-    >>> budget_problem("redis://host:63x9/0")
-    'the port is not a number from 1 to 65535'
-    >>> budget_problem("redis://host/zero")
-    "the database is not a number (the path is '/zero')"
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        if not url.lower().startswith(("redis://", "rediss://")):
-            return "not a URL"
-        return "the port is not a number from 1 to 65535"
-    scheme = parts.scheme.lower()
-    if scheme == "unix":
-        return None if parts.path.strip("/") else "no socket path (unix:///path/to/redis.sock)"
-    if scheme not in ("redis", "rediss"):
-        return f"not a Redis URL (the scheme is {scheme!r})" if scheme else "not a URL"
-    if not parts.hostname:
-        return "no host"
-    if port == 0:
-        return "the port is not a number from 1 to 65535"
-    database = parts.path.strip("/")
-    if database and not database.isdigit():
-        # redis-py would quietly use database 0: a typo must not share another budget.
-        return f"the database is not a number (the path is {parts.path!r})"
-    return None
-
-
 def _check_budget(given: str | None) -> None:
     """Refuse an unusable shared-budget URL (``--budget``, else ``$CROSSREF_BUDGET``, which
     the client reads) before any request; "" means no shared budget."""
@@ -169,7 +129,7 @@ def _check_budget(given: str | None) -> None:
     )
     if not url:
         return
-    problem = budget_problem(url)
+    problem = url_problem(url)
     if problem:
         raise BudgetURLError(source, url, problem)
 

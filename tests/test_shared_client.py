@@ -291,3 +291,13 @@ async def test_over_a_socket_each_start_moves_to_when_its_request_went_out(
             for _ in range(3):
                 await cr.works.page(rows=1)
     assert len(moved) == 3 and len(set(moved)) == 3 and all(moved)
+
+
+def test_the_client_checks_a_budget_url_as_the_cli_does() -> None:
+    # One rule for both (_shared.url_problem): a database that is not a number would quietly
+    # be database 0, sharing another budget.
+    with pytest.raises(ValidationError, match="the database is not a number") as info:
+        Crossref(mailto=MAILTO, budget="redis://:s3cret@127.0.0.1:6379/zero")
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(ValidationError, match="no host"):
+        Crossref(mailto=MAILTO, budget="redis:///0")
