@@ -10,6 +10,7 @@ times: the start times the script recorded, the leases live on the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -31,6 +32,7 @@ from _windows import max_in_window
 from crossref_async._errors import CrossrefError
 from crossref_async._shared import (
     BudgetUnavailableError,
+    PoolState,
     Rating,
     SharedBudget,
     identity_for,
@@ -175,6 +177,17 @@ async def test_a_start_moved_to_its_sending_counts_from_then(
     assert not await budget.sent(POOL, "no-such-start")
 
 
+async def reconnect(*budgets: SharedBudget) -> None:
+    """One call on each budget after a server restart: the pooled connection either fails
+    once (the server closed it) or was already seen closed and replaced by redis-py's pool;
+    which one is a race with the server's FIN, so neither is asserted."""
+    for budget in budgets:
+        with contextlib.suppress(BudgetUnavailableError):
+            await budget.snapshot(POOL)
+    for budget in budgets:
+        assert isinstance(await budget.snapshot(POOL), PoolState)
+
+
 async def test_a_new_server_starts_cold(budgets: Budgets) -> None:
     budget = await budgets(cold_start=True, lease_ttl=0.3)
     # connect() marked the epoch: nothing starts within one interval of it, no new lease
@@ -200,9 +213,7 @@ async def test_a_server_that_lost_its_data_starts_cold_and_holders_renew_first(
     assert lease is not None
     assert (await budget.try_start(POOL, 5, interval)).wait == 0
     redis_instance.restart()  # back empty: the start and the lease are forgotten
-    for client in (budget, other):
-        with pytest.raises(BudgetUnavailableError):
-            await client.snapshot(POOL)  # the old connections died with the server
+    await reconnect(budget, other)
     start = await other.try_start(POOL, 5, interval)
     assert 0 < start.wait <= interval  # the log is empty, yet nothing starts
     taken, retry = await other.acquire_lease(POOL, 1)
@@ -312,8 +323,7 @@ async def test_a_lost_lease_is_taken_again_on_renewal_only_if_there_is_room(
     lease, _ = await budget.acquire_lease(POOL, 1)
     assert lease is not None
     redis_instance.restart()  # the server comes back empty: the lease is gone
-    with pytest.raises(BudgetUnavailableError):
-        await budget.snapshot(POOL)  # the old connection died with the server
+    await reconnect(budget)
     renewed = await budget.renew(lease)
     assert renewed is not None  # room: the holder gets its slot back
     assert (await budget.snapshot(POOL)).in_flight == 1
