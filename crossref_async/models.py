@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator
+from typing import Any, ClassVar, Generic, TypeVar, overload
 from urllib.parse import quote
 
 import msgspec
 
+from . import _pretty
 from ._errors import DecodeError, excerpt
 
 __all__ = [
@@ -116,7 +118,31 @@ class CrossrefStruct(
     Type(id='book', label='Book')
     >>> msgspec.json.encode(Work(DOI="10.5555/12345678", is_referenced_by_count=3))
     b'{"DOI":"10.5555/12345678","is-referenced-by-count":3}'
+
+    The repr shows only the fields that are set, long text and lists cut down, and never
+    more than a few hundred characters; a class may name the fields that identify it in
+    ``_repr_fields`` (:class:`Member`, :class:`Journal`...). rich (``__rich_repr__``) and
+    IPython (``_repr_pretty_``) show the same fields.
+
+    >>> Contributor(family="Carberry", affiliation=(Affiliation(name="Brown University"),) * 5)
+    Contributor(family='Carberry', affiliation=(Affiliation(name='Brown University'), …+4))
+    >>> Affiliation(name="Department of Computer Science, Brown University, 115 Waterman Street")
+    Affiliation(name='Department of Computer Science, Brown University, 115 Water…')
     """
+
+    #: The fields the repr shows, when only some identify the record (None: all that are set).
+    _repr_fields: ClassVar[tuple[str, ...] | None] = None
+
+    def __repr__(self) -> str:
+        return _pretty.struct_repr(self)
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """The fields the repr shows, for rich's pretty printer."""
+        return list(_pretty.fields(self))
+
+    def _repr_pretty_(self, p: _pretty.PrettyPrinter, cycle: bool) -> None:
+        """IPython's pretty form: the short repr."""
+        _pretty.pretty(self, p, cycle)
 
 
 # -- small shared pieces ------------------------------------------------------------------------
@@ -132,6 +158,8 @@ class PartialDate(CrossrefStruct, frozen=True, kw_only=True):
     >>> PartialDate(date_parts=((None,),)).year is None
     True
     """
+
+    _repr_fields = ("date_parts",)
 
     date_parts: tuple[tuple[int | None, ...], ...] = ()
     date_time: str | None = None
@@ -444,6 +472,18 @@ class Reference(CrossrefStruct, frozen=True, kw_only=True):
     (None, 'See www.gps.gov.')
     """
 
+    _repr_fields = (
+        "key",
+        "DOI",
+        "author",
+        "year",
+        "article_title",
+        "journal_title",
+        "volume",
+        "first_page",
+        "unstructured",
+    )
+
     # Wire order (see CrossrefStruct): a large page holds a hundred thousand of these.
     issue: str | None = None
     key: str | None = None
@@ -732,6 +772,20 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
     >>> w = Work(DOI="10.1000/xyz", title=("A title",), issued=PartialDate(date_parts=((2020,),)))
     >>> w.doi_url, w.first_title, w.year, w.issued_date
     ('https://doi.org/10.1000/xyz', 'A title', 2020, datetime.date(2020, 1, 1))
+
+    The repr is the DOI, type, first title (shortened past 60 characters), year and first
+    author, each left out when the record lacks it (a ``select=`` record); a record with none
+    of them shows the fields it has:
+
+    >>> Work(DOI="10.1037/0003-066x.59.1.29", type="journal-article",
+    ...      title=("How the Mind Hurts and Heals",),
+    ...      issued=PartialDate(date_parts=((2004, 1),)),
+    ...      author=(Contributor(given="Oakley", family="Ray"),))
+    Work(10.1037/0003-066x.59.1.29, journal-article, 'How the Mind Hurts and Heals', 2004, Ray)
+    >>> Work(DOI="10.5555/1", author=(Contributor(family="Carberry"), Contributor(family="Ng")))
+    Work(10.5555/1, Carberry et al.)
+    >>> Work(is_referenced_by_count=3)
+    Work(is_referenced_by_count=3)
     """
 
     # Declared in the order Crossref sends the keys (see CrossrefStruct), not by topic: the
@@ -815,6 +869,62 @@ class Work(CrossrefStruct, frozen=True, kw_only=True):
     component_number: str | None = None
     free_to_read: FreeToRead | None = None
     aliases: _Strs = ()
+
+    def __repr__(self) -> str:
+        parts = [repr(value) if name == "title" else str(value) for name, value in self._summary()]
+        if not parts:
+            return _pretty.struct_repr(self)
+        return _pretty.join("Work", parts)
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """The DOI, type, first title, year and first author, for rich's pretty printer."""
+        return list(self._summary())
+
+    def _summary(self) -> Iterator[tuple[str, Any]]:
+        if self.DOI:
+            yield "DOI", self.DOI
+        if self.type:
+            yield "type", self.type
+        if self.first_title:
+            yield "title", _pretty.shorten(self.first_title)
+        if self.year is not None:
+            yield "year", self.year
+        if self.author:
+            first = self.author[0]
+            name = first.family or first.display_name
+            if name:
+                more = " et al." if len(self.author) > 1 else ""
+                yield "author", _pretty.shorten(name, 30) + more
+
+    # -- the names users guess: properties, never fields, so encoding a Work never has them.
+
+    @property
+    def doi(self) -> str | None:
+        """An alias of ``DOI`` (Crossref's own key is upper case).
+
+        >>> Work(DOI="10.5555/12345678").doi
+        '10.5555/12345678'
+        """
+        return self.DOI
+
+    @property
+    def authors(self) -> tuple[Contributor, ...]:
+        """An alias of ``author`` (Crossref's key is singular; it holds every author).
+
+        >>> work = Work(author=(Contributor(family="Ng"), Contributor(family="Li")))
+        >>> [a.family for a in work.authors]
+        ['Ng', 'Li']
+        """
+        return self.author
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        """An alias of ``reference`` (Crossref's key is singular; it holds the whole list).
+
+        >>> Work(reference=(Reference(key="ref1"),)).references
+        (Reference(key='ref1'),)
+        """
+        return self.reference
 
     @property
     def dois(self) -> tuple[str, ...]:
@@ -1026,6 +1136,8 @@ class Member(CrossrefStruct, frozen=True, kw_only=True):
     (True, True)
     """
 
+    _repr_fields = ("id", "primary_name", "location", "prefixes")
+
     id: int | None = None
     primary_name: str | None = None
     names: _Strs = ()
@@ -1065,6 +1177,8 @@ class Funder(CrossrefStruct, frozen=True, kw_only=True):
     >>> [nsf.hierarchy_names[child] for child in nsf.hierarchy[nsf.id]]
     ['Directorate for Biological Sciences']
     """
+
+    _repr_fields = ("id", "name", "location", "work_count")
 
     id: str | None = None
     name: str | None = None
@@ -1111,6 +1225,8 @@ class Journal(CrossrefStruct, frozen=True, kw_only=True):
     >>> journal.coverage_type["all"]["abstracts"]
     0.86
     """
+
+    _repr_fields = ("title", "publisher", "ISSN")
 
     title: str | None = None
     publisher: str | None = None
@@ -1239,6 +1355,15 @@ class Page(CrossrefStruct, Generic[T], frozen=True, kw_only=True):
     >>> page = decode_page(body, Type, message_type="type-list")
     >>> page.total_results, page.items[0].label
     (1, 'Book')
+
+    A page is a sequence of its items: ``len(page)``, ``page[0]``, ``for item in page`` and
+    ``bool(page)`` all look at ``items`` (so a ``rows=0`` page, which carries only counts and
+    facets, is false). Its repr is its size, the total and the cursor:
+
+    >>> len(page), page[0], [t.id for t in page], bool(page)
+    (1, Type(id='book', label='Book'), ['book'], True)
+    >>> Page(items=(Type(id="book"),) * 3, total_results=336022, next_cursor="DnF1ZXJ5VGhlbkZldGNo")
+    Page(3 of 336,022 items, next_cursor='DnF1ZXJ5…')
     """
 
     items: tuple[T, ...] = ()
@@ -1247,6 +1372,40 @@ class Page(CrossrefStruct, Generic[T], frozen=True, kw_only=True):
     query: Query | None = None
     facets: dict[str, Facet] = msgspec.field(default_factory=dict)
     next_cursor: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.items):,} of {self.total_results:,} items"]
+        parts += [f"{name}={_pretty.summary(value)}" for name, value in self._summary()[2:]]
+        return _pretty.join("Page", parts)
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """The size, total, cursor and facet names, for rich's pretty printer."""
+        return self._summary()
+
+    def _summary(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = [("size", len(self.items)), ("total", self.total_results)]
+        if self.next_cursor is not None:
+            # Cursors are long opaque tokens; their head tells two apart.
+            out.append(("next_cursor", _pretty.shorten(self.next_cursor, 9)))
+        if self.facets:
+            out.append(("facets", list(self.facets)))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self.items[index]
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
 
 
 class Envelope(CrossrefStruct, Generic[T], frozen=True, kw_only=True):
