@@ -15,10 +15,12 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from urllib.parse import urlencode
 
 import msgspec
 
 from . import _params as P
+from . import _pretty
 from ._errors import ValidationError
 from ._paging import iter_items, iter_pages
 from .models import Page
@@ -134,6 +136,12 @@ class ListQuery(Generic[T]):
     >>> cr = Crossref(mailto="me@example.org")
     >>> cr.members.query("hindawi").rows(5).to_params()
     [('query', 'hindawi'), ('rows', '5')]
+
+    Its repr is the request it makes (without the ``mailto`` and token the client adds), and
+    ``async for`` walks it as :meth:`stream` does:
+
+    >>> cr.members.query("calder learned society")
+    ListQuery(GET /members?query=calder+learned+society)
     """
 
     _session: Session = dataclasses.field(repr=False, compare=False)
@@ -225,6 +233,31 @@ class ListQuery(Generic[T]):
         _check_offset(offset)
         _check_window(self._rows, offset)
         return dataclasses.replace(self, _offset=offset)
+
+    # -- reading it -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        try:
+            params = self.to_params()
+        except ValidationError as exc:
+            # A query built in an order that is not yet sendable (order() before sort())
+            # still prints, saying why it cannot be sent.
+            return f"{type(self).__name__}(GET {self._route.path}, not sendable: {exc})"
+        # Readable and still a valid URL: the separators Crossref's values use stay as typed.
+        query = urlencode(params, safe=":,*()'!")
+        return f"{type(self).__name__}(GET {self._route.path}{'?' if query else ''}{query})"
+
+    def _repr_pretty_(self, p: _pretty.PrettyPrinter, cycle: bool) -> None:
+        """IPython's pretty form: the repr (the request the query makes)."""
+        _pretty.pretty(self, p, cycle)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        """``async for item in query`` is ``async for item in query.stream()``.
+
+        >>> [member.primary_name async for member in cr.members.query("calder")]
+        ['Calder Learned Society']
+        """
+        return self.stream()
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -403,7 +436,8 @@ class ListQuery(Generic[T]):
 Order = Literal["asc", "desc"]
 
 
-@dataclass(frozen=True)
+# repr=False: keep ListQuery's repr (the request), not a generated one of every field.
+@dataclass(frozen=True, repr=False)
 class WorksQuery(ListQuery[T]):
     """A query on a works route: ``/works`` or the works of one member, journal, funder,
     prefix or type. Adds field queries, ``select``, ``sort``/``order``, ``facet``, ``sample``.
@@ -417,6 +451,8 @@ class WorksQuery(ListQuery[T]):
     [('query', 'renear ontologies'), ('query.author', 'renear'), ('select', 'DOI,title'),
      ('sort', 'published'), ('order', 'asc'),
      ('filter', 'type:journal-article,from-pub-date:2024-01'), ('rows', '50')]
+    >>> cr.works.query("renear").filter(type="journal-article").rows(20)
+    WorksQuery(GET /works?query=renear&filter=type:journal-article&rows=20)
     """
 
     _fields: tuple[tuple[str, str], ...] = ()

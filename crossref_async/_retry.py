@@ -30,6 +30,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import TypeVar
 
 import anyio
@@ -320,13 +321,43 @@ class Retrier:
             sleep=_no_wait if is_testing() else self._sleep,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                outcome.attempts = attempt.retry_state.attempt_number
-                try:
-                    return await call()
-                except CrossrefError as exc:
-                    if not is_safe_to_repeat(exc):
-                        outcome.replayed = True
-                    raise
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    outcome.attempts = attempt.retry_state.attempt_number
+                    try:
+                        return await call()
+                    except CrossrefError as exc:
+                        if not is_safe_to_repeat(exc):
+                            outcome.replayed = True
+                        raise
+        except BaseException as exc:
+            # tenacity re-raises the last attempt's error from deep inside itself: the
+            # traceback a user reads would be mostly tenacity and concurrent.futures. The same
+            # error object (its __cause__, such as the httpx error, untouched) is raised again
+            # from here, with only the frames of the failed call below this one ("from"
+            # would replace that cause, hence the noqa).
+            raise exc.with_traceback(_own_frames(exc.__traceback__))  # noqa: B904
         raise AssertionError("unreachable: tenacity either returns or reraises")
+
+
+#: Modules whose frames a retried error's traceback leaves out (tenacity's loop, and the
+#: future it keeps each attempt's outcome in).
+_HIDDEN = ("tenacity", "concurrent.futures")
+
+
+def _own_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` after its first entry (the frame that caught the error, which the re-raise
+    adds back) without the entries of :data:`_HIDDEN` modules, relinked in place."""
+    kept = []
+    entry = tb.tb_next if tb is not None else None
+    while entry is not None:
+        module = str(entry.tb_frame.f_globals.get("__name__", ""))
+        if not any(module == name or module.startswith(name + ".") for name in _HIDDEN):
+            kept.append(entry)
+        entry = entry.tb_next
+    head: TracebackType | None = None
+    for entry in reversed(kept):
+        entry.tb_next = head
+        head = entry
+    return head
