@@ -47,7 +47,8 @@ class Route:
 
     path: str
     message_type: str
-    filters: Mapping[str, P.Kind] | None
+    # The filter catalogue runs to thousands of characters: a repr names the route only.
+    filters: Mapping[str, P.Kind] | None = dataclasses.field(repr=False)
     text_query: bool = True
     works: bool = False  # field queries, select, sort, facet, sample and cursors
 

@@ -247,6 +247,14 @@ def test_query_repr_is_to_params(build: Any) -> None:
     assert parse_qsl(urlsplit(url).query) == query.to_params()
 
 
+def test_the_route_and_page_source_leave_the_filter_catalogue_out() -> None:
+    source = Crossref(mailto="me@example.org").works.source()
+    assert repr(source.route) == (
+        "Route(path='/works', message_type='work-list', text_query=True, works=True)"
+    )
+    assert "from-pub-date" not in repr(source) and len(repr(source)) < 200
+
+
 def test_query_repr_never_shows_secrets() -> None:
     cr = Crossref(mailto="someone@example.org", plus_token="s3cret-plus-token")
     shown = repr(cr.works.query("x").filter(type="book"))
