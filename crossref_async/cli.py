@@ -485,7 +485,7 @@ def _check_harvest(args: argparse.Namespace) -> None:
                 raise UsageError(
                     "--shard",
                     str(unknown[0]),
-                    f"the plan has shards {ids[0]} to {ids[-1]}" if ids else "the plan is empty",
+                    f"the plan's shards are {ids[0]} to {ids[-1]}" if ids else "the plan is empty",
                 )
     if not to_stdout:
         prepare_output(args.out, "--out")
@@ -739,7 +739,7 @@ async def _get(args: argparse.Namespace) -> int:
         out.flush()
     summary = f"{found} found, {missing} not found"
     if given.bad:
-        summary += f", {len(given.bad)} not DOIs"
+        summary += f", {len(given.bad)} skipped (not DOIs)"
     if given.repeats:
         summary += f", {len(given.repeats)} given more than once"
     print(summary, file=sys.stderr)
