@@ -366,7 +366,8 @@ def check_options(
         isinstance(max_outage, (int, float)) and max_outage >= 0
     ):
         raise ValidationError(max_outage, "max_outage must be seconds, 0 or more")
-    if out is not None:
+    # A folder is refused with its own message (a file name is wanted) once the lock is held.
+    if out is not None and not Path(out).is_dir():
         check_output_name(out)
     if shard_ids is None:
         return
