@@ -114,6 +114,14 @@ MAILTO_ENV = "CROSSREF_MAILTO"
 BUDGET_FORMS = (
     "redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock"
 )
+EPILOG = """exit statuses:
+  0 done     1 done, not all found or verified     2 bad input or an API error
+  3 output locked by another harvest     4 server kept failing (resumable)
+  5 output cannot be written (resumable)     6 output did not verify
+  7 --budget is not a Redis URL     8 the budget's Redis cannot be reached
+  9 a file or folder given cannot be read or written
+  130 interrupted, 143 terminated (both resumable)     141 standard output closed early
+"""
 #: The status of a run whose standard output was closed early, as a shell reports a
 #: process killed by SIGPIPE.
 BROKEN_PIPE = 128 + 13
@@ -231,6 +239,7 @@ def _api_options(
         "--fake-preset",
         default="polite-2026",
         choices=presets,
+        metavar="PRESET",
         help="simulator limits preset: %(choices)s (default: %(default)s)",
     )
     if not query:
@@ -281,7 +290,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="crossref-async",
         description="Harvest and query the Crossref REST API, politely and fast.",
-        epilog="Exit statuses: python -c 'import crossref_async.cli as c; help(c)'",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
