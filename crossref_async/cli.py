@@ -473,6 +473,8 @@ def _check_harvest(args: argparse.Namespace) -> None:
                 ("--filter", args.filter),
                 ("--select", args.select),
                 ("--shard-size", args.shard_size),
+                ("--since", args.since),
+                ("--state", args.state),
             )
             if value
         ]

@@ -9,6 +9,7 @@ would.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -282,6 +283,8 @@ def test_a_plan_with_query_options_or_an_unknown_shard_is_refused(
     out = str(tmp_path / "w.jsonl")
     status, _, err = run(capsys, "harvest", "--out", out, "--plan", str(saved), "--filter", "a:b")
     assert status == 2 and "--filter" in err and "holds its own query" in err
+    status, _, err = run(capsys, "harvest", "--out", out, "--plan", str(saved), "--since", "2020")
+    assert status == 2 and "--since" in err and "holds its own query" in err
     status, _, err = run(capsys, "harvest", "--out", out, "--plan", str(saved), "--shard", "99")
     assert status == 2 and "--shard 99" in err and "shards are 0 to" in err
     assert not Path(out).exists()
@@ -308,6 +311,15 @@ def test_get_reports_bad_lines_with_their_numbers_and_goes_on(
     assert "2 found, 0 not found, 2 skipped (not DOIs), 2 given more than once" in err
     dois = [json.loads(line)["DOI"] for line in out.read_text().splitlines()]
     assert dois == [DOI, "10.5555/Mixed.Case.DOI"]
+
+
+def test_get_names_standard_input_lines(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{DOI}\nsee above\n"))
+    status, out, err = run(capsys, "get", "--file", "-", "--select", "DOI")
+    assert status == 1 and "<stdin>:2: 'see above'" in err
+    assert [json.loads(line)["DOI"] for line in out.splitlines()] == [DOI]
 
 
 def test_get_with_only_good_dois_given_twice_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
