@@ -63,7 +63,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TextIO
 
@@ -643,55 +643,64 @@ def _pause_of(cr: Crossref) -> Callable[[], str | None]:
 
 
 async def _harvest(args: argparse.Namespace) -> int:
-    to_stdout = _to_stdout(args)
-    with contextlib.ExitStack() as stack:
-        out: Path = args.out
-        if to_stdout:
-            # A private output, verified like any other, then copied out: the records
-            # reach the pipe exactly once, and only once they are all on disk.
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="crossref-async-"))
-            out = Path(folder, "harvest.jsonl")
-        async with _client(args) as cr:
-            display = _ProgressDisplay(sys.stderr, not args.no_progress, _pause_of(cr))
-            target: WorksQuery[Work] | Plan
-            target = args.the_plan if args.the_plan is not None else _query(cr, args)
+    with _harvest_output(args) as out:
+        return await _harvest_into(args, out)
 
-            async def refresh(scope: CancelScope) -> None:
-                while True:
-                    await anyio.sleep(1.0)
-                    display.tick()
 
-            async def run() -> Report:
-                return await harvest(
-                    cr,
-                    target,
-                    out=out,
-                    target=args.shard_size,
-                    rows=args.rows,
-                    concurrency=args.concurrency,
-                    resume=args.resume,
-                    since=args.since,
-                    state_file=args.state,
-                    shard_ids=args.shard,
-                    keep_parts=args.keep_parts,
-                    on_progress=display,
-                    overwrite=args.overwrite,
-                    max_outage=args.max_outage,
-                )
+@contextlib.contextmanager
+def _harvest_output(args: argparse.Namespace) -> Iterator[Path]:
+    """Where the harvest writes: ``--out``, or for ``--out -`` a private file, verified like
+    any other and then copied out, so the records reach the pipe exactly once and only once
+    they are all on disk (the file and its folder are removed afterwards)."""
+    if not _to_stdout(args):
+        yield args.out
+        return
+    with tempfile.TemporaryDirectory(prefix="crossref-async-") as folder:
+        yield Path(folder, "harvest.jsonl")
 
-            try:
-                report = await run_beside(run, refresh)
-            finally:
-                display.close()
-        assert report is not None  # only a signal stops it early, and that cancels this task
-        if to_stdout:
-            # The records go to standard output, so the report goes beside the progress,
-            # naming where the records went rather than the file about to be removed.
-            shown = dataclasses.replace(report, output=Path("<standard output>"))
-            print(shown.table(), file=sys.stderr)
-            await anyio.to_thread.run_sync(_copy_out, out)
-        else:
-            print(report.table())
+
+async def _harvest_into(args: argparse.Namespace, out: Path) -> int:
+    async with _client(args) as cr:
+        display = _ProgressDisplay(sys.stderr, not args.no_progress, _pause_of(cr))
+        target: WorksQuery[Work] | Plan
+        target = args.the_plan if args.the_plan is not None else _query(cr, args)
+
+        async def refresh(scope: CancelScope) -> None:
+            while True:
+                await anyio.sleep(1.0)
+                display.tick()
+
+        async def run() -> Report:
+            return await harvest(
+                cr,
+                target,
+                out=out,
+                target=args.shard_size,
+                rows=args.rows,
+                concurrency=args.concurrency,
+                resume=args.resume,
+                since=args.since,
+                state_file=args.state,
+                shard_ids=args.shard,
+                keep_parts=args.keep_parts,
+                on_progress=display,
+                overwrite=args.overwrite,
+                max_outage=args.max_outage,
+            )
+
+        try:
+            report = await run_beside(run, refresh)
+        finally:
+            display.close()
+    assert report is not None  # only a signal stops it early, and that cancels this task
+    if _to_stdout(args):
+        # The records go to standard output, so the report goes beside the progress,
+        # naming where the records went rather than the file about to be removed.
+        shown = dataclasses.replace(report, output=Path("<standard output>"))
+        print(shown.table(), file=sys.stderr)
+        await anyio.to_thread.run_sync(_copy_out, out)
+    else:
+        print(report.table())
     return 0 if report.verified else 1
 
 
