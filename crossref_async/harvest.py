@@ -316,13 +316,59 @@ class Report:
 _key_decoder = decoder(WorkKey)
 
 
+#: The output names a harvest writes, by how they end (any case): JSONL, gzipped or zstd.
+OUTPUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
+
+
+def check_output_name(out: str | Path) -> None:
+    """Refuse an output whose name does not end in one of :data:`OUTPUT_SUFFIXES` (a
+    ``.csv`` would otherwise be written as JSONL, under a name that says otherwise).
+
+    >>> check_output_name("works.jsonl.gz")
+    >>> try:
+    ...     check_output_name("works.csv")
+    ... except ValidationError as exc:
+    ...     print(exc)
+    'works.csv': a harvest writes JSONL: the name must end in .jsonl, .jsonl.gz or .jsonl.zst
+    """
+    name = str(out).lower()
+    # .zstd: the spelling compression_for has always taken for zstd.
+    if not name.endswith((*OUTPUT_SUFFIXES, ".jsonl.zstd")):
+        raise ValidationError(
+            str(out), "a harvest writes JSONL: the name must end in .jsonl, .jsonl.gz or .jsonl.zst"
+        )
+
+
 def check_options(
-    rows: int, concurrency: int | None, *, shard_ids: Sequence[int] | None = None
+    rows: int,
+    concurrency: int | None,
+    *,
+    shard_ids: Sequence[int] | None = None,
+    max_outage: float = DEFAULT_MAX_OUTAGE,
+    target: int | None = None,
+    out: str | Path | None = None,
 ) -> None:
-    """Refuse bad harvest options before anything is planned or sent."""
+    """Refuse bad harvest options before anything is planned or sent: ``rows``,
+    ``concurrency``, ``shard_ids``, ``max_outage``, the shard ``target`` and the output's name.
+
+    >>> try:
+    ...     check_options(5000, None)
+    ... except ValidationError as exc:
+    ...     print(exc)
+    5000: rows must be between 1 and 1000
+    """
     check_whole(rows, "rows", high=MAX_ROWS)
     if concurrency is not None:
         check_whole(concurrency, "concurrency")
+    if target is not None:
+        check_whole(target, "target")
+    if isinstance(max_outage, bool) or not (
+        isinstance(max_outage, (int, float)) and max_outage >= 0
+    ):
+        raise ValidationError(max_outage, "max_outage must be seconds, 0 or more")
+    # A folder is refused with its own message (a file name is wanted) once the lock is held.
+    if out is not None and not Path(out).is_dir():
+        check_output_name(out)
     if shard_ids is None:
         return
     # An empty list reads as "none" to some and "all" to others: it is neither, it is refused.
@@ -417,11 +463,13 @@ class Harvester:
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
             raise ValidationError("out", "a harvest needs an output file (out=) or a sink")
-        check_options(self.rows, self.concurrency, shard_ids=self.shard_ids)
-        if isinstance(self.max_outage, bool) or not (
-            isinstance(self.max_outage, (int, float)) and self.max_outage >= 0
-        ):
-            raise ValidationError(self.max_outage, "max_outage must be seconds, 0 or more")
+        check_options(
+            self.rows,
+            self.concurrency,
+            shard_ids=self.shard_ids,
+            max_outage=self.max_outage,
+            out=self.out,
+        )
         if self.out is not None:
             self.out = Path(self.out)
         self.compression: Compression = compression_for(self.out) if self.out else None
@@ -1036,7 +1084,15 @@ async def harvest(
     >>> report.records, report.shards, written, again.already_complete
     (607, 4, 607, True)
     """
-    check_options(rows, concurrency, shard_ids=shard_ids)
+    # Everything that can be checked without the API is checked before the first request.
+    check_options(
+        rows,
+        concurrency,
+        shard_ids=shard_ids,
+        max_outage=max_outage,
+        target=target,
+        out=out,
+    )
     started = dt.datetime.now(dt.timezone.utc).date()
     incremental = since is not None or state_file is not None
     out_path = Path(out) if out is not None else None

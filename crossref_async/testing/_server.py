@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import uvicorn
 
 _START_TIMEOUT = 10.0
+#: The corpus size of ``fake-server`` and of ``crossref-async ... --fake`` alike: large enough
+#: that a harvest runs several shards at once (the README's figures are for this size).
+DEFAULT_WORKS = 20_000
 
 
 def _uvicorn() -> Any:
@@ -190,7 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks one)")
-    parser.add_argument("--works", type=int, default=1000, help="number of works (1000)")
+    parser.add_argument(
+        "--works",
+        type=_positive,
+        default=DEFAULT_WORKS,
+        help=f"number of works ({DEFAULT_WORKS}, as crossref-async --fake-works)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (0)")
     parser.add_argument(
         "--preset", choices=sorted(PRESETS), default="polite-2026", help="limits (polite-2026)"
@@ -256,6 +264,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (info)")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number, 1 or more")
+    return value
 
 
 def _window(text: str) -> tuple[float, float]:
