@@ -1,9 +1,9 @@
 """The harvest's progress display for the command line, on tqdm.
 
-On a terminal, a tqdm bar (records done of the total, elapsed and ETA, rate, then shards,
-retries and the pause reason), redrawn at most every 0.2 s, with log lines written above it
-rather than through it. Anywhere else (a log file, CI, a pipe), a plain line every few
-seconds and always one when every shard is done:
+On a terminal, a tqdm bar (records done of the total, elapsed and ETA, rate, then the pause
+reason, shards and retries), one line cut to the terminal's width, redrawn at most every
+0.2 s, with log lines written above it rather than through it. Anywhere else (a log file,
+CI, a pipe), a plain line every few seconds and always one when every shard is done:
 
 >>> import io
 >>> from crossref_async.harvest import Progress
@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, MutableMapping
@@ -53,6 +54,7 @@ MIN_RATE_SPAN = 2.0
 #: What the bar says after the counts (tqdm fills ``{bar}`` to the terminal's width).
 BAR_FORMAT = "{l_bar}{bar}| {records}/{of} records [{elapsed}<{remaining}, {speed}{postfix}]"
 LOGGER = "crossref_async"
+DEFAULT_SIZE = (80, 24)
 
 
 class Governed(Protocol):
@@ -124,13 +126,15 @@ class _Bar(_TqdmBase):
         self, stream: TextIO, records: int, total: int, figures: dict[str, object], postfix: str
     ) -> None:
         self.figures = figures  # before tqdm's constructor: it draws the bar
+        columns, lines = _screen(stream)
         super().__init__(
             file=stream,
             initial=records,
             total=total,
             postfix=postfix,
             bar_format=BAR_FORMAT,
-            dynamic_ncols=True,
+            ncols=columns,
+            nrows=lines,
             leave=True,
         )
 
@@ -301,17 +305,34 @@ class ProgressDisplay:
             "elapsed": elapsed,
             # tqdm's ETA (``remaining``) is (total - n) / rate: "?" while the rate is 0.
             "rate": rate,
-            "speed": f"{rate:,.0f} records/s",
+            "speed": f"{rate:,.0f}/s",
         }
-        postfix = ", ".join(details + ([paused] if paused else []))
+        # The pause first: a line wider than the terminal is cut at its end.
+        postfix = ", ".join(([paused] if paused else []) + details)
         bar = self._bar
         if bar is None:
             self._bar = _Bar(self.stream, p.records, p.total, figures, postfix)
             self._restore.enter_context(logging_redirect_tqdm(_console_loggers(), _Bar))
             return
         bar.n, bar.total, bar.figures = p.records, p.total, figures
+        bar.ncols, bar.nrows = _screen(self.stream)  # the terminal may have been resized
         bar.set_postfix_str(postfix, refresh=False)
         bar.refresh()
+
+
+def _screen(stream: TextIO) -> tuple[int, int]:
+    """The terminal's columns and lines, each else ``$COLUMNS``/``$LINES``, else 80x24: a
+    pseudo-terminal nobody sized (as some CI runners give) says 0x0, and tqdm would then
+    trim the bar to nothing and take it for hidden below the screen."""
+    columns = lines = 0
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        columns, lines = os.get_terminal_size(stream.fileno())
+
+    def pick(told: int, variable: str, default: int) -> int:
+        env = os.environ.get(variable, "")
+        return told if told > 0 else int(env) if env.isdigit() and int(env) > 0 else default
+
+    return pick(columns, "COLUMNS", DEFAULT_SIZE[0]), pick(lines, "LINES", DEFAULT_SIZE[1])
 
 
 def _is_console(handler: logging.Handler) -> bool:

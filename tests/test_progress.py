@@ -3,8 +3,10 @@ where it writes, and that log lines do not tear its bar. Time is a fake clock th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,6 +20,13 @@ from crossref_async.testing import FakeCrossref, Faults
 
 MAILTO = "tests@example.org"
 PAUSE = "paused 12s: 429 Too Many Requests from pool polite-list"
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal of 200 columns unless a test says otherwise (a StringIO has no size: the
+    display reads $COLUMNS), so that no figure is cut off at the terminal's width."""
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 class Terminal(io.StringIO):
@@ -171,7 +180,9 @@ def test_disabled_shows_nothing(stream_type: type[io.StringIO]) -> None:
 # -- the bar (a terminal) -------------------------------------------------------------------
 
 
-def test_the_bar_shows_records_rate_eta_shards_retries_and_the_pause() -> None:
+def test_the_bar_shows_records_rate_eta_the_pause_shards_and_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     term = Terminal()
     with ProgressDisplay(term, True, lambda: PAUSE, lambda: 2, clock=Clock()) as display:
         display(progress(12_000, elapsed=10.0))
@@ -179,9 +190,38 @@ def test_the_bar_shows_records_rate_eta_shards_retries_and_the_pause() -> None:
     assert bar.startswith(" 24%|")
     # tqdm's ETA: 38,000 records at 1,200/s, 31.7 s.
     assert bar.endswith(
-        f"| 12,000/50,000 records [00:10<00:31, 1,200 records/s, shards 3/8, retries 2, {PAUSE}]"
+        f"| 12,000/50,000 records [00:10<00:31, 1,200/s, {PAUSE}, shards 3/8, retries 2]"
     )
+    assert len(bar) == 200
     assert term.getvalue().endswith("\n")  # the bar's line ended; the shell prompt goes below
+
+
+def test_the_bar_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "72")  # a line wider than this would wrap at every redraw
+    term = Terminal()
+    with ProgressDisplay(term, True, lambda: PAUSE, lambda: 2, clock=Clock()) as display:
+        display(progress(12_000, elapsed=10.0))
+        bar = last_bar(term)
+    assert len(bar) == 72
+    assert bar.endswith("| 12,000/50,000 records [00:10<00:31, 1,200/s, paused 12s: 429 Too")
+
+
+def test_an_unsized_terminal_still_shows_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh pseudo-terminal says it is 0x0, as some CI runners' are: tqdm alone would
+    # draw nothing (the bar cut to no width, and taken for below the screen).
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    ours, theirs = os.openpty()
+    with (
+        os.fdopen(theirs, "w", encoding="utf-8") as stream,
+        contextlib.closing(os.fdopen(ours, "rb", buffering=0)) as screen,
+    ):
+        assert os.get_terminal_size(stream.fileno()) == (0, 0)
+        with ProgressDisplay(stream, True, clock=Clock()) as display:
+            display(progress(12_000, elapsed=10.0))
+            shown = screen.read(4096).decode()
+    assert "| 12,000/50,000 records [00:10<00:31, 1,200/s, shards 3/8]" in shown
+    assert len(shown.rsplit("\r", 1)[-1]) == 80
 
 
 def test_the_bar_is_redrawn_at_most_every_fifth_of_a_second() -> None:
@@ -200,7 +240,7 @@ def test_the_bar_is_redrawn_at_most_every_fifth_of_a_second() -> None:
         clock.now += 0.05
         display(progress(50_000, elapsed=4.0, done=8))  # the last page: drawn at once
         assert "100%|" in last_bar(term)
-        assert "50,000/50,000 records [00:04<00:00" in last_bar(term)
+        assert "50,000/50,000 records [00:04<00:00, 12,500/s, shards 8/8]" in last_bar(term)
     assert "50,000/50,000 records" in last_bar(term)
 
 
