@@ -266,7 +266,8 @@ class ProgressDisplay:
         """Elapsed seconds, records per second and seconds left, as of ``now``."""
         elapsed = p.elapsed + max(0.0, now - self._received)
         if p.shards_done >= p.shards:
-            # The whole run's average: what its report's records/s says too.
+            # The whole run's average (to its last page: the report's records/s also counts
+            # the joining and reading back that follow).
             rate = p.records / p.elapsed if p.elapsed > 0 else 0.0
             return p.elapsed, rate, 0.0
         since, before = self._samples[0]
