@@ -27,18 +27,16 @@ import sys
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+# tqdm ships no type information and its stubs (types-tqdm) are not on every package index
+# this project installs from: pyproject.toml's mypy section takes it as untyped.
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 if TYPE_CHECKING:
     from ._governor import Pause, PoolStats
     from .harvest import Progress
-
-    _TqdmBase = tqdm[NoReturn]
-else:
-    _TqdmBase = tqdm
 
 __all__ = ["ProgressDisplay", "pause_of", "retries_of"]
 
@@ -113,7 +111,7 @@ def human_seconds(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-class _Bar(_TqdmBase):
+class _Bar(tqdm):  # type: ignore[misc]  # tqdm is untyped
     """A tqdm bar showing the figures it is given rather than timing calls of its own:
     the harvest measures, the display's clock can be a test's. Overriding ``format_dict``
     is tqdm's documented way to add and change fields."""
@@ -141,7 +139,7 @@ class _Bar(_TqdmBase):
     @property
     def format_dict(self) -> MutableMapping[str, Any]:
         """tqdm's fields, with the elapsed time and rate (so the ETA) of the harvest."""
-        fields = super().format_dict
+        fields: MutableMapping[str, Any] = super().format_dict
         fields.update(self.figures)
         return fields
 

@@ -61,11 +61,10 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, TextIO
+from typing import Any, BinaryIO, NoReturn
 
 import anyio
 import anyio.to_thread
@@ -94,10 +93,11 @@ from ._errors import (
     VerificationError,
 )
 from ._params import MAX_ROWS
+from ._progress import ProgressDisplay, pause_of, retries_of
 from ._query import WorksQuery
 from ._shared import BudgetUnavailableError, redact_url, url_problem
 from ._tasks import run_beside
-from .harvest import Plan, Progress, Report, check_options, check_output_name, harvest, plan
+from .harvest import Plan, Report, check_options, check_output_name, harvest, plan
 from .models import Work
 
 __all__ = ["main"]
@@ -577,71 +577,6 @@ def _query(cr: Crossref, args: argparse.Namespace) -> WorksQuery[Work]:
     return query
 
 
-class _ProgressDisplay:
-    """A one-line progress bar on a terminal; a log line every few seconds otherwise.
-
-    ``pause`` (if given) is asked on every refresh what the client is waiting for (a 429
-    pause, an open circuit), so a paused harvest says so even when no page arrives.
-    """
-
-    def __init__(
-        self, stream: TextIO, enabled: bool, pause: Callable[[], str | None] | None = None
-    ) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.tty = stream.isatty()
-        self.pause = pause
-        self._last = 0.0
-        self._latest: Progress | None = None
-
-    def __call__(self, p: Progress) -> None:
-        self._latest = p
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last < (0.2 if self.tty else 5.0) and p.shards_done < p.shards:
-            return
-        self._last = now
-        self._draw(p)
-
-    def tick(self) -> None:
-        """Redraw with the latest figures (called every second while the harvest runs)."""
-        if self._latest is not None and self.enabled:
-            self._draw(self._latest)
-
-    def _draw(self, p: Progress) -> None:
-        eta = f"{p.eta:,.0f}s" if p.eta is not None else "?"
-        line = (
-            f"{p.records:,}/{p.total:,} records  {p.rate:,.0f}/s  ETA {eta}  "
-            f"shards {p.shards_done}/{p.shards}"
-        )
-        paused = p.paused or (self.pause() if self.pause else None)
-        if paused:
-            line += f"  [{paused}]"
-        if self.tty:
-            width = max(10, min(40, 100 - len(line)))
-            done = int(width * p.records / p.total) if p.total else width
-            self.stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {line}\x1b[K")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _pause_of(cr: Crossref) -> Callable[[], str | None]:
-    def pause() -> str | None:
-        current = cr.session.paused()
-        if current is None:
-            return None
-        return f"paused {current.remaining:.0f}s: {current.reason}"
-
-    return pause
-
-
 async def _harvest(args: argparse.Namespace) -> int:
     with _harvest_output(args) as out:
         return await _harvest_into(args, out)
@@ -661,7 +596,9 @@ def _harvest_output(args: argparse.Namespace) -> Iterator[Path]:
 
 async def _harvest_into(args: argparse.Namespace, out: Path) -> int:
     async with _client(args) as cr:
-        display = _ProgressDisplay(sys.stderr, not args.no_progress, _pause_of(cr))
+        display = ProgressDisplay(
+            sys.stderr, not args.no_progress, pause_of(cr.session), retries_of(cr.session)
+        )
         target: WorksQuery[Work] | Plan
         target = args.the_plan if args.the_plan is not None else _query(cr, args)
 

@@ -565,20 +565,3 @@ def test_an_overlapping_cli_run_is_refused_with_status_3(tmp_path: Path) -> None
     assert f"process {first.pid}" in lines[0] and str(out) in lines[0]
     dois = dois_of(out)
     assert len(dois) == len(set(dois)) == 2000
-
-
-def test_the_progress_line_says_when_and_why_it_is_paused() -> None:
-    import io
-
-    from crossref_async.cli import _ProgressDisplay
-
-    stream = io.StringIO()
-    pause: list[str | None] = [None]
-    display = _ProgressDisplay(stream, True, lambda: pause[0])
-    display(Progress(records=500, total=2000, pages=5, shards_done=1, shards=4, elapsed=10.0))
-    pause[0] = "paused 42s: circuit open: 12 of the last 40 requests failed"
-    display.tick()  # no page arrived: the ticker still shows the pause
-    lines = stream.getvalue().splitlines()
-    assert "paused" not in lines[0]
-    assert lines[-1].endswith("[paused 42s: circuit open: 12 of the last 40 requests failed]")
-    assert lines[-1].startswith("500/2,000 records")
