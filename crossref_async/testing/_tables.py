@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .._params import doi_key
+from . import _showcase as sc
 from . import _vocab as v
 
 #: The corpus's "today". Dates are drawn relative to it, never to the real clock, so a seed
@@ -52,6 +53,10 @@ HOSTILE_DOIS: tuple[str, ...] = (
     "10.5555/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0",
     "10.5555/UPPER-lower_Under~tilde",
 )
+
+#: Title words by code: the generated vocabulary, then the showcase works' own words (see
+#: ``_showcase``), which no generated title draws.
+WORDS: tuple[str, ...] = v.TITLE_WORDS + tuple(w for w in sc.WORDS if w not in v.TITLE_WORDS)
 
 #: The share of works (after :data:`HOSTILE_DOIS`) that have alias DOIs.
 ALIAS_RATE = 0.02
@@ -205,6 +210,11 @@ class Tables:
         _fill(rng, self)
         self.aliases = _aliases(seed, self)
 
+    @functools.cached_property
+    def showcase(self) -> dict[int, sc.Work]:
+        """Work index -> the showcase work (``_showcase.WORKS``) at that index."""
+        return showcase_slots(self.n)
+
     def prefix(self, i: int) -> str:
         """The DOI prefix of work ``i``."""
         c = self.columns
@@ -219,7 +229,23 @@ class Tables:
         """The title of work ``i`` as served: its words joined by stop-word fillers."""
         if i == 0 and self.n and self.columns.doi[0] == HOSTILE_DOIS[0]:
             return "Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory"
+        shown = self.showcase.get(i)
+        if shown is not None:
+            return shown.title
         return title_from_codes(self.columns.title_codes(i))
+
+
+def showcase_slots(n: int) -> dict[int, sc.Work]:
+    """Work index -> showcase work, in a corpus of ``n`` works: the indexes right after the
+    hostile DOIs, as many as fit.
+
+    >>> showcase_slots(12)[10].doi
+    '10.1037/0003-066X.59.1.29'
+    >>> showcase_slots(11)
+    {}
+    """
+    start = len(HOSTILE_DOIS)
+    return {start + k: w for k, w in enumerate(sc.WORKS) if start + k < n}
 
 
 def _aliases(seed: int, tables: Tables) -> dict[int, tuple[str, ...]]:
@@ -249,7 +275,7 @@ def title_from_codes(codes: array[int] | list[int]) -> str:
     """
     if not codes:
         return ""
-    text = " ".join([_WITH_FILLER[code] for code in codes[:-1]] + [v.TITLE_WORDS[codes[-1]]])
+    text = " ".join([_WITH_FILLER[code] for code in codes[:-1]] + [WORDS[codes[-1]]])
     return text[:1].upper() + text[1:]
 
 
@@ -257,7 +283,7 @@ def title_from_codes(codes: array[int] | list[int]) -> str:
 # built for every reference to a work, the hottest path of record building.
 _WITH_FILLER = tuple(
     f"{word} {v.TITLE_FILLERS[code // 4 % len(v.TITLE_FILLERS)]}" if code % 4 == 0 else word
-    for code, word in enumerate(v.TITLE_WORDS)
+    for code, word in enumerate(WORDS)
 )
 
 
@@ -295,7 +321,8 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
     ]
     rng.shuffle(names)
     ids = rng.sample([k for k in range(1, 40_000) if k != TEST_MEMBER_ID], count - 1)
-    used = {TEST_PREFIX, *OTHER_AGENCIES}  # other agencies' prefixes are never Crossref's
+    # Other agencies' prefixes are never Crossref's; the showcase members' are theirs only.
+    used = {TEST_PREFIX, *OTHER_AGENCIES, *sc.PREFIXES}
     rows = [MemberRow(0, TEST_MEMBER_ID, "Crossref Test Member", "United States", (TEST_PREFIX,))]
     for code in range(1, count):
         prefixes = []
@@ -307,7 +334,25 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
             prefixes.append(prefix)
         location = v.COUNTRIES[rng.randrange(len(v.COUNTRIES))]
         rows.append(MemberRow(code, ids[code - 1], names[code], location, tuple(prefixes)))
-    return rows
+    return _with_showcase_members(rows)
+
+
+def _with_showcase_members(rows: list[MemberRow]) -> list[MemberRow]:
+    """``rows`` with codes 1, 2, ... replaced by the showcase members, and any generated id
+    that a showcase member holds moved past the generated range (no random draw: the other
+    rows stay as drawn)."""
+    taken = {row.id for row in rows} | sc.MEMBER_IDS
+    spare = itertools.filterfalse(taken.__contains__, itertools.count(40_000))
+    out = []
+    for row in rows:
+        k = row.code - 1
+        if 0 <= k < len(sc.MEMBERS):
+            m = sc.MEMBERS[k]
+            row = MemberRow(row.code, m.id, m.name, m.location, m.prefixes)
+        elif row.id in sc.MEMBER_IDS:
+            row = MemberRow(row.code, next(spare), row.name, row.location, row.prefixes)
+        out.append(row)
+    return out
 
 
 def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[ContainerRow]:
@@ -323,7 +368,7 @@ def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[Co
                 return value
 
     # Container 0 is the test member's journal, home of the hostile DOIs.
-    used_issns.add("0264-3561")
+    used_issns.update(("0264-3561", *sc.ISSNS))
     rows.append(
         ContainerRow(
             0, JOURNAL, "Journal of Psychoceramics", "J. Psychoceram.", 0,
@@ -374,7 +419,20 @@ def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[Co
                 1 + rng.randrange(len(members) - 1), (), None, (), year,
             )
         )  # fmt: skip
-    return rows
+    return _with_showcase_journals(rows)
+
+
+def _with_showcase_journals(rows: list[ContainerRow]) -> list[ContainerRow]:
+    """``rows`` with the first generated journals (codes 1, 2, ...) replaced by the showcase
+    journals, each published by its showcase member (member code = index + 1)."""
+    out = list(rows)
+    for k, j in enumerate(sc.JOURNALS):
+        row = rows[1 + k]
+        out[1 + k] = ContainerRow(
+            row.code, JOURNAL, j.title, j.short_title, 1 + j.member, j.issns, None,
+            row.subjects, j.first_year,
+        )  # fmt: skip
+    return out
 
 
 def _abbreviate(title: str) -> str:
@@ -399,6 +457,8 @@ def _people(rng: random.Random, n: int) -> list[PersonRow]:
                 affiliation=rng.randrange(len(v.INSTITUTIONS)) if rng.random() < 0.7 else -1,
             )
         )
+    # After the generated people, so no generated work draws them as an author.
+    rows += [PersonRow(p.given, p.family, None, False, -1) for p in sc.PEOPLE]
     return rows
 
 
@@ -429,14 +489,15 @@ def _fill(rng: random.Random, tables: Tables) -> None:
     type_codes = [_TYPE_CODE[t] for t, _ in v.TYPE_WEIGHTS]
     type_ids = [t for t, _ in v.TYPE_WEIGHTS]
     total_weight = weights[-1]
-    n_people = len(tables.people)
+    n_people = len(tables.people) - len(sc.PEOPLE)  # the showcase people are never drawn
     person_flags = [_person_flags(row) for row in tables.people]
     calendar_days = _calendar_days()
     n_words = len(v.TITLE_WORDS)
     n_funders = len(v.FUNDERS)
     n_licenses = len(v.LICENSES)
     n_languages = len(v.LANGUAGES)
-    word_code = {w: k for k, w in enumerate(v.TITLE_WORDS)}
+    word_code = {w: k for k, w in enumerate(WORDS)}
+    showcase = showcase_slots(n)
     span = _END_TS - _START_TS
     hostile = min(n, len(HOSTILE_DOIS))
     journal_code = _TYPE_CODE["journal-article"]
@@ -535,6 +596,26 @@ def _fill(rng: random.Random, tables: Tables) -> None:
             short = v.TITLE_WORDS[title[0]][:4]
             suffix = _suffix(member_row.code % 5, i, year, short, r())
             doi = f"{member_row.prefixes[slot]}/{suffix}"
+        shown = showcase.get(i)
+        if shown is not None:
+            # Everything above was drawn as usual (so later works are unchanged); the
+            # showcase work's own facts replace the drawn ones.
+            type_code = journal_code
+            container = 1 + shown.journal
+            member = tables.containers[container].member
+            member_row = members[member]
+            doi = shown.doi
+            slot = member_row.prefixes.index(doi.split("/", 1)[0])
+            created = calendar.timegm((*shown.created, 12, 0, 0))
+            deposited = max(deposited, created)
+            indexed = max(indexed, deposited)
+            pub, pub_ord = _packed(shown.published)
+            refs, cited = shown.references, shown.cited_by
+            authors = [n_people + a for a in shown.authors]
+            flags &= ~(ORCID | AUTHENTICATED_ORCID | AFFILIATION | UPDATE)
+            for person in authors:
+                flags |= person_flags[person]
+            title = [word_code[w] for w in _title_tokens(shown.title)]
         c.doi.append(doi)
         c.type.append(type_code)
         c.member.append(member)
@@ -555,6 +636,19 @@ def _fill(rng: random.Random, tables: Tables) -> None:
         c.author_start.append(len(c.author))
         c.title.extend(title)
         c.title_start.append(len(c.title))
+
+
+def _packed(parts: tuple[int, ...]) -> tuple[int, int]:
+    """(packed yyyymmdd, ordinal of its first day) for date parts."""
+    year, month, day = (*parts, 0, 0)[:3]
+    first = dt.date(year, month or 1, day or 1).toordinal()
+    return year * 10000 + month * 100 + day, first
+
+
+def _title_tokens(title: str) -> list[str]:
+    """The indexed words of a title, in order: lower-case, stop words left out."""
+    words = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
+    return [w for w in words if w not in v.STOP_WORDS]
 
 
 # The indexed words of the title of 10.5555/12345678 (see Tables.title_text).
