@@ -265,7 +265,7 @@ def test_quick_start_finds_what_it_names(
     assert out[4].startswith("not found: ")
     printed = out[5]
     text = README.read_text(encoding="utf-8")
-    comment = re.search(r"print\(exc\)  # (.*?)\n\s+# (.*?)\n", text)
+    comment = re.search(r"# ('from-pub-dat'.*?)\n\s+# (.*?)\n\s+print\(exc\)", text)
     assert comment is not None
     assert printed == f"{comment[1]} {comment[2]}"
 
