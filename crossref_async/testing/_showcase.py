@@ -5,22 +5,23 @@ Crossref's own documentation (``10.1037/0003-066x.59.1.29``, ``renear ontologies
 ISSN ``0003-066X``, member ``311``). Generated tables would not hold them, so a snippet that
 asks for them would get a 404 or no results against the simulator. These rows put them in.
 
-They take the place of generated rows after the random draws were made, so every other
-row, and every other work's columns, is exactly what it was without them:
+They are added without changing what the generator draws, so every generated member,
+journal, person and DOI is what it was without them:
 
-- :data:`MEMBERS` replace the members with codes 1, 2, ... (a corpus always has at least six
-  members); their works are whatever the generator gave those codes.
-- :data:`JOURNALS` replace the first generated journals (a corpus has at least eight), and
-  belong to the showcase member named by ``member``; works drawn into those journals are
-  theirs, so ``journal_works("0028-0836")`` has records in any corpus of some size.
-- :data:`WORKS` take the indexes right after :data:`~._tables.HOSTILE_DOIS` (in a corpus
-  large enough to hold them): DOI, type, title, authors, journal, dates, volume, issue and
-  pages as Crossref has them; what the generator drew for the index is kept for the rest
-  (references, licenses, funders...).
-- :data:`PEOPLE` are added after the generated people (never drawn as a random work's
-  author); :data:`WORDS` are title words added after the generated vocabulary (never drawn
-  in a random title), so ``query=renear ontologies`` finds the Renear and Palmer paper
-  and little else.
+- :data:`MEMBERS`, :data:`JOURNALS` and :data:`PEOPLE` come after the generated rows, and no
+  generated work is drawn into them: each member and journal holds its showcase works only.
+  A generated member whose random id is a showcase member's gets an id past the generated
+  range (from 40,000) instead.
+- :data:`WORKS` take the places of the first journal articles drawn after
+  :data:`~._tables.HOSTILE_DOIS` (``Tables.showcase`` says where; a corpus too small for
+  them holds the first ones only), so a corpus holds as many journal articles as without
+  them, and the random draws for those places are made as usual, so later works do not
+  change. DOI, title, authors, journal, publication date, volume, issue and pages are
+  Crossref's; the rest is what the generator drew there (creation and index dates,
+  references, citation count, licenses, funders...).
+- The words of their titles that the generated vocabulary lacks are added after it
+  (``_tables.WORDS``; never drawn in a generated title), so ``query=renear ontologies``
+  finds the Renear and Palmer paper and little else.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Journal:
     member: int
     issns: tuple[tuple[str, str], ...]
     first_year: int
+    subjects: tuple[int, ...]  # indexes into _vocab.SUBJECTS
 
 
 @dataclass(frozen=True)
@@ -62,22 +64,18 @@ class Person:
 @dataclass(frozen=True)
 class Work:
     """A real work: its DOI, title, journal (index into :data:`JOURNALS`), authors (indexes
-    into :data:`PEOPLE`), publication date parts, creation time, issue, pages, references
-    deposited and times cited."""
+    into :data:`PEOPLE`), publication date parts, issue and pages."""
 
     doi: str
     title: str
     journal: int
     authors: tuple[int, ...]
     published: tuple[int, ...]
-    created: tuple[int, int, int]
     issue: str
     pages: str
-    references: int
-    cited_by: int
 
 
-#: Real members, in the order they replace member codes 1, 2, ...
+#: Real members (their codes follow the generated members').
 MEMBERS: tuple[Member, ...] = (
     Member(15, "American Psychological Association (APA)", "United States", ("10.1037",)),
     Member(
@@ -90,16 +88,24 @@ MEMBERS: tuple[Member, ...] = (
     Member(311, "Wiley", "United States", ("10.1002", "10.1111")),
 )
 
-#: Real journals, in the order they replace the first generated journals.
+#: Real journals (their codes follow the generated containers'), each of a showcase member.
 JOURNALS: tuple[Journal, ...] = (
     Journal(
         "American Psychologist", "American Psychologist", 0,
-        (("0003-066X", "print"), ("1935-990X", "electronic")), 1946,
+        (("0003-066X", "print"), ("1935-990X", "electronic")), 1946, (15,),
     ),
     Journal(
         "Science", "Science", 1, (("0036-8075", "print"), ("1095-9203", "electronic")), 1685,
+        (16, 12),
     ),
-    Journal("Nature", "Nature", 2, (("0028-0836", "print"), ("1476-4687", "electronic")), 1400),
+    Journal(
+        "Nature", "Nature", 2, (("0028-0836", "print"), ("1476-4687", "electronic")), 1395,
+        (16, 12),
+    ),
+    Journal(
+        "Annalen der Physik", "Annalen der Physik", 3,
+        (("0003-3804", "print"), ("1521-3889", "electronic")), 1584, (16,),
+    ),
 )  # fmt: skip
 
 #: Authors of :data:`WORKS`.
@@ -107,26 +113,35 @@ PEOPLE: tuple[Person, ...] = (
     Person("Oakley", "Ray"),
     Person("Allen H.", "Renear"),
     Person("Carole L.", "Palmer"),
+    Person("Josh", "Abramson"),
+    Person("Jonas", "Adler"),
+    Person("John", "Jumper"),
+    Person("A.", "Einstein"),
 )
 
-#: Real works: the README's lookup DOI, and the hit of Crossref's own example query
-#: (``query=renear+ontologies`` in the REST API documentation).
+#: Real works: the README's lookup DOI, the hit of Crossref's own example query
+#: (``query=renear+ontologies`` in the REST API documentation), a Nature paper of 2024 and
+#: a Wiley one (member 311).
 WORKS: tuple[Work, ...] = (
     Work(
         "10.1037/0003-066X.59.1.29", "How the Mind Hurts and Heals the Body", 0, (0,),
-        (2004, 1), (2004, 1, 21), "1", "29-40", 112, 305,
+        (2004, 1), "1", "29-40",
     ),
     Work(
         "10.1126/science.1157784",
         "Strategic Reading, Ontologies, and the Future of Scientific Publishing", 1, (1, 2),
-        (2009, 8, 14), (2009, 8, 13), "5942", "828-832", 23, 254,
+        (2009, 8, 14), "5942", "828-832",
     ),
-)  # fmt: skip
-
-#: Title words of :data:`WORKS` that the generated vocabulary lacks.
-WORDS: tuple[str, ...] = (
-    "how", "mind", "hurts", "heals", "body", "strategic", "reading", "ontologies", "future",
-    "scientific", "publishing",
+    Work(
+        "10.1038/s41586-024-07487-w",
+        "Accurate structure prediction of biomolecular interactions with AlphaFold 3", 2,
+        (3, 4, 5), (2024, 5, 8), "8016", "493-500",
+    ),
+    Work(
+        "10.1002/andp.19053220607",
+        "Über einen die Erzeugung und Verwandlung des Lichtes betreffenden heuristischen "
+        "Gesichtspunkt", 3, (6,), (1905, 1), "6", "132-148",
+    ),
 )  # fmt: skip
 
 #: Every DOI, ISSN and member id above, to be kept out of generated rows.

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import itertools
 import random
+import re
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,9 +55,18 @@ HOSTILE_DOIS: tuple[str, ...] = (
     "10.5555/UPPER-lower_Under~tilde",
 )
 
+_TOKEN = re.compile(r"\w+")  # the tokens rule of _records.tokens
+
 #: Title words by code: the generated vocabulary, then the showcase works' own words (see
 #: ``_showcase``), which no generated title draws.
-WORDS: tuple[str, ...] = v.TITLE_WORDS + tuple(w for w in sc.WORDS if w not in v.TITLE_WORDS)
+WORDS: tuple[str, ...] = v.TITLE_WORDS + tuple(
+    dict.fromkeys(
+        word
+        for work in sc.WORKS
+        for word in _TOKEN.findall(work.title.casefold())
+        if word not in v.STOP_WORDS and word not in v.TITLE_WORDS
+    )
+)
 
 #: The share of works (after :data:`HOSTILE_DOIS`) that have alias DOIs.
 ALIAS_RATE = 0.02
@@ -207,13 +217,10 @@ class Tables:
         self.containers = _containers(rng, n, self.members)
         self.people = _people(rng, n)
         self.columns = Columns(n)
+        #: Work index -> the showcase work (``_showcase.WORKS``) there: see :func:`_fill`.
+        self.showcase: dict[int, sc.Work] = {}
         _fill(rng, self)
         self.aliases = _aliases(seed, self)
-
-    @functools.cached_property
-    def showcase(self) -> dict[int, sc.Work]:
-        """Work index -> the showcase work (``_showcase.WORKS``) at that index."""
-        return showcase_slots(self.n)
 
     def prefix(self, i: int) -> str:
         """The DOI prefix of work ``i``."""
@@ -233,19 +240,6 @@ class Tables:
         if shown is not None:
             return shown.title
         return title_from_codes(self.columns.title_codes(i))
-
-
-def showcase_slots(n: int) -> dict[int, sc.Work]:
-    """Work index -> showcase work, in a corpus of ``n`` works: the indexes right after the
-    hostile DOIs, as many as fit.
-
-    >>> showcase_slots(12)[10].doi
-    '10.1037/0003-066X.59.1.29'
-    >>> showcase_slots(11)
-    {}
-    """
-    start = len(HOSTILE_DOIS)
-    return {start + k: w for k, w in enumerate(sc.WORKS) if start + k < n}
 
 
 def _aliases(seed: int, tables: Tables) -> dict[int, tuple[str, ...]]:
@@ -338,25 +332,25 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
 
 
 def _with_showcase_members(rows: list[MemberRow]) -> list[MemberRow]:
-    """``rows`` with codes 1, 2, ... replaced by the showcase members, and any generated id
-    that a showcase member holds moved past the generated range (no random draw: the other
-    rows stay as drawn)."""
+    """``rows`` and the showcase members after them (codes from ``len(rows)``); a generated
+    id that a showcase member holds moves past the generated range (no random draw, so the
+    other rows stay as drawn)."""
     taken = {row.id for row in rows} | sc.MEMBER_IDS
     spare = itertools.filterfalse(taken.__contains__, itertools.count(40_000))
-    out = []
-    for row in rows:
-        k = row.code - 1
-        if 0 <= k < len(sc.MEMBERS):
-            m = sc.MEMBERS[k]
-            row = MemberRow(row.code, m.id, m.name, m.location, m.prefixes)
-        elif row.id in sc.MEMBER_IDS:
-            row = MemberRow(row.code, next(spare), row.name, row.location, row.prefixes)
-        out.append(row)
+    out = [
+        MemberRow(row.code, next(spare), row.name, row.location, row.prefixes)
+        if row.id in sc.MEMBER_IDS
+        else row
+        for row in rows
+    ]
+    for m in sc.MEMBERS:
+        out.append(MemberRow(len(out), m.id, m.name, m.location, m.prefixes))
     return out
 
 
 def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[ContainerRow]:
     rows: list[ContainerRow] = []
+    members = members[: generated_members(members)]  # generated rows draw generated members
     used_issns: set[str] = set()
 
     def issn() -> str:
@@ -419,20 +413,26 @@ def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[Co
                 1 + rng.randrange(len(members) - 1), (), None, (), year,
             )
         )  # fmt: skip
-    return _with_showcase_journals(rows)
+    return _with_showcase_journals(rows, len(members))
 
 
-def _with_showcase_journals(rows: list[ContainerRow]) -> list[ContainerRow]:
-    """``rows`` with the first generated journals (codes 1, 2, ...) replaced by the showcase
-    journals, each published by its showcase member (member code = index + 1)."""
+def _with_showcase_journals(rows: list[ContainerRow], members: int) -> list[ContainerRow]:
+    """``rows`` and the showcase journals after them, each published by its showcase member
+    (whose codes follow the ``members`` generated ones)."""
     out = list(rows)
-    for k, j in enumerate(sc.JOURNALS):
-        row = rows[1 + k]
-        out[1 + k] = ContainerRow(
-            row.code, JOURNAL, j.title, j.short_title, 1 + j.member, j.issns, None,
-            row.subjects, j.first_year,
+    for j in sc.JOURNALS:
+        out.append(
+            ContainerRow(
+                len(out), JOURNAL, j.title, j.short_title, members + j.member, j.issns, None,
+                j.subjects, j.first_year,
+            )
         )  # fmt: skip
     return out
+
+
+def generated_members(members: list[MemberRow]) -> int:
+    """How many of ``members`` are generated (the showcase members follow them)."""
+    return len(members) - len(sc.MEMBERS)
 
 
 def _abbreviate(title: str) -> str:
@@ -483,12 +483,13 @@ def _fill(rng: random.Random, tables: Tables) -> None:
     r = rng.random
     members = tables.members
     by_kind: dict[str, list[int]] = {JOURNAL: [], BOOK: [], PROCEEDINGS: []}
-    for row in tables.containers[1:]:
-        by_kind[row.kind].append(row.code)
+    for row in tables.containers[1 : len(tables.containers) - len(sc.JOURNALS)]:
+        by_kind[row.kind].append(row.code)  # the showcase journals hold only showcase works
     weights = list(itertools.accumulate(w for _, w in v.TYPE_WEIGHTS))
     type_codes = [_TYPE_CODE[t] for t, _ in v.TYPE_WEIGHTS]
     type_ids = [t for t, _ in v.TYPE_WEIGHTS]
     total_weight = weights[-1]
+    n_members = generated_members(members)  # the showcase members are never drawn
     n_people = len(tables.people) - len(sc.PEOPLE)  # the showcase people are never drawn
     person_flags = [_person_flags(row) for row in tables.people]
     calendar_days = _calendar_days()
@@ -497,7 +498,9 @@ def _fill(rng: random.Random, tables: Tables) -> None:
     n_licenses = len(v.LICENSES)
     n_languages = len(v.LANGUAGES)
     word_code = {w: k for k, w in enumerate(WORDS)}
-    showcase = showcase_slots(n)
+    # The showcase works take the places of the first journal articles drawn after the
+    # hostile DOIs, so the corpus holds as many journal articles as without them.
+    waiting = list(sc.WORKS)
     span = _END_TS - _START_TS
     hostile = min(n, len(HOSTILE_DOIS))
     journal_code = _TYPE_CODE["journal-article"]
@@ -521,7 +524,7 @@ def _fill(rng: random.Random, tables: Tables) -> None:
                 member = tables.containers[container].member
             else:
                 container = -1
-                member = 1 + int(r() * (len(members) - 1))
+                member = 1 + int(r() * (n_members - 1))
         # Creation dates lean recent, as Crossref's do; a tenth of works are backfile
         # (published long before their DOI was created).
         created = _START_TS + int(span * r() ** 0.6)
@@ -596,21 +599,19 @@ def _fill(rng: random.Random, tables: Tables) -> None:
             short = v.TITLE_WORDS[title[0]][:4]
             suffix = _suffix(member_row.code % 5, i, year, short, r())
             doi = f"{member_row.prefixes[slot]}/{suffix}"
-        shown = showcase.get(i)
+        shown = waiting.pop(0) if waiting and i >= hostile and type_code == journal_code else None
         if shown is not None:
+            tables.showcase[i] = shown
             # Everything above was drawn as usual (so later works are unchanged); the
-            # showcase work's own facts replace the drawn ones.
-            type_code = journal_code
-            container = 1 + shown.journal
+            # showcase work's own facts replace the drawn ones. Creation, deposit and index
+            # times, reference and citation counts stay as drawn, so that what depends on
+            # them alone (created-date shards, sorts) is unchanged too.
+            container = len(tables.containers) - len(sc.JOURNALS) + shown.journal
             member = tables.containers[container].member
             member_row = members[member]
             doi = shown.doi
             slot = member_row.prefixes.index(doi.split("/", 1)[0])
-            created = calendar.timegm((*shown.created, 12, 0, 0))
-            deposited = max(deposited, created)
-            indexed = max(indexed, deposited)
             pub, pub_ord = _packed(shown.published)
-            refs, cited = shown.references, shown.cited_by
             authors = [n_people + a for a in shown.authors]
             flags &= ~(ORCID | AUTHENTICATED_ORCID | AFFILIATION | UPDATE)
             for person in authors:
@@ -647,8 +648,7 @@ def _packed(parts: tuple[int, ...]) -> tuple[int, int]:
 
 def _title_tokens(title: str) -> list[str]:
     """The indexed words of a title, in order: lower-case, stop words left out."""
-    words = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
-    return [w for w in words if w not in v.STOP_WORDS]
+    return [w for w in _TOKEN.findall(title.casefold()) if w not in v.STOP_WORDS]
 
 
 # The indexed words of the title of 10.5555/12345678 (see Tables.title_text).
