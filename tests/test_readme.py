@@ -183,6 +183,12 @@ def test_the_two_commands_are_unchanged() -> None:
         assert f"<!-- {marker} -->\n```bash\n{command}```\n" in text, marker
 
 
+@pytest.mark.parametrize("block", _ids("skipped"))
+def test_not_runnable_block(block: Block) -> None:
+    """Listed with its reason, so the summary (``-ra``) shows what is not run, and why."""
+    pytest.skip(f"README.md:{block.line}: {_reason(block)}")
+
+
 def test_readme_examples() -> None:
     """The ``>>>`` examples, as one docstring (moved here from tests/test_doctests.py)."""
     # A fence closing a block would read as expected output: fences become blank lines.
