@@ -1,5 +1,7 @@
 """The API reference: every public name shows an example, and every example runs true.
 
+(The README's ``>>>`` examples run in ``tests/test_readme.py``, with its other blocks.)
+
 Examples are written for the asyncio REPL (``python -m asyncio``): they may ``await`` at the
 top level. Method examples use ``cr``, a client over the simulator (see ``tests/_doctest.py``).
 """
@@ -12,11 +14,10 @@ import importlib
 import inspect
 import pkgutil
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-from _doctest import _run, has_example, public_names, run_text, simulator_client
+from _doctest import _run, has_example, public_names, simulator_client
 from _redis import redis_server
 
 import crossref_async
@@ -103,12 +104,3 @@ def test_the_reference_covers_the_whole_public_surface() -> None:
     assert "crossref_async.WorksQuery.select" in names
     assert "crossref_async.harvest.harvest" in names
     assert "crossref_async.testing.FakeCrossref.transport" in names
-
-
-def test_readme_examples() -> None:
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    # A fence closing a block would read as expected output: fences become blank lines.
-    lines = readme.read_text(encoding="utf-8").splitlines()
-    text = "\n".join("" if line.startswith("```") else line for line in lines)
-    failures = run_text(text, "README.md", {"cr": simulator_client()})
-    assert not failures, "\n".join(failures)

@@ -172,11 +172,17 @@ class WorkBuilder:
         return str(max(1, year - container.year + 1))
 
     def issue(self, i: int) -> str:
-        """Issue number (1 to 12)."""
+        """Issue number (1 to 12; a showcase work's own)."""
+        shown = self.t.showcase.get(i)
+        if shown is not None:
+            return shown.issue
         return str(1 + _mix(self.t.seed, i, 1) % 12)
 
     def pages(self, i: int) -> str:
         """``first-last`` page range, or an electronic article number (``e1234567``)."""
+        shown = self.t.showcase.get(i)
+        if shown is not None:
+            return shown.pages
         h = _mix(self.t.seed, i, 2)
         if h % 4 == 0:
             return f"e{1_000_000 + h % 9_000_000}"
@@ -491,7 +497,7 @@ class WorkBuilder:
         }
 
     def _abstract(self, i: int, rng: random.Random) -> str:
-        words = [v.TITLE_WORDS[c] for c in self.t.columns.title_codes(i)]
+        words = [tb.WORDS[c] for c in self.t.columns.title_codes(i)]
         extra = [_pick(rng, v.TITLE_WORDS) for _ in range(24)]
         first = f"We investigate {' and '.join(words[:2])} in the context of {words[-1]}."
         second = " ".join(extra[:12]).capitalize() + " were measured."

@@ -945,7 +945,7 @@ class Searcher:
 
     @functools.cached_property
     def _word_codes(self) -> dict[str, int]:
-        return {word: code for code, word in enumerate(v.TITLE_WORDS)}
+        return {word: code for code, word in enumerate(tb.WORDS)}
 
     def _postings(self, field: str, token: str) -> list[Sequence[int]]:
         """The works that contain ``token`` in ``field``, as posting lists."""

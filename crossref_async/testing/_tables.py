@@ -21,12 +21,14 @@ import datetime as dt
 import functools
 import itertools
 import random
+import re
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from .._params import doi_key
+from . import _showcase as sc
 from . import _vocab as v
 
 #: The corpus's "today". Dates are drawn relative to it, never to the real clock, so a seed
@@ -51,6 +53,19 @@ HOSTILE_DOIS: tuple[str, ...] = (
     "10.5555/slash/inside/suffix",
     "10.5555/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0",
     "10.5555/UPPER-lower_Under~tilde",
+)
+
+_TOKEN = re.compile(r"\w+")  # the tokens rule of _records.tokens
+
+#: Title words by code: the generated vocabulary, then the showcase works' own words (see
+#: ``_showcase``), which no generated title draws.
+WORDS: tuple[str, ...] = v.TITLE_WORDS + tuple(
+    dict.fromkeys(
+        word
+        for work in sc.WORKS
+        for word in _TOKEN.findall(work.title.casefold())
+        if word not in v.STOP_WORDS and word not in v.TITLE_WORDS
+    )
 )
 
 #: The share of works (after :data:`HOSTILE_DOIS`) that have alias DOIs.
@@ -202,6 +217,8 @@ class Tables:
         self.containers = _containers(rng, n, self.members)
         self.people = _people(rng, n)
         self.columns = Columns(n)
+        #: Work index -> the showcase work (``_showcase.WORKS``) there: see :func:`_fill`.
+        self.showcase: dict[int, sc.Work] = {}
         _fill(rng, self)
         self.aliases = _aliases(seed, self)
 
@@ -219,6 +236,9 @@ class Tables:
         """The title of work ``i`` as served: its words joined by stop-word fillers."""
         if i == 0 and self.n and self.columns.doi[0] == HOSTILE_DOIS[0]:
             return "Toward a Unified Theory of High-Energy Metaphysics: Silly String Theory"
+        shown = self.showcase.get(i)
+        if shown is not None:
+            return shown.title
         return title_from_codes(self.columns.title_codes(i))
 
 
@@ -249,7 +269,7 @@ def title_from_codes(codes: array[int] | list[int]) -> str:
     """
     if not codes:
         return ""
-    text = " ".join([_WITH_FILLER[code] for code in codes[:-1]] + [v.TITLE_WORDS[codes[-1]]])
+    text = " ".join([_WITH_FILLER[code] for code in codes[:-1]] + [WORDS[codes[-1]]])
     return text[:1].upper() + text[1:]
 
 
@@ -257,7 +277,7 @@ def title_from_codes(codes: array[int] | list[int]) -> str:
 # built for every reference to a work, the hottest path of record building.
 _WITH_FILLER = tuple(
     f"{word} {v.TITLE_FILLERS[code // 4 % len(v.TITLE_FILLERS)]}" if code % 4 == 0 else word
-    for code, word in enumerate(v.TITLE_WORDS)
+    for code, word in enumerate(WORDS)
 )
 
 
@@ -295,7 +315,8 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
     ]
     rng.shuffle(names)
     ids = rng.sample([k for k in range(1, 40_000) if k != TEST_MEMBER_ID], count - 1)
-    used = {TEST_PREFIX, *OTHER_AGENCIES}  # other agencies' prefixes are never Crossref's
+    # Other agencies' prefixes are never Crossref's; the showcase members' are theirs only.
+    used = {TEST_PREFIX, *OTHER_AGENCIES, *sc.PREFIXES}
     rows = [MemberRow(0, TEST_MEMBER_ID, "Crossref Test Member", "United States", (TEST_PREFIX,))]
     for code in range(1, count):
         prefixes = []
@@ -307,11 +328,29 @@ def _members(rng: random.Random, n: int) -> list[MemberRow]:
             prefixes.append(prefix)
         location = v.COUNTRIES[rng.randrange(len(v.COUNTRIES))]
         rows.append(MemberRow(code, ids[code - 1], names[code], location, tuple(prefixes)))
-    return rows
+    return _with_showcase_members(rows)
+
+
+def _with_showcase_members(rows: list[MemberRow]) -> list[MemberRow]:
+    """``rows`` and the showcase members after them (codes from ``len(rows)``); a generated
+    id that a showcase member holds moves past the generated range (no random draw, so the
+    other rows stay as drawn)."""
+    taken = {row.id for row in rows} | sc.MEMBER_IDS
+    spare = itertools.filterfalse(taken.__contains__, itertools.count(40_000))
+    out = [
+        MemberRow(row.code, next(spare), row.name, row.location, row.prefixes)
+        if row.id in sc.MEMBER_IDS
+        else row
+        for row in rows
+    ]
+    for m in sc.MEMBERS:
+        out.append(MemberRow(len(out), m.id, m.name, m.location, m.prefixes))
+    return out
 
 
 def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[ContainerRow]:
     rows: list[ContainerRow] = []
+    members = members[: generated_members(members)]  # generated rows draw generated members
     used_issns: set[str] = set()
 
     def issn() -> str:
@@ -323,7 +362,7 @@ def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[Co
                 return value
 
     # Container 0 is the test member's journal, home of the hostile DOIs.
-    used_issns.add("0264-3561")
+    used_issns.update(("0264-3561", *sc.ISSNS))
     rows.append(
         ContainerRow(
             0, JOURNAL, "Journal of Psychoceramics", "J. Psychoceram.", 0,
@@ -374,7 +413,26 @@ def _containers(rng: random.Random, n: int, members: list[MemberRow]) -> list[Co
                 1 + rng.randrange(len(members) - 1), (), None, (), year,
             )
         )  # fmt: skip
-    return rows
+    return _with_showcase_journals(rows, len(members))
+
+
+def _with_showcase_journals(rows: list[ContainerRow], members: int) -> list[ContainerRow]:
+    """``rows`` and the showcase journals after them, each published by its showcase member
+    (whose codes follow the ``members`` generated ones)."""
+    out = list(rows)
+    for j in sc.JOURNALS:
+        out.append(
+            ContainerRow(
+                len(out), JOURNAL, j.title, j.short_title, members + j.member, j.issns, None,
+                j.subjects, j.first_year,
+            )
+        )  # fmt: skip
+    return out
+
+
+def generated_members(members: list[MemberRow]) -> int:
+    """How many of ``members`` are generated (the showcase members follow them)."""
+    return len(members) - len(sc.MEMBERS)
 
 
 def _abbreviate(title: str) -> str:
@@ -399,6 +457,8 @@ def _people(rng: random.Random, n: int) -> list[PersonRow]:
                 affiliation=rng.randrange(len(v.INSTITUTIONS)) if rng.random() < 0.7 else -1,
             )
         )
+    # After the generated people, so no generated work draws them as an author.
+    rows += [PersonRow(p.given, p.family, None, False, -1) for p in sc.PEOPLE]
     return rows
 
 
@@ -423,20 +483,24 @@ def _fill(rng: random.Random, tables: Tables) -> None:
     r = rng.random
     members = tables.members
     by_kind: dict[str, list[int]] = {JOURNAL: [], BOOK: [], PROCEEDINGS: []}
-    for row in tables.containers[1:]:
-        by_kind[row.kind].append(row.code)
+    for row in tables.containers[1 : len(tables.containers) - len(sc.JOURNALS)]:
+        by_kind[row.kind].append(row.code)  # the showcase journals hold only showcase works
     weights = list(itertools.accumulate(w for _, w in v.TYPE_WEIGHTS))
     type_codes = [_TYPE_CODE[t] for t, _ in v.TYPE_WEIGHTS]
     type_ids = [t for t, _ in v.TYPE_WEIGHTS]
     total_weight = weights[-1]
-    n_people = len(tables.people)
+    n_members = generated_members(members)  # the showcase members are never drawn
+    n_people = len(tables.people) - len(sc.PEOPLE)  # the showcase people are never drawn
     person_flags = [_person_flags(row) for row in tables.people]
     calendar_days = _calendar_days()
     n_words = len(v.TITLE_WORDS)
     n_funders = len(v.FUNDERS)
     n_licenses = len(v.LICENSES)
     n_languages = len(v.LANGUAGES)
-    word_code = {w: k for k, w in enumerate(v.TITLE_WORDS)}
+    word_code = {w: k for k, w in enumerate(WORDS)}
+    # The showcase works take the places of the first journal articles drawn after the
+    # hostile DOIs, so the corpus holds as many journal articles as without them.
+    waiting = list(sc.WORKS)
     span = _END_TS - _START_TS
     hostile = min(n, len(HOSTILE_DOIS))
     journal_code = _TYPE_CODE["journal-article"]
@@ -460,7 +524,7 @@ def _fill(rng: random.Random, tables: Tables) -> None:
                 member = tables.containers[container].member
             else:
                 container = -1
-                member = 1 + int(r() * (len(members) - 1))
+                member = 1 + int(r() * (n_members - 1))
         # Creation dates lean recent, as Crossref's do; a tenth of works are backfile
         # (published long before their DOI was created).
         created = _START_TS + int(span * r() ** 0.6)
@@ -535,6 +599,24 @@ def _fill(rng: random.Random, tables: Tables) -> None:
             short = v.TITLE_WORDS[title[0]][:4]
             suffix = _suffix(member_row.code % 5, i, year, short, r())
             doi = f"{member_row.prefixes[slot]}/{suffix}"
+        shown = waiting.pop(0) if waiting and i >= hostile and type_code == journal_code else None
+        if shown is not None:
+            tables.showcase[i] = shown
+            # Everything above was drawn as usual (so later works are unchanged); the
+            # showcase work's own facts replace the drawn ones. Creation, deposit and index
+            # times, reference and citation counts stay as drawn, so that what depends on
+            # them alone (created-date shards, sorts) is unchanged too.
+            container = len(tables.containers) - len(sc.JOURNALS) + shown.journal
+            member = tables.containers[container].member
+            member_row = members[member]
+            doi = shown.doi
+            slot = member_row.prefixes.index(doi.split("/", 1)[0])
+            pub, pub_ord = _packed(shown.published)
+            authors = [n_people + a for a in shown.authors]
+            flags &= ~(ORCID | AUTHENTICATED_ORCID | AFFILIATION | UPDATE)
+            for person in authors:
+                flags |= person_flags[person]
+            title = [word_code[w] for w in _title_tokens(shown.title)]
         c.doi.append(doi)
         c.type.append(type_code)
         c.member.append(member)
@@ -555,6 +637,18 @@ def _fill(rng: random.Random, tables: Tables) -> None:
         c.author_start.append(len(c.author))
         c.title.extend(title)
         c.title_start.append(len(c.title))
+
+
+def _packed(parts: tuple[int, ...]) -> tuple[int, int]:
+    """(packed yyyymmdd, ordinal of its first day) for date parts."""
+    year, month, day = (*parts, 0, 0)[:3]
+    first = dt.date(year, month or 1, day or 1).toordinal()
+    return year * 10000 + month * 100 + day, first
+
+
+def _title_tokens(title: str) -> list[str]:
+    """The indexed words of a title, in order: lower-case, stop words left out."""
+    return [w for w in _TOKEN.findall(title.casefold()) if w not in v.STOP_WORDS]
 
 
 # The indexed words of the title of 10.5555/12345678 (see Tables.title_text).
