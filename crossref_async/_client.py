@@ -508,7 +508,7 @@ class Crossref:
         ...     "Silly String Theory. Journal of Psychoceramics, 6(2), 1015–1020."
         ... )
         >>> match.matched, match.doi, match.score
-        (True, '10.5555/12345678', 135.530605)
+        (True, '10.5555/12345678', 135.53526)
         >>> match = await cr.match_citation("Carberry silly string")
         >>> match.matched, match.doi, match.reason
         (False, '10.5555/12345678', 'score below threshold')

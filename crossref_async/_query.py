@@ -372,7 +372,7 @@ class ListQuery(Generic[T]):
         >>> bytes(raw)[:40]
         b'{"last-status-check-time":1769860800000,'
         >>> msgspec.json.decode(raw)["primary-name"]
-        'Calder Learned Society'
+        'American Psychological Association (APA)'
         """
         params = self.to_params(rows=rows, offset=offset, cursor=cursor)
         return await self.source().fetch(params, msgspec.Raw)
@@ -428,7 +428,7 @@ class ListQuery(Generic[T]):
         """How many items match (one request with ``rows=0``).
 
         >>> await cr.journals.count(), await cr.works.filter(type="journal-article").count()
-        (9, 607)
+        (13, 607)
         """
         page = await self.source().fetch(self.to_params(rows=0), msgspec.Raw)
         return page.total_results or 0
