@@ -348,6 +348,19 @@ class Plan:
         params += [("sort", "created"), ("order", "asc"), ("rows", str(rows))]
         return params
 
+    def sample_params(self, shard: Shard, size: int) -> list[tuple[str, str]]:
+        """The parameters of a ``sample`` of ``size`` records of ``shard``'s window, each
+        reduced to its DOI and created date (what cutting the window needs).
+
+        >>> from crossref_async.harvest import plan
+        >>> the_plan = await plan(cr.works.filter(type="book"))
+        >>> the_plan.sample_params(the_plan.shard(0), 100)
+        [('filter', 'type:book'), ('select', 'DOI,created'), ('sample', '100')]
+        """
+        dropped = ("sort", "order", "rows", "select")
+        params = [(k, v) for k, v in self.page_params(shard) if k not in dropped]
+        return [*params, ("select", "DOI,created"), ("sample", str(size))]
+
     def shard(self, shard_id: int) -> Shard:
         """The shard with this id.
 
@@ -506,6 +519,59 @@ async def plan_shards(
         Shard(i, start, end, count) for i, (_, start, end, count) in enumerate(windows)
     )
     return Plan(query.path, tuple(base.to_params()), shards_list, total, created)
+
+
+def cut_at_sample(
+    days: Sequence[dt.date], parts: int, total: int
+) -> tuple[list[dt.date], list[int]]:
+    """Where to cut a window into ``parts`` shards of about equal size, from the created days
+    of a random sample of its records, and the estimated records in each shard (summing to
+    ``total``). A cut day starts a shard; cuts are distinct and after the sample's first day,
+    so there may be fewer shards than asked for (a sample all on one day gives one).
+
+    >>> days = [dt.date(2020, 1, d) for d in range(1, 31)]
+    >>> cuts, counts = cut_at_sample(days, 3, 3000)
+    >>> [c.isoformat() for c in cuts], counts
+    (['2020-01-11', '2020-01-21'], [1000, 1000, 1000])
+    >>> cut_at_sample([dt.date(2020, 1, 1)] * 50, 4, 5000)
+    ([], [5000])
+    """
+    ordered = sorted(days)
+    if not ordered or parts <= 1:
+        return [], [total]
+    cuts: list[dt.date] = []
+    for i in range(1, parts):
+        day = ordered[i * len(ordered) // parts]
+        if day > ordered[0] and (not cuts or day > cuts[-1]):
+            cuts.append(day)
+    # Each shard's share of the sample, scaled to the total (the remainder to the last).
+    shares = [sum(1 for d in ordered if lo <= d < hi) for lo, hi in _spans(ordered[0], cuts)]
+    counts = [total * share // len(ordered) for share in shares]
+    counts[-1] += total - sum(counts)
+    return cuts, counts
+
+
+def _spans(first: dt.date, cuts: Sequence[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    return list(itertools.pairwise([first, *cuts, dt.date.max]))
+
+
+def shards_between(
+    lower: dt.date | None, upper: dt.date | None, cuts: Sequence[dt.date], counts: Sequence[int]
+) -> tuple[Shard, ...]:
+    """Shards ``lower``..``cuts[0] - 1``, ``cuts[0]``..``cuts[1] - 1``, ... ``cuts[-1]``..``upper``
+    (None: open), with their estimated counts: every created day in exactly one of them.
+
+    >>> for shard in shards_between(None, None, [dt.date(2020, 1, 11)], [10, 20]):
+    ...     print(shard.label, shard.count)
+    ..2020-01-10 10
+    2020-01-11.. 20
+    """
+    starts = [lower, *cuts]
+    ends = [*(c - dt.timedelta(days=1) for c in cuts), upper]
+    return tuple(
+        Shard(i, start, end, count)
+        for i, (start, end, count) in enumerate(zip(starts, ends, counts, strict=True))
+    )
 
 
 def _window(query: WorksQuery[Any], start: dt.date | None, end: dt.date | None) -> WorksQuery[Any]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -75,6 +76,7 @@ from ._errors import (
     ValidationError,
 )
 from ._lock import OutputLock
+from ._opening import Opening
 from ._output import Contents, fsync_dir, now_iso
 from ._paging import walk_ends
 from ._params import MAX_ROWS, check_whole, doi_key
@@ -105,12 +107,15 @@ from ._sinks import (
     read_records,
     sha256_of,
 )
-from ._tasks import run_concurrently
+from ._tasks import run_beside, run_concurrently
 from .models import WorkKey, decoder
 
 if TYPE_CHECKING:
+    from anyio import CancelScope
+
     from ._client import Crossref
     from ._query import WorksQuery
+    from .models import Page
 
 __all__ = [
     "Harvester",
@@ -163,9 +168,9 @@ class Progress:
     ...     out = f"{tmp}/books.jsonl"
     ...     report = await harvest(cr, books, out=out, rows=10, on_progress=updates.append)
     >>> updates[0]
-    Progress(records=10, total=36, pages=1, shards_done=0, shards=1, elapsed=..., paused=None)
-    >>> updates[-1].records, updates[-1].pages, updates[-1].shards_done, updates[-1].eta
-    (36, 4, 1, 0.0)
+    Progress(records=..., total=36, pages=1, shards_done=0, shards=4, elapsed=..., paused=None)
+    >>> updates[-1].records, updates[-1].shards_done, updates[-1].eta
+    (36, 4, 0.0)
     """
 
     records: int
@@ -400,6 +405,7 @@ class _ShardRun:
     part: PartFile | None
     cp: Checkpoint
     seen: set[str]
+    cursor: str | None = None  # where the walk goes on (the opening page's next cursor)
 
 
 @dataclass
@@ -430,6 +436,9 @@ class Harvester:
     rest are kept. ``max_outage`` is how many seconds a shard may go without a successful
     page (the server down, every request failing) before the harvest stops, resumable;
     ``max_restarts`` caps cursor restarts in a row that bring no new record.
+    ``opening_page`` gives shard 0's first page when it was fetched over the whole query before
+    the plan was made (:mod:`crossref_async._opening`); its records in shard 0's window are
+    written, and shard 0 goes on from there.
 
     >>> import tempfile
     >>> the_plan = await plan(cr.works.filter(type="book"))
@@ -455,6 +464,7 @@ class Harvester:
     max_restarts: int = DEFAULT_MAX_RESTARTS
     overwrite: bool = False
     max_outage: float = DEFAULT_MAX_OUTAGE
+    opening_page: Callable[[], Awaitable[Page[msgspec.Raw] | None]] | None = None
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
     _complete: bool = field(default=False, init=False, repr=False)
@@ -732,7 +742,9 @@ class Harvester:
                     await anyio.to_thread.run_sync(self._cut_back, part, 0)
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
-            if await self._pages(_ShardRun(shard, part, cp, seen)):
+            run = _ShardRun(shard, part, cp, seen)
+            ended = await self._opening(run)
+            if ended if ended is not None else await self._pages(run):
                 cp.done = True
                 self._counters.expected[shard.id] = cp.expected or 0
                 self._counters.verified.add(shard.id)
@@ -754,6 +766,36 @@ class Harvester:
             expected=cp.expected or 0,
             received=cp.written,
         )
+
+    async def _opening(self, run: _ShardRun) -> bool | None:
+        """Shard 0's opening page, if it has one: True or False when the walk ended with it
+        (verified or not), None when paging goes on.
+
+        The page is the first of the whole query's cursor, oldest first, so it holds shard 0's
+        first records (and, when the plan has more shards, maybe some of the next one's, which
+        are left to it). A single shard's walk goes on with the page's own cursor. Otherwise the
+        window narrowed: a new cursor starts at the last day written, and ``expected`` becomes
+        the records written before that day plus what the new cursor announces.
+        """
+        take, self.opening_page = self.opening_page, None
+        shard, cp = run.shard, run.cp
+        if take is None or shard.id != self.plan.shards[0].id or cp.pages or cp.written:
+            return None
+        page = await take()
+        if page is None:
+            return None
+        if len(self.plan.shards) == 1:
+            cp.expected = page.total_results
+            await self._write(run, page.items)
+            if walk_ends(len(page.items), cp.written, cp.expected, cursor=page.next_cursor):
+                return cp.written == cp.expected
+            run.cursor = page.next_cursor
+            return None
+        cp.expected = None
+        await self._write(run, page.items, window=shard)
+        cp.before = cp.written - cp.at_day
+        await anyio.to_thread.run_sync(self._save, cp, shard)
+        return None
 
     @staticmethod
     def _cut_back(part: PartFile, size: int) -> None:
@@ -777,7 +819,7 @@ class Harvester:
         last_page = loop_time()
         while True:
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
-            cursor = "*"
+            cursor, run.cursor = run.cursor or "*", None
             try:
                 while True:
                     outcome = Outcome(
@@ -792,7 +834,7 @@ class Harvester:
                         self._paused = None
                         logger.warning("the server answers again; harvesting goes on")
                     if cp.expected is None:
-                        cp.expected = page.total_results
+                        cp.expected = cp.before + page.total_results
                     if await self._write(run, page.items):
                         restarts = 0
                     # The end is what ends every cursor walk (an empty page, no next cursor,
@@ -857,20 +899,30 @@ class Harvester:
             self._report_progress()
         await anyio.sleep(wait)
 
-    async def _write(self, run: _ShardRun, items: Sequence[msgspec.Raw]) -> int:
-        """Write a page's new records and checkpoint; returns how many were new."""
+    async def _write(
+        self, run: _ShardRun, items: Sequence[msgspec.Raw], *, window: Shard | None = None
+    ) -> int:
+        """Write a page's new records and checkpoint; returns how many were new. With
+        ``window``, records created outside it are left out (the page came from a wider
+        window: another shard takes them)."""
         shard, part, cp, seen = run.shard, run.part, run.cp, run.seen
         fresh: list[msgspec.Raw] = []
-        last_day: str | None = None
+        last_day, at_day = cp.resume_from, cp.at_day
         for raw in items:
             record = _key_decoder.decode(raw)
             key = doi_key(record.DOI or "")
             day = record.created.day if record.created else None
-            if day is not None:
-                last_day = day
-            if key not in seen:
-                seen.add(key)
-                fresh.append(self._valid_utf8(raw, record.DOI))
+            if window is not None and not _inside(window, day):
+                continue
+            if key in seen:
+                continue
+            seen.add(key)
+            fresh.append(self._valid_utf8(raw, record.DOI))
+            # Records come oldest first: a later day starts a new count.
+            if day is not None and (last_day is None or day > last_day):
+                last_day, at_day = day, 0
+            if day is not None and day == last_day:
+                at_day += 1
         if self.sink is not None and fresh:
             await self.sink(shard.id, fresh)
         if part is not None and fresh:
@@ -880,8 +932,7 @@ class Harvester:
                 raise output_error(exc, part.path, "a shard's part") from exc
         cp.written += len(fresh)
         cp.pages += 1
-        if last_day is not None:
-            cp.resume_from = last_day
+        cp.resume_from, cp.at_day = last_day, at_day
         await anyio.to_thread.run_sync(self._save, cp, shard)
         self._counters.by_shard[shard.id] = cp.written
         self._counters.pages += 1
@@ -916,6 +967,15 @@ class Harvester:
             update=self.newest_wins,
             keep_parts=self.keep_parts,
         )
+
+
+def _inside(shard: Shard, day: str | None) -> bool:
+    """Whether a record created on ``day`` (``YYYY-MM-DD``) belongs to ``shard``'s window."""
+    if day is None:
+        return True  # undated: kept where it was sent
+    if shard.start is not None and day < shard.start.isoformat():
+        return False
+    return shard.end is None or day <= shard.end.isoformat()
 
 
 def _lost_cursor(exc: CrossrefError, cursor: str) -> bool:
@@ -1098,6 +1158,8 @@ async def harvest(
     out_path = Path(out) if out is not None else None
     state_path = Path(state_file) if state_file is not None else None
     with _locks(out_path, state_path):
+        opening: Opening | None = None
+        the_plan: Plan | None = None
         if isinstance(query, Plan):
             if incremental:
                 raise ValidationError("since", "give since/state_file with a query, not a plan")
@@ -1107,31 +1169,62 @@ async def harvest(
                 since = await anyio.to_thread.run_sync(_read_state, state_path)
             if since is not None:
                 query = query.filter(from_index_date=since)
-            base, _, _ = harvest_base(query)
+            base, lower, upper = harvest_base(query)
             params = tuple(base.to_params())
             start = _starting_point(
                 client, out_path, base.path, params, resume, incremental, overwrite
             )
             if isinstance(start, Report):
                 return start
-            the_plan = start or await plan_shards(query, target=target)
-        harvester = Harvester(
-            client,
-            the_plan,
-            out=out_path,
-            sink=sink,
-            rows=rows,
-            concurrency=concurrency,
-            resume=resume,
-            keep_parts=keep_parts,
-            newest_wins=incremental,
-            shard_ids=shard_ids,
-            on_progress=on_progress,
-            overwrite=overwrite,
-            max_outage=max_outage,
-        )
-        report = await harvester.run_locked()
-        if state_path is not None and harvester.complete:
+            the_plan = start
+            if the_plan is None and shard_ids is None:
+                # Shard ids only mean something in a plan made by counts, the same every time.
+                workers = concurrency or max(1, client.session.concurrency("list") or 3)
+                opening = Opening(
+                    client.session,
+                    base.path,
+                    params,
+                    lower,
+                    upper,
+                    rows=rows,
+                    workers=workers,
+                    fallback=functools.partial(plan_shards, query, target=target),
+                    target=target,
+                    max_outage=max_outage,
+                )
+        sampled = query if not isinstance(query, Plan) else None
+
+        async def run() -> tuple[Report, bool]:
+            chosen = the_plan
+            if chosen is None:
+                assert sampled is not None  # a Plan was given otherwise
+                chosen = await (opening.plan() if opening else plan_shards(sampled, target=target))
+            harvester = Harvester(
+                client,
+                chosen,
+                out=out_path,
+                sink=sink,
+                rows=rows,
+                concurrency=concurrency,
+                resume=resume,
+                keep_parts=keep_parts,
+                newest_wins=incremental,
+                shard_ids=shard_ids,
+                on_progress=on_progress,
+                overwrite=overwrite,
+                max_outage=max_outage,
+                opening_page=opening.first_page if opening else None,
+            )
+            return await harvester.run_locked(), harvester.complete
+
+        async def first_page(_: CancelScope) -> None:
+            if opening is not None:
+                await opening.fetch_first()
+
+        ran = await run_beside(run, first_page)
+        assert ran is not None  # the helper never cancels the run
+        report, complete = ran
+        if state_path is not None and complete:
             # Only a run that covered the whole query moves the next run's start forward.
             try:
                 _write_state(state_path, started)

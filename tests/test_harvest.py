@@ -152,7 +152,7 @@ async def test_harvest_writes_exactly_the_matching_set(tmp_path: Path, suffix: s
     dois = written_dois(out)
     assert sorted(dois) == sorted(expected_dois(fake, [("type", "journal-article")]))
     assert len(dois) == len(set(dois)) == report.records == report.expected
-    assert report.shards > 5 and report.pages >= report.records // 100
+    assert report.shards >= 5 and report.pages >= report.records // 100  # ceil(1447 / 300)
     assert report.output_bytes == out.stat().st_size
     assert not (tmp_path / f"works{suffix}.harvest").exists()
     assert seen and seen[-1].records == report.records and seen[-1].shards_done == report.shards

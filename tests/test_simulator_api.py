@@ -529,6 +529,11 @@ async def test_rows_offset_and_sample(http: httpx.AsyncClient, sim: FakeCrossref
     sample = (await http.get("/works", params={"sample": 7})).json()["message"]
     assert sample["total-results"] == 7
     assert len(set(dois(sample["items"]))) == 7
+    # A filtered sample announces the query's total, as the recordings show.
+    filtered = (
+        await http.get("/works", params={"sample": 7, "filter": "has-references:true"})
+    ).json()["message"]
+    assert (filtered["total-results"], len(filtered["items"])) == (len(order), 7)
     counted = (await http.get("/works", params={"rows": 0})).json()["message"]
     assert (counted["total-results"], counted["items"]) == (600, [])
 

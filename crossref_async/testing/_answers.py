@@ -190,7 +190,9 @@ class Responder:
             offset = 0
         elif req.sample is not None:
             page = self._sampler.sample(list(result.indexes), min(req.sample, len(result.indexes)))
-            total = len(page)
+            # As recorded (2022): a filtered or queried sample announces the query's total
+            # (query=ecology&sample=20: 452,242); a bare /works?sample=N announces N.
+            total = len(result.indexes) if filters or req.queries else len(page)
             offset = 0
         else:
             page = self._from_offset(result.indexes, req.offset, rows, shortfall)
