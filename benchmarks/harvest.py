@@ -46,6 +46,7 @@ import math
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,23 @@ def budget_bound(faults: Faults, rows: int = ROWS, preset: str = PRESET) -> Boun
     )
 
 
+def ceiling(records: int, faults: Faults, rows: int = ROWS, preset: str = PRESET) -> float:
+    """The share of the bound that ``records`` allow at best: a client that knew, for free,
+    how to split them into ``concurrency`` equal cursors (pages need not be full) still waits
+    one fixed latency per round of pages and ``per_row`` per record of its slot, and sends at
+    least ``ceil(records / rows)`` requests at the pool's rate. Not a target: it says how much
+    of the gap at small sizes is the size's and how much the client's."""
+    bound = budget_bound(faults, rows, preset)
+    fixed = faults.latency + faults.jitter / 2
+    rounds = math.ceil(records / (rows * bound.concurrency))
+    by_slots = rounds * fixed + records / bound.concurrency * faults.per_row
+    by_rate = math.ceil(records / rows) / bound.rate
+    seconds = max(by_slots, by_rate)
+    if seconds <= 0:
+        return 1.0
+    return min(1.0, records / seconds / bound.records_per_second)
+
+
 @dataclass
 class Result:
     records: int
@@ -145,6 +163,11 @@ class Result:
     ideal_pages: int = 0  # full pages the records fill: ceil(records / rows)
     planning_s: float | None = None  # first request to the first page request, server clock
     slots_busy: float | None = None  # request-seconds / (concurrency x first-to-last seconds)
+    # The median server-side seconds of a page (arrival to the end of the response): the
+    # model's page latency plus what the simulator itself spends (encoding, gzip).
+    median_page_s: float | None = None
+    # Each request as the simulator saw it: kind, start (s after the first), duration (s).
+    timeline: list[tuple[str, float, float]] = field(default_factory=list)
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -416,11 +439,23 @@ def breakdown(result: Result, log: list[tuple[str, int, float, float]], concurre
     if not log:
         return
     first = min(started for _, _, started, _ in log)
+    result.timeline = sorted(
+        (
+            (request_kind(target, status), round(started - first, 3), round(duration, 3))
+            for target, status, started, duration in log
+        ),
+        key=lambda entry: entry[1],
+    )
     page_starts = [
         started for target, status, started, _ in log if request_kind(target, status) == "page"
     ]
     if page_starts:
         result.planning_s = min(page_starts) - first
+    page_durations = [
+        duration for target, status, _, duration in log if request_kind(target, status) == "page"
+    ]
+    if page_durations:
+        result.median_page_s = statistics.median(page_durations)
     last = max(started + duration for _, _, started, duration in log)
     busy = sum(duration for _, status, _, duration in log if status == 200)
     if last > first:
@@ -490,6 +525,8 @@ def _describe(result: Result) -> str:
         parts[-1] += f" ({kinds}; {result.ideal_pages} full pages would do)"
     if result.planning_s is not None:
         parts.append(f"first page requested {result.planning_s:.2f} s after the first request")
+    if result.median_page_s is not None:
+        parts.append(f"median page {result.median_page_s:.2f} s at the server")
     if result.slots_busy is not None:
         parts.append(f"slots busy {result.slots_busy:.0%}")
     parts += [f"{result.rate_limited} 429s", f"at most {result.max_in_flight} in flight"]
@@ -686,6 +723,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f" + {faults.per_row * 1000:g} ms a row, {'cold' if args.cli_server else 'warm'} cache"
     )
     print(describe_bound(bound, faults))
+    ceilings = {size: ceiling(size, faults) for size in sizes}
+    print(
+        "at best (a free, perfect split into equal cursors): about "
+        + ", ".join(f"{share:.0%} at {size:,}" for size, share in ceilings.items())
+    )
     print(render(results, checked))
     data = {
         "machine": machine(),
@@ -695,6 +737,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "shards": args.shards,
         "server": "fake-server (cold)" if args.cli_server else "warm cache",
         "bound": asdict(bound),
+        "ceilings": ceilings,
         "results": [asdict(r) for r in results],
         "targets": checked,
     }
