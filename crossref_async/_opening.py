@@ -2,17 +2,18 @@
 
 Planning by counts is a serial phase before the first record: the oldest record, then the
 newest, then a count per split, each waiting for the one before (8 of the 23 requests of a
-10,000-record harvest, at the list pool's 3 a second). A fresh harvest sends two requests at
-once instead:
+10,000-record harvest, at the list pool's 3 a second). A fresh harvest starts with two
+requests instead:
 
-* the first page of the whole query, oldest first: the first page of shard 0 whatever the plan
-  turns out to be (shard 0 always starts where the query does), so its records are written,
-  not thrown away;
-* a ``sample`` of 100 of the query's records reduced to DOI and created date. Crossref
-  announces a filtered or queried sample's ``total-results`` as the query's (recorded:
-  ``query=ecology&sample=20`` gives 452,242), and the sample shows where the created dates
-  lie, so the shards are cut at its quantiles and start as soon as it answers, while the first
-  page is still on its way.
+* a ``sample`` of 100 of the query's records reduced to DOI and created date, first (until an
+  answer states the budget, the governor lets one request through at a time, and this one
+  answers in a fraction of a page's time). Crossref announces a filtered or queried sample's
+  ``total-results`` as the query's (recorded: ``query=ecology&sample=20`` gives 452,242),
+  and the sample shows where the created dates lie, so the shards are cut at its quantiles
+  and start as soon as it answers;
+* the first page of the whole query, oldest first, as soon as the sample has answered: the
+  first page of shard 0 whatever the plan turned out to be (shard 0 always starts where the
+  query does), so its records are written, not thrown away.
 
 The counts in such a plan are estimates: each shard is verified, as always, against the total
 its own cursor announces. When the sample cannot tell the total (a bare ``/works`` sample
@@ -74,6 +75,9 @@ class Opening:
     max_outage: float = 1800.0
     _first: Page[msgspec.Raw] | None = field(default=None, init=False, repr=False)
     _arrived: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
+    _answered: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
+    #: The newest created day in the sample, once :meth:`plan` has answered.
+    newest: dt.date | None = field(default=None, init=False)
 
     @property
     def whole(self) -> Plan:
@@ -82,7 +86,11 @@ class Opening:
         return Plan(self.path, self.params, (Shard(0, self.lower, self.upper),), 0, created)
 
     async def fetch_first(self) -> None:
-        """Fetch the whole window's first page (oldest first, a new cursor)."""
+        """Fetch the whole window's first page (oldest first, a new cursor), once the plan's
+        first request has answered: until an answer states the budget, the governor lets one
+        request through at a time, and a sample or a count answers in a fraction of a page's
+        time."""
+        await self._answered.wait()
         whole = self.whole
         params = [*whole.page_params(whole.shards[0], rows=self.rows), ("cursor", "*")]
         outcome = Outcome(deadline=loop_time() + self.max_outage)
@@ -105,10 +113,16 @@ class Opening:
     async def plan(self) -> Plan:
         """Shards cut at the quantiles of a sample of the query's created dates."""
         whole = self.whole
-        sample = await self.session.page(
-            self.path, "work-list", whole.sample_params(whole.shards[0], SAMPLE), WorkKey
-        )
-        total = await self._total(sample, whole)
+        try:
+            if _sample_tells_total(self.params):
+                sample = await self._sample(whole)
+                total = await self._total(sample, whole)
+            else:
+                # A bare /works sample announces its own size: count first.
+                total = await self._count(whole)
+                sample = await self._sample(whole)
+        finally:
+            self._answered.set()
         pages = max(1, math.ceil(total / self.rows))
         if self.target is not None:
             parts = max(1, math.ceil(total / self.target))
@@ -121,16 +135,35 @@ class Opening:
             logger.info("%d records in about %d shards: planning by counts", total, parts)
             return await self.fallback()
         days = [k.created.date for k in sample.items if k.created and k.created.date]
+        self.newest = max(days, default=None)
         cuts, counts = cut_at_sample(days, parts, total)
         shards = shards_between(self.lower, self.upper, cuts, counts)
         return Plan(self.path, self.params, shards, total, whole.created)
 
+    async def _sample(self, whole: Plan) -> Page[WorkKey]:
+        params = whole.sample_params(whole.shards[0], SAMPLE)
+        try:
+            return await self.session.page(self.path, "work-list", params, WorkKey)
+        finally:
+            self._answered.set()
+
+    async def _count(self, whole: Plan) -> int:
+        params = [(k, v) for k, v in whole.page_params(whole.shards[0]) if k != "rows"]
+        try:
+            counted = await self.session.page(
+                self.path, "work-list", [*params, ("rows", "0")], msgspec.Raw
+            )
+        finally:
+            self._answered.set()
+        return counted.total_results
+
     async def _total(self, sample: Page[WorkKey], whole: Plan) -> int:
         if sample.total_results > len(sample.items) or len(sample.items) < SAMPLE:
             return max(sample.total_results, len(sample.items))
-        # A bare sample announces its own size: count.
-        params = [(k, v) for k, v in whole.page_params(whole.shards[0]) if k != "rows"]
-        counted = await self.session.page(
-            self.path, "work-list", [*params, ("rows", "0")], msgspec.Raw
-        )
-        return counted.total_results
+        return await self._count(whole)  # a server that announces the sample's own size
+
+
+def _sample_tells_total(params: tuple[tuple[str, str], ...]) -> bool:
+    """Whether Crossref announces a sample's total as the query's: with a filter or a query
+    (recorded), not on a bare ``/works``."""
+    return any(name == "filter" or name.startswith("query") for name, _ in params)

@@ -12,6 +12,7 @@ announces when it is harvested.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import functools
@@ -540,10 +541,20 @@ def cut_at_sample(
     if not ordered or parts <= 1:
         return [], [total]
     cuts: list[dt.date] = []
-    for i in range(1, parts):
-        day = ordered[i * len(ordered) // parts]
-        if day > ordered[0] and (not cuts or day > cuts[-1]):
-            cuts.append(day)
+    start = 0  # where the current shard's share of the sample begins
+    while len(cuts) < parts - 1:
+        # The next cut where the rest of the sample divides evenly among the shards left; on
+        # a day boundary (a day is never split), whichever side of the day is nearer.
+        want = start + (len(ordered) - start) / (parts - len(cuts))
+        at = min(len(ordered) - 1, math.ceil(want))
+        before = bisect.bisect_left(ordered, ordered[at])
+        after = bisect.bisect_right(ordered, ordered[at])
+        sides = [i for i in (before, after) if start < i < len(ordered)]
+        if not sides:
+            break
+        at = min(sides, key=lambda i: abs(i - want))
+        cuts.append(ordered[at])
+        start = at
     # Each shard's share of the sample, scaled to the total (the remainder to the last).
     shares = [sum(1 for d in ordered if lo <= d < hi) for lo, hi in _spans(ordered[0], cuts)]
     counts = [total * share // len(ordered) for share in shares]

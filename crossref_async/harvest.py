@@ -406,6 +406,16 @@ class _ShardRun:
     cp: Checkpoint
     seen: set[str]
     cursor: str | None = None  # where the walk goes on (the opening page's next cursor)
+    split: bool = False  # the window was cut short by a split; not yet seen by the walk
+
+
+@dataclass
+class _Batch:
+    """A page's records to write, and the shard's last day and its count once written."""
+
+    fresh: list[msgspec.Raw]
+    last_day: str | None
+    at_day: int
 
 
 @dataclass
@@ -438,7 +448,9 @@ class Harvester:
     ``max_restarts`` caps cursor restarts in a row that bring no new record.
     ``opening_page`` gives shard 0's first page when it was fetched over the whole query before
     the plan was made (:mod:`crossref_async._opening`); its records in shard 0's window are
-    written, and shard 0 goes on from there.
+    written, and shard 0 goes on from there. ``newest_day`` (the newest created day the plan
+    knows of) lets the harvest split a running shard's remaining window when a cursor would
+    otherwise sit idle at the end: only in a plan this harvester runs whole.
 
     >>> import tempfile
     >>> the_plan = await plan(cr.works.filter(type="book"))
@@ -465,10 +477,15 @@ class Harvester:
     overwrite: bool = False
     max_outage: float = DEFAULT_MAX_OUTAGE
     opening_page: Callable[[], Awaitable[Page[msgspec.Raw] | None]] | None = None
+    newest_day: dt.date | None = None
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
     _complete: bool = field(default=False, init=False, repr=False)
     _paused: str | None = field(default=None, init=False, repr=False)
+    _running: dict[int, _ShardRun] = field(default_factory=dict, init=False, repr=False)
+    _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
+    _active: int = field(default=0, init=False, repr=False)  # shards being run
+    _plan_saved: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
@@ -615,7 +632,9 @@ class Harvester:
         await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
         workers = self.concurrency or max(1, self.client.session.concurrency("list") or 3)
-        await run_concurrently(self._worker_for(queue) for _ in range(min(workers, len(queue))))
+        if self.newest_day is None or self.shard_ids is not None:
+            workers = min(workers, len(queue))  # no splits: a cursor per shard at most
+        await run_concurrently(self._worker_for(queue) for _ in range(workers))
         published = await anyio.to_thread.run_sync(self._finish)
         self._complete = published.complete or all(
             s.id in self._counters.verified for s in self.plan.shards
@@ -696,10 +715,89 @@ class Harvester:
 
     def _worker_for(self, queue: list[Shard]) -> Callable[[], Awaitable[None]]:
         async def worker() -> None:
-            while queue:
-                await self._run_shard(queue.pop(0))
+            while True:
+                shard = queue.pop(0) if queue else await self._split()
+                if shard is None:
+                    return
+                self._active += 1
+                try:
+                    await self._run_shard(shard)
+                finally:
+                    self._active -= 1
+                    self._moving()
 
         return worker
+
+    async def _split(self) -> Shard | None:
+        """A new shard cut from a running shard, as soon as one has enough left to share;
+        None when none will (every cursor is near its end, or splits are off)."""
+        if self.newest_day is None or self.shard_ids is not None:
+            return None
+        while True:
+            shard = await self._split_now()
+            if shard is not None:
+                return shard
+            # Worth waiting for: a shard whose total is not known yet, or with pages left.
+            starting = self._active > len(self._running)
+            if not starting and not any(
+                r.cp.expected is None or r.split or (r.cp.expected - r.cp.written) >= 2 * self.rows
+                for r in self._running.values()
+            ):
+                return None
+            await self._moved.wait()
+
+    def _moving(self) -> None:
+        """A shard wrote a page or ended: an idle cursor may find something to split."""
+        self._moved.set()
+        self._moved = anyio.Event()
+
+    async def _split_now(self) -> Shard | None:
+        """A new shard cut from the running shard with the most records left, or None.
+
+        The back half of the victim's remaining days (by date) becomes a shard of its own; the
+        victim's window ends before it, and the page it has in flight keeps only its own
+        days (see :meth:`_pages`). Every created day stays in exactly one shard, and the plan
+        is saved before the new shard writes anything, so a resumed harvest runs the same
+        windows.
+        """
+        newest = self.newest_day
+        if newest is None:
+            return None
+        runs = [r for r in self._running.values() if not r.split and r.cp.expected is not None]
+        best = max(runs, key=lambda r: (r.cp.expected or 0) - r.cp.written, default=None)
+        if best is None or (best.cp.expected or 0) - best.cp.written < 2 * self.rows:
+            return None
+        victim = best.shard
+        after = period_start(best.cp.resume_from) if best.cp.resume_from else victim.start
+        low = (after or newest) + dt.timedelta(days=1)
+        high = victim.end or newest
+        if low >= high:
+            return None  # one day left: it cannot be split
+        cut = low + (high - low + dt.timedelta(days=1)) // 2
+        left = (best.cp.expected or 0) - best.cp.written
+        shard = Shard(max(s.id for s in self.plan.shards) + 1, cut, victim.end, left // 2)
+        kept = dataclasses.replace(victim, end=cut - dt.timedelta(days=1))
+        if kept.count is not None:
+            kept = dataclasses.replace(kept, count=max(0, kept.count - left // 2))
+        shards = tuple(kept if s.id == victim.id else s for s in self.plan.shards)
+        self.plan = dataclasses.replace(self.plan, shards=(*shards, shard))
+        self.shards = self._chosen(self.plan)
+        best.shard, best.split = kept, True
+        logger.info(
+            "shard %s split at %s: %d records left, shard %s takes the later days",
+            victim.label,
+            cut,
+            left,
+            shard.label,
+        )
+        if self.layout is not None:
+            # One writer at a time (two splits at once), each writing the newest plan.
+            async with self._plan_saved:
+                save = functools.partial(
+                    _write_json, self.layout.plan_file, None, text=self.plan.to_json()
+                )
+                await anyio.to_thread.run_sync(save)
+        return shard
 
     def _report_progress(self) -> None:
         if self.on_progress is None:
@@ -743,8 +841,14 @@ class Harvester:
                 seen = set()
             self._counters.by_shard[shard.id] = cp.written
             run = _ShardRun(shard, part, cp, seen)
-            ended = await self._opening(run)
-            if ended if ended is not None else await self._pages(run):
+            self._running[shard.id] = run
+            try:
+                ended = await self._opening(run)
+                verified = ended if ended is not None else await self._pages(run)
+            finally:
+                del self._running[shard.id]
+            shard = run.shard  # its window may have been cut short by a split
+            if verified:
                 cp.done = True
                 self._counters.expected[shard.id] = cp.expected or 0
                 self._counters.verified.add(shard.id)
@@ -817,7 +921,13 @@ class Harvester:
         shard, cp = run.shard, run.cp
         restarts = 0
         last_page = loop_time()
+        pending: _Batch | None = None  # the last page's records, written beside the next fetch
         while True:
+            shard = run.shard
+            if pending is not None:
+                # A new cursor starts from the last day written: write it first.
+                await self._persist(run, pending)
+                pending = None
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor, run.cursor = run.cursor or "*", None
             try:
@@ -826,24 +936,40 @@ class Harvester:
                         stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
                     )
                     params = [*base, ("cursor", cursor)]
-                    page = await session.page(
-                        self.plan.path, "work-list", params, msgspec.Raw, outcome
+                    batch, pending = pending, None
+                    page = await self._fetch_beside(
+                        run,
+                        batch,
+                        functools.partial(
+                            session.page, self.plan.path, "work-list", params, msgspec.Raw, outcome
+                        ),
                     )
                     last_page = loop_time()
                     if self._paused is not None:
                         self._paused = None
                         logger.warning("the server answers again; harvesting goes on")
+                    if run.split:
+                        # The window was cut short while this page was on its way: keep its
+                        # own days, then a new cursor walks what is left of the window.
+                        await self._write(run, page.items, window=run.shard)
+                        cp.expected, cp.before, run.split = None, cp.written - cp.at_day, False
+                        await anyio.to_thread.run_sync(self._save, cp, run.shard)
+                        break
                     if cp.expected is None:
                         cp.expected = cp.before + page.total_results
-                    if await self._write(run, page.items):
+                    batch = self._select(run, page.items)
+                    if batch.fresh:
                         restarts = 0
+                    written = cp.written + len(batch.fresh)
                     # The end is what ends every cursor walk (an empty page, no next cursor,
                     # every announced record written); a short page before it is only short.
                     # Verification then tells a true end from one that lost records.
                     if walk_ends(
-                        len(page.items), cp.written, cp.expected or 0, cursor=page.next_cursor
+                        len(page.items), written, cp.expected or 0, cursor=page.next_cursor
                     ):
+                        await self._persist(run, batch)
                         return cp.written == (cp.expected or 0)
+                    pending = batch
                     cursor = page.next_cursor or cursor
             except CrossrefError as exc:
                 if not (
@@ -905,7 +1031,16 @@ class Harvester:
         """Write a page's new records and checkpoint; returns how many were new. With
         ``window``, records created outside it are left out (the page came from a wider
         window: another shard takes them)."""
-        shard, part, cp, seen = run.shard, run.part, run.cp, run.seen
+        batch = self._select(run, items, window)
+        await self._persist(run, batch)
+        return len(batch.fresh)
+
+    def _select(
+        self, run: _ShardRun, items: Sequence[msgspec.Raw], window: Shard | None = None
+    ) -> _Batch:
+        """A page's records not written before (and inside ``window``, if given), and where
+        the shard stands once they are written."""
+        cp, seen = run.cp, run.seen
         fresh: list[msgspec.Raw] = []
         last_day, at_day = cp.resume_from, cp.at_day
         for raw in items:
@@ -923,6 +1058,16 @@ class Harvester:
                 last_day, at_day = day, 0
             if day is not None and day == last_day:
                 at_day += 1
+        return _Batch(fresh, last_day, at_day)
+
+    async def _persist(self, run: _ShardRun, batch: _Batch) -> None:
+        """Hand a batch to the sink and the part, then checkpoint (never cancelled halfway:
+        a part and its checkpoint must agree)."""
+        with anyio.CancelScope(shield=True):
+            await self._persist_batch(run, batch)
+
+    async def _persist_batch(self, run: _ShardRun, batch: _Batch) -> None:
+        shard, part, cp, fresh = run.shard, run.part, run.cp, batch.fresh
         if self.sink is not None and fresh:
             await self.sink(shard.id, fresh)
         if part is not None and fresh:
@@ -932,12 +1077,43 @@ class Harvester:
                 raise output_error(exc, part.path, "a shard's part") from exc
         cp.written += len(fresh)
         cp.pages += 1
-        cp.resume_from, cp.at_day = last_day, at_day
+        cp.resume_from, cp.at_day = batch.last_day, batch.at_day
         await anyio.to_thread.run_sync(self._save, cp, shard)
         self._counters.by_shard[shard.id] = cp.written
         self._counters.pages += 1
         self._report_progress()
-        return len(fresh)
+        self._moving()
+
+    async def _fetch_beside(
+        self,
+        run: _ShardRun,
+        batch: _Batch | None,
+        fetch: Callable[[], Awaitable[Page[msgspec.Raw]]],
+    ) -> Page[msgspec.Raw]:
+        """``fetch()`` the next page while the last one's ``batch`` is written: the next
+        request does not wait for the disk. The batch is always written in full, whatever
+        the fetch does; a write that fails stops the fetch and is raised."""
+        if batch is None:
+            return await fetch()
+        pages: list[Page[msgspec.Raw]] = []
+        failures: list[Exception] = []
+        async with anyio.create_task_group() as tg:
+
+            async def get() -> None:
+                try:
+                    pages.append(await fetch())
+                except Exception as exc:
+                    failures.append(exc)
+
+            tg.start_soon(get)
+            try:
+                await self._persist(run, batch)
+            except Exception as exc:
+                failures.insert(0, exc)
+                tg.cancel_scope.cancel()
+        if failures:
+            raise failures[0]
+        return pages[0]
 
     def _valid_utf8(self, raw: msgspec.Raw, doi: str | None) -> msgspec.Raw:
         # JSON text must be UTF-8, and msgspec does not check the bytes of fields it skips.
@@ -1214,6 +1390,7 @@ async def harvest(
                 overwrite=overwrite,
                 max_outage=max_outage,
                 opening_page=opening.first_page if opening else None,
+                newest_day=opening.newest if opening else None,
             )
             return await harvester.run_locked(), harvester.complete
 

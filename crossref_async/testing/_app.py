@@ -3,9 +3,9 @@
 Every API request goes through the same steps: count it; answer 403 if blocked; pick its
 pool (``single`` or ``list``) and draw its fault plan; answer 429 if the plan says so or the
 pool refuses it; sleep the latency; answer a 5xx if the plan says so; compute the answer
-(which advances a cursor); sleep the per-row latency; gzip a 2xx JSON answer if the request
-accepts gzip (as recorded: Crossref gzips its JSON, with ``vary: Accept-Encoding``, and sends
-formatted citations and errors as they are); deliver it, whole or faulty.
+(which advances a cursor); gzip a 2xx JSON answer if the request accepts gzip (as recorded:
+Crossref gzips its JSON, with ``vary: Accept-Encoding``, and sends formatted citations and
+errors as they are); sleep what is left of the per-row latency; deliver it, whole or faulty.
 ``GET /_stats`` and ``POST /_reset`` are outside all of this: not counted, never limited or
 faulty. An alias DOI's 301 is an answer like any other: the hop that follows it is a second
 request, counted and limited in the ``single`` pool.
@@ -267,6 +267,10 @@ class FakeCrossref:
             error = wire.Answer(status, bodies.html_error(status), bodies.HTML, limit_headers)
             await outcome.deliver(send, error)
             return
+        # The per-row latency is what a page of that size takes, this server's own work on it
+        # (search, encoding, compression) included: a slow simulator would otherwise make
+        # every page slower than the scenario it plays.
+        computing = anyio.current_time()
         params = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
         shortfall = self.faults.short_page_shortfall if fault is Fault.SHORT_PAGE else 0
         answer = self._responder.answer(
@@ -274,8 +278,6 @@ class FakeCrossref:
         )
         answer.headers.extend(limit_headers)
         self.stats.count("items_served", answer.rows)
-        if answer.rows and self.faults.per_row > 0:
-            await anyio.sleep(self.faults.per_row * answer.rows)
         if fault is Fault.MALFORMED:
             # Cut before compression: the framing and the gzip stream stay intact, only the
             # JSON decoder notices.
@@ -294,6 +296,9 @@ class FakeCrossref:
             and wire.accepts_gzip(_header(scope, b"accept-encoding"))
         ):
             answer = wire.compress(answer)
+        if answer.rows and self.faults.per_row > 0:
+            spent = anyio.current_time() - computing
+            await anyio.sleep(max(0.0, self.faults.per_row * answer.rows - spent))
         if fault is Fault.RESET:
             self.stats.count("resets")
             await wire.reset(scope, receive)  # no status line ever went out: status stays 0

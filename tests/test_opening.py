@@ -1,0 +1,223 @@
+"""A fresh harvest's opening (a sample and the first page, no counting phase) and the splits
+that keep every cursor busy at the end: exactly once, resumable, verified, whatever the shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+import pytest
+
+from crossref_async import Crossref, CrossrefError, RetryPolicy
+from crossref_async._opening import Opening
+from crossref_async._shards import Plan, Shard, cut_at_sample
+from crossref_async._sinks import Checkpoint, read_records
+from crossref_async.harvest import Harvester, harvest
+from crossref_async.models import Page
+from crossref_async.testing import FakeCrossref
+
+MAILTO = "tests@example.org"
+FAST_RETRY = RetryPolicy(attempts=8, backoff=0.005, max_backoff=0.02)
+
+
+def client(fake: FakeCrossref) -> Crossref:
+    return Crossref(mailto=MAILTO, transport=fake.transport(), retry=FAST_RETRY)
+
+
+def expected_dois(fake: FakeCrossref, filters: Sequence[tuple[str, str]] = ()) -> set[str]:
+    corpus = fake.corpus
+    return {corpus.tables.columns.doi[i].lower() for i in corpus.search(filters).indexes}
+
+
+def written(path: Path) -> list[str]:
+    return [json.loads(line)["DOI"].lower() for line in read_records(path)]
+
+
+def requests(fake: FakeCrossref) -> list[dict[str, str]]:
+    """The list requests the simulator received, in order, as parameter maps."""
+    return [
+        dict(parse_qsl(urlsplit(r.target).query)) for r in fake.stats.log if r.kind == "list"
+    ]
+
+
+def kind(params: dict[str, str]) -> str:
+    if "sample" in params:
+        return "sample"
+    if params.get("rows") == "0":
+        return "count"
+    if "cursor" in params:
+        return "page"
+    return "other"  # an edge (rows=1, sorted) of the count-based planner
+
+
+# -- the opening ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("works", [300, 2500, 9000])
+async def test_a_filtered_harvest_opens_with_a_sample_and_sends_no_count(
+    tmp_path: Path, works: int
+) -> None:
+    fake = FakeCrossref(works=works, seed=5, limits="fast-50")
+    out = tmp_path / "articles.jsonl"
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works.filter(type="journal-article"), out=out, rows=200)
+    want = expected_dois(fake, [("type", "journal-article")])
+    dois = written(out)
+    assert sorted(dois) == sorted(want) and len(dois) == len(set(dois))
+    assert report.verified and report.records == len(want)
+    kinds = [kind(p) for p in requests(fake)]
+    # The sample first; then only pages of records: no count, no edge, no serial phase.
+    assert kinds[0] == "sample" and set(kinds[1:]) == {"page"}
+    # The opening page: the whole query's first, its records shard 0's first.
+    assert {"filter": "type:journal-article", "cursor": "*"}.items() <= next(
+        p for p in requests(fake) if p.get("filter") == "type:journal-article" and "cursor" in p
+    ).items()
+
+
+async def test_a_bare_harvest_counts_once_because_its_sample_cannot_tell(tmp_path: Path) -> None:
+    fake = FakeCrossref(works=1200, seed=6, limits="fast-50")
+    out = tmp_path / "all.jsonl.gz"
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works, out=out, rows=100)
+    assert sorted(written(out)) == sorted(expected_dois(fake))
+    assert report.verified
+    kinds = [kind(p) for p in requests(fake)]
+    # The count first (then the opening page may go before the sample): one count in all.
+    assert kinds[0] == "count" and kinds.count("count") == 1 and kinds.count("sample") == 1
+    assert "other" not in kinds
+
+
+async def test_the_first_page_is_shard_zeros_and_its_records_past_the_cut_are_left_to_the_next(
+    tmp_path: Path,
+) -> None:
+    # 3 shards of ~200 records and pages of 300: the opening page holds shard 0's records and
+    # some of shard 1's; each is written once, by the shard whose days hold it.
+    fake = FakeCrossref(works=1000, seed=7, limits="fast-50")
+    out = tmp_path / "w.jsonl"
+    async with client(fake) as cr:
+        report = await harvest(
+            cr, cr.works.filter(type="journal-article"), out=out, concurrency=3, rows=300
+        )
+    want = expected_dois(fake, [("type", "journal-article")])
+    assert report.shards >= 2 and report.verified
+    assert sorted(written(out)) == sorted(want)
+    pages = [p for p in requests(fake) if kind(p) == "page"]
+    assert len(pages) <= report.shards + 2  # the opening page is used, not thrown away
+
+
+async def test_shard_ids_with_a_query_plan_by_counts_the_same_every_time(tmp_path: Path) -> None:
+    fake = FakeCrossref(works=2000, seed=8, limits="fast-50")
+    async with client(fake) as cr:
+        query = cr.works.filter(type="journal-article")
+        first = await harvest(cr, query, out=tmp_path / "a.jsonl", target=300, shard_ids=[0])
+    assert first.shards == 1
+    assert "sample" not in {kind(p) for p in requests(fake)}
+
+
+class _FailingSession:
+    """A session whose pages fail: the opening page's failure is not the harvest's."""
+
+    async def page(self, *args: object, **kw: object) -> Page[msgspec.Raw]:
+        raise CrossrefError("the server went away")
+
+
+async def test_a_failed_opening_page_leaves_shard_zero_to_its_own_cursor() -> None:
+    opening = Opening(
+        _FailingSession(),  # type: ignore[arg-type]
+        "/works",
+        (("filter", "type:book"),),
+        None,
+        None,
+        rows=100,
+        workers=3,
+        fallback=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+    with pytest.raises(CrossrefError):
+        await opening.plan()  # the sample failed: the harvest fails as a planner would
+    await opening.fetch_first()
+    assert await opening.first_page() is None
+
+
+# -- cutting at the sample ------------------------------------------------------------------
+
+
+def test_cuts_follow_the_samples_quantiles_and_counts_add_up() -> None:
+    days = [dt.date(2020, 1, 1)] * 60 + [dt.date(2021, 1, 1) + dt.timedelta(d) for d in range(40)]
+    cuts, counts = cut_at_sample(days, 4, 10_000)
+    assert sum(counts) == 10_000
+    assert cuts == sorted(set(cuts)) and all(c > dt.date(2020, 1, 1) for c in cuts)
+    # 60% of the sample is one day: it cannot be split, the rest is.
+    assert counts[0] == 6_000 and len(counts) == len(cuts) + 1
+
+
+# -- splits -------------------------------------------------------------------------------------
+
+
+async def test_idle_cursors_split_the_running_shard_and_every_record_is_written_once(
+    tmp_path: Path,
+) -> None:
+    fake = FakeCrossref(works=3000, seed=9, limits="fast-50")
+    out = tmp_path / "w.jsonl.zst"
+    async with client(fake) as cr:
+        whole = Plan("/works", (), (Shard(0, None, None, 3000),), 3000, "2026-12-04T00:00:00+00:00")
+        harvester = Harvester(
+            cr,
+            whole,
+            out=out,
+            rows=100,
+            concurrency=4,
+            newest_day=dt.date(2026, 12, 1),
+            keep_parts=True,
+        )
+        report = await harvester.run()
+    assert sorted(written(out)) == sorted(expected_dois(fake))
+    assert report.verified and report.shards > 1
+    # The plan on disk is the split one, and it still tiles the created-date axis.
+    saved = Plan.from_json((Path(str(out) + ".harvest") / "plan.json").read_text())
+    assert len(saved.shards) == report.shards and saved.total == 3000
+    # Every split shard's window was walked by a cursor of its own.
+    windows = {p.get("filter", "") for p in requests(fake) if kind(p) == "page"}
+    assert len(windows) >= report.shards
+
+
+async def test_a_split_harvest_stopped_midway_resumes_exactly(tmp_path: Path) -> None:
+    fake = FakeCrossref(works=3000, seed=10, limits="fast-50")
+    out = tmp_path / "w.jsonl"
+    whole = Plan("/works", (), (Shard(0, None, None, 3000),), 3000, "2026-12-04T00:00:00+00:00")
+    pages = 0
+
+    async def stop_after_a_while(shard_id: int, records: Sequence[msgspec.Raw]) -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 12:
+            raise RuntimeError("killed")
+
+    async with client(fake) as cr:
+        first = Harvester(
+            cr,
+            whole,
+            out=out,
+            sink=stop_after_a_while,
+            rows=100,
+            concurrency=4,
+            newest_day=dt.date(2026, 12, 1),
+        )
+        with pytest.raises(RuntimeError, match="killed"):
+            await first.run()
+        saved = Plan.from_json((Path(str(out) + ".harvest") / "plan.json").read_text())
+        assert len(saved.shards) > 1  # it had split before it stopped
+        again = await Harvester(cr, whole, out=out, rows=100, resume=True).run()
+    assert again.verified
+    dois = written(out)
+    assert sorted(dois) == sorted(expected_dois(fake)) and len(dois) == len(set(dois))
+
+
+def test_an_older_checkpoint_without_the_new_counts_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "shard-0001.json"
+    path.write_text(json.dumps({"shard": 1, "written": 5, "size": 10, "resume_from": "2020-01-01"}))
+    cp = Checkpoint.load(path, 1)
+    assert (cp.written, cp.at_day, cp.before) == (5, 0, 0)
