@@ -76,8 +76,8 @@ class Opening:
     _first: Page[msgspec.Raw] | None = field(default=None, init=False, repr=False)
     _arrived: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
     _answered: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
-    #: The newest created day in the sample, once :meth:`plan` has answered.
-    newest: dt.date | None = field(default=None, init=False)
+    #: The created days of the sample, once :meth:`plan` has answered (where to split).
+    days: tuple[dt.date, ...] = field(default=(), init=False)
 
     @property
     def whole(self) -> Plan:
@@ -135,7 +135,7 @@ class Opening:
             logger.info("%d records in about %d shards: planning by counts", total, parts)
             return await self.fallback()
         days = [k.created.date for k in sample.items if k.created and k.created.date]
-        self.newest = max(days, default=None)
+        self.days = tuple(sorted(days))
         cuts, counts = cut_at_sample(days, parts, total)
         shards = shards_between(self.lower, self.upper, cuts, counts)
         return Plan(self.path, self.params, shards, total, whole.created)

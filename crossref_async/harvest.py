@@ -45,6 +45,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import functools
@@ -448,9 +449,10 @@ class Harvester:
     ``max_restarts`` caps cursor restarts in a row that bring no new record.
     ``opening_page`` gives shard 0's first page when it was fetched over the whole query before
     the plan was made (:mod:`crossref_async._opening`); its records in shard 0's window are
-    written, and shard 0 goes on from there. ``newest_day`` (the newest created day the plan
-    knows of) lets the harvest split a running shard's remaining window when a cursor would
-    otherwise sit idle at the end: only in a plan this harvester runs whole.
+    written, and shard 0 goes on from there. ``known_days`` (created days of a sample of the
+    query's records, as the opening drew) lets the harvest split a running shard's remaining
+    window, at the sample's median day in it, when a cursor would otherwise sit idle at the
+    end: only in a plan this harvester runs whole.
 
     >>> import tempfile
     >>> the_plan = await plan(cr.works.filter(type="book"))
@@ -477,7 +479,7 @@ class Harvester:
     overwrite: bool = False
     max_outage: float = DEFAULT_MAX_OUTAGE
     opening_page: Callable[[], Awaitable[Page[msgspec.Raw] | None]] | None = None
-    newest_day: dt.date | None = None
+    known_days: Sequence[dt.date] = ()
     _counters: _Counters = field(default_factory=_Counters, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
     _complete: bool = field(default=False, init=False, repr=False)
@@ -632,7 +634,7 @@ class Harvester:
         await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
         workers = self.concurrency or max(1, self.client.session.concurrency("list") or 3)
-        if self.newest_day is None or self.shard_ids is not None:
+        if not self.known_days or self.shard_ids is not None:
             workers = min(workers, len(queue))  # no splits: a cursor per shard at most
         await run_concurrently(self._worker_for(queue) for _ in range(workers))
         published = await anyio.to_thread.run_sync(self._finish)
@@ -731,7 +733,7 @@ class Harvester:
     async def _split(self) -> Shard | None:
         """A new shard cut from a running shard, as soon as one has enough left to share;
         None when none will (every cursor is near its end, or splits are off)."""
-        if self.newest_day is None or self.shard_ids is not None:
+        if not self.known_days or self.shard_ids is not None:
             return None
         while True:
             shard = await self._split_now()
@@ -760,9 +762,10 @@ class Harvester:
         is saved before the new shard writes anything, so a resumed harvest runs the same
         windows.
         """
-        newest = self.newest_day
-        if newest is None:
+        known = sorted(self.known_days)
+        if not known:
             return None
+        newest = known[-1]
         runs = [r for r in self._running.values() if not r.split and r.cp.expected is not None]
         best = max(runs, key=lambda r: (r.cp.expected or 0) - r.cp.written, default=None)
         if best is None or (best.cp.expected or 0) - best.cp.written < 2 * self.rows:
@@ -773,7 +776,10 @@ class Harvester:
         high = victim.end or newest
         if low >= high:
             return None  # one day left: it cannot be split
-        cut = low + (high - low + dt.timedelta(days=1)) // 2
+        # The sample's median day in what is left (records are rarely spread evenly over
+        # days), else the middle day.
+        inside = known[bisect.bisect_right(known, low) : bisect.bisect_right(known, high)]
+        cut = inside[len(inside) // 2] if len(inside) >= 2 else low + (high - low) // 2
         left = (best.cp.expected or 0) - best.cp.written
         shard = Shard(max(s.id for s in self.plan.shards) + 1, cut, victim.end, left // 2)
         kept = dataclasses.replace(victim, end=cut - dt.timedelta(days=1))
@@ -1390,7 +1396,7 @@ async def harvest(
                 overwrite=overwrite,
                 max_outage=max_outage,
                 opening_page=opening.first_page if opening else None,
-                newest_day=opening.newest if opening else None,
+                known_days=opening.days if opening else (),
             )
             return await harvester.run_locked(), harvester.complete
 

@@ -39,9 +39,7 @@ def written(path: Path) -> list[str]:
 
 def requests(fake: FakeCrossref) -> list[dict[str, str]]:
     """The list requests the simulator received, in order, as parameter maps."""
-    return [
-        dict(parse_qsl(urlsplit(r.target).query)) for r in fake.stats.log if r.kind == "list"
-    ]
+    return [dict(parse_qsl(urlsplit(r.target).query)) for r in fake.stats.log if r.kind == "list"]
 
 
 def kind(params: dict[str, str]) -> str:
@@ -156,6 +154,9 @@ def test_cuts_follow_the_samples_quantiles_and_counts_add_up() -> None:
 
 # -- splits -------------------------------------------------------------------------------------
 
+#: Days to split at: every tenth day of the simulator's years.
+SPREAD = tuple(dt.date(2000, 1, 1) + dt.timedelta(days=10 * i) for i in range(1000))
+
 
 async def test_idle_cursors_split_the_running_shard_and_every_record_is_written_once(
     tmp_path: Path,
@@ -170,7 +171,7 @@ async def test_idle_cursors_split_the_running_shard_and_every_record_is_written_
             out=out,
             rows=100,
             concurrency=4,
-            newest_day=dt.date(2026, 12, 1),
+            known_days=SPREAD,
             keep_parts=True,
         )
         report = await harvester.run()
@@ -204,7 +205,7 @@ async def test_a_split_harvest_stopped_midway_resumes_exactly(tmp_path: Path) ->
             sink=stop_after_a_while,
             rows=100,
             concurrency=4,
-            newest_day=dt.date(2026, 12, 1),
+            known_days=SPREAD,
         )
         with pytest.raises(RuntimeError, match="killed"):
             await first.run()
