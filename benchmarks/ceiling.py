@@ -220,7 +220,7 @@ class LoopLag:
                 self.longest = max(self.longest, late)
 
 
-def harvest_child(url: str, out: Path) -> dict[str, Any]:
+def harvest_child(url: str, out: Path, concurrency: int | None) -> dict[str, Any]:
     """``--child``: one harvest of everything into ``out``, measured from inside."""
     from crossref_async import Crossref
     from crossref_async.harvest import Progress, harvest
@@ -233,12 +233,20 @@ def harvest_child(url: str, out: Path) -> dict[str, Any]:
         if progress.shards and progress.shards_done == progress.shards and "fetched" not in marks:
             marks["fetched"] = time.perf_counter()
             marks["fetched_cpu"] = _cpu()
+            marks["fetched_blocked"] = lag.blocked
 
     async def go() -> dict[str, Any]:
         watcher = asyncio.ensure_future(lag.watch())
         try:
             async with Crossref(mailto=MAILTO, base_url=url) as cr:
-                report = await harvest(cr, cr.works, out=out, rows=ROWS, on_progress=on_progress)
+                report = await harvest(
+                    cr,
+                    cr.works,
+                    out=out,
+                    rows=ROWS,
+                    concurrency=concurrency,
+                    on_progress=on_progress,
+                )
         finally:
             watcher.cancel()
         return {
@@ -259,7 +267,8 @@ def harvest_child(url: str, out: Path) -> dict[str, Any]:
         "cpu_seconds": cpu,
         "publish_seconds": started + seconds - fetched,
         "publish_cpu_seconds": cpu0 + cpu - marks.get("fetched_cpu", cpu0 + cpu),
-        "loop_blocked_seconds": lag.blocked,
+        "loop_blocked_seconds": marks.get("fetched_blocked", lag.blocked),
+        "fetch_seconds": fetched - started,
         "loop_longest_block": lag.longest,
         "peak_rss_mb": _rss_mb(),
         "baseline_rss_mb": baseline,
@@ -343,6 +352,9 @@ class Run:
     server_cpu_seconds: float = 0.0
     publish_seconds: float = 0.0
     publish_cpu_seconds: float = 0.0
+    fetch_seconds: float = 0.0
+    fetch_records_per_second: float = 0.0
+    shards: int = 0
     loop_blocked_seconds: float = 0.0
     loop_longest_block: float = 0.0
     peak_rss_mb: float = 0.0
@@ -367,12 +379,16 @@ class Loop:
     error: str | None = None
 
 
-def measure_harvest(sim: Server, size: int, output: str, workdir: Path) -> Run:
+def measure_harvest(
+    sim: Server, size: int, output: str, workdir: Path, concurrency: int | None
+) -> Run:
     run = Run(output=output, records=size)
     out = workdir / f"works-{size}.{output}"
     sim.reset()
     server_cpu = sim.cpu()
     command = [sys.executable, __file__, "--child", "--url", sim.url, "--out", str(out)]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
     try:
         data = _run_child(command, timeout=300 + size / 500)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -383,7 +399,8 @@ def measure_harvest(sim: Server, size: int, output: str, workdir: Path) -> Run:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(Path(str(out) + ".harvest"))
     run.requests = sim.requests()
-    for name in ("seconds", "cpu_seconds", "publish_seconds", "publish_cpu_seconds"):
+    names = ("seconds", "cpu_seconds", "publish_seconds", "publish_cpu_seconds", "fetch_seconds")
+    for name in names:
         setattr(run, name, data[name])
     run.loop_blocked_seconds = data["loop_blocked_seconds"]
     run.loop_longest_block = data["loop_longest_block"]
@@ -391,6 +408,8 @@ def measure_harvest(sim: Server, size: int, output: str, workdir: Path) -> Run:
     run.details = data["details"]
     written = int(run.details["records"])
     run.records_per_second = written / run.seconds if run.seconds else 0.0
+    run.fetch_records_per_second = written / run.fetch_seconds if run.fetch_seconds else 0.0
+    run.shards = int(run.details["shards"])
     run.requests_per_second = run.requests / run.seconds if run.seconds else 0.0
     run.cpu_per_1000 = run.cpu_seconds / written * 1000 if written else 0.0
     run.output_mb = run.details["output_bytes"] / 1e6
@@ -510,6 +529,7 @@ def run(
     *,
     cache: int,
     wire_gzip: bool,
+    concurrency: int | None,
     workdir: Path | None,
     progress: Any = print,
 ) -> tuple[list[Run], list[Loop]]:
@@ -531,7 +551,7 @@ def run(
                         )
                         loops.append(loop)
                 for output in outputs:
-                    result = measure_harvest(sim, size, output, workdir)
+                    result = measure_harvest(sim, size, output, workdir, concurrency)
                     progress(
                         f"  {size:>9,} .{output}: {result.seconds:.1f} s,"
                         f" {result.records_per_second:,.0f} records/s,"
@@ -548,13 +568,15 @@ def render(runs: list[Run], loops: list[Loop]) -> str:
         [
             f".{r.output}",
             r.records,
+            r.shards,
             r.seconds,
             r.records_per_second,
+            r.fetch_records_per_second,
             r.requests_per_second,
             r.cpu_per_1000,
             r.server_cpu_seconds / r.seconds if r.seconds else 0.0,
             f"{r.publish_seconds:.1f} s",
-            f"{r.loop_blocked_seconds / r.seconds:.1%}" if r.seconds else "-",
+            f"{r.loop_blocked_seconds / r.fetch_seconds:.0%}" if r.fetch_seconds else "-",
             f"{r.loop_longest_block * 1000:.0f} ms",
             r.peak_rss_mb,
             r.output_mb,
@@ -565,13 +587,15 @@ def render(runs: list[Run], loops: list[Loop]) -> str:
     headers = [
         "output",
         "records",
+        "shards",
         "seconds",
         "records/s",
+        "fetching records/s",
         "requests/s",
         "client CPU s/1000",
         "server CPU/wall",
         "join+read-back",
-        "loop blocked",
+        "loop blocked (fetching)",
         "longest block",
         "peak RSS MB",
         "output MB",
@@ -614,7 +638,11 @@ def render(runs: list[Run], loops: list[Loop]) -> str:
                 if r.records_per_second >= 0.8 * server_best
                 else "; the client is the limit"
             )
-        out.append(f"client ceiling (.{r.output}) = {shares}{limit}")
+        per_core = 1000 / r.cpu_per_1000 if r.cpu_per_1000 else 0.0
+        out.append(
+            f"client ceiling (.{r.output}) = {shares}{limit} (CPU-bound: {per_core:,.0f}"
+            " records/s per core of this machine)"
+        )
     if smallest != largest:
         out.append("")
         for output in dict.fromkeys(r.output for r in runs):
@@ -637,7 +665,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_ints, help="records per harvest (10000,1000000)")
     parser.add_argument("--outputs", default=",".join(OUTPUTS), help="comma-separated subset")
-    parser.add_argument("--cursors", type=_ints, help="httpx loop concurrency (1,2,4,8)")
+    parser.add_argument("--cursors", type=_ints, help="httpx loop's cursors at once (1,2,4,8)")
     parser.add_argument("--loop-records", type=int, help=f"records per loop ({LOOP_RECORDS:,})")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     parser.add_argument("--stages", action="store_true", help="also time one page's steps")
@@ -646,6 +674,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--wire-gzip",
         action="store_true",
         help="gzip the answers as Crossref does (the simulator's gzip then limits the run)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, help="harvest(concurrency=N) (default: the library's)"
     )
     parser.add_argument("--json", type=Path, help="folder to write ceiling.json into")
     parser.add_argument("--workdir", type=Path, help="where outputs go (a temporary folder)")
@@ -662,7 +693,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         serve_child(args.serve, args.port, args.cache, args.wire_gzip)
         return {}
     if args.child:
-        data = harvest_child(args.url, args.out)
+        data = harvest_child(args.url, args.out, args.concurrency)
         print(json.dumps(data))
         return data
     if args.loop:
@@ -681,6 +712,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         loop_records,
         cache=args.cache,
         wire_gzip=args.wire_gzip,
+        concurrency=args.concurrency,
         workdir=args.workdir,
     )
     print()
@@ -701,6 +733,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows": ROWS,
         "budgets": BUDGETS,
         "load_before": load,
+        "concurrency": args.concurrency,
+        "wire_gzip": args.wire_gzip,
+        "cache": args.cache,
         "runs": [asdict(r) for r in runs],
         "loops": [asdict(lp) for lp in loops],
         "stages": stage_rows,
