@@ -25,7 +25,7 @@ while every record still has the DOI and created date its query, filters and cur
 compress at several levels, write, fsync, and the read-back's decompress and decode).
 
 Run: ``python benchmarks/ceiling.py [--quick] [--sizes 10000,1000000] [--json results/]``
-(the default run takes about 8 minutes on 2 cores; ``--quick`` about one).
+(the default run takes about 6 minutes on 2 cores, ``--quick`` under a minute).
 """
 
 from __future__ import annotations
@@ -234,6 +234,7 @@ def harvest_child(url: str, out: Path, concurrency: int | None) -> dict[str, Any
             marks["fetched"] = time.perf_counter()
             marks["fetched_cpu"] = _cpu()
             marks["fetched_blocked"] = lag.blocked
+            marks["fetched_peak_rss_mb"] = _rss_mb()
 
     async def go() -> dict[str, Any]:
         watcher = asyncio.ensure_future(lag.watch())
@@ -271,6 +272,7 @@ def harvest_child(url: str, out: Path, concurrency: int | None) -> dict[str, Any
         "fetch_seconds": fetched - started,
         "loop_longest_block": lag.longest,
         "peak_rss_mb": _rss_mb(),
+        "fetch_peak_rss_mb": marks.get("fetched_peak_rss_mb", 0.0),
         "baseline_rss_mb": baseline,
         "details": details,
     }
@@ -358,6 +360,7 @@ class Run:
     loop_blocked_seconds: float = 0.0
     loop_longest_block: float = 0.0
     peak_rss_mb: float = 0.0
+    fetch_peak_rss_mb: float = 0.0
     baseline_rss_mb: float = 0.0
     output_mb: float = 0.0
     correct: bool = False
@@ -405,6 +408,7 @@ def measure_harvest(
     run.loop_blocked_seconds = data["loop_blocked_seconds"]
     run.loop_longest_block = data["loop_longest_block"]
     run.peak_rss_mb, run.baseline_rss_mb = data["peak_rss_mb"], data["baseline_rss_mb"]
+    run.fetch_peak_rss_mb = data["fetch_peak_rss_mb"]
     run.details = data["details"]
     written = int(run.details["records"])
     run.records_per_second = written / run.seconds if run.seconds else 0.0
@@ -578,6 +582,7 @@ def render(runs: list[Run], loops: list[Loop]) -> str:
             f"{r.publish_seconds:.1f} s",
             f"{r.loop_blocked_seconds / r.fetch_seconds:.0%}" if r.fetch_seconds else "-",
             f"{r.loop_longest_block * 1000:.0f} ms",
+            r.fetch_peak_rss_mb,
             r.peak_rss_mb,
             r.output_mb,
             "yes" if r.correct else f"no ({r.error})" if r.error else "no",
@@ -597,6 +602,7 @@ def render(runs: list[Run], loops: list[Loop]) -> str:
         "join+read-back",
         "loop blocked (fetching)",
         "longest block",
+        "peak RSS MB fetching",
         "peak RSS MB",
         "output MB",
         "correct",
