@@ -244,10 +244,9 @@ class Checkpoint:
     ``resume_from`` is the created day of the last record written (records come oldest
     first), where a new cursor continues; ``expected`` is the shard's ``total-results``;
     ``sha256`` is the finished part's checksum, which a later run checks before trusting it.
-    ``at_day`` counts the records written on the ``resume_from`` day; ``before`` is set when
-    the shard's next cursor announces only part of its window (its window narrowed after a
-    page from a wider one): the records written on days before it, so that ``expected`` is
-    ``before`` plus what that cursor announces.
+    ``recount`` is set when the shard's window narrowed after pages from a wider one (the
+    opening page, a split): ``expected`` then comes from a count of the whole new window, so
+    that a record missing from those earlier pages is still noticed.
     """
 
     shard: int
@@ -255,8 +254,7 @@ class Checkpoint:
     written: int = 0
     size: int = 0
     expected: int | None = None
-    at_day: int = 0
-    before: int = 0
+    recount: bool = False
     pages: int = 0
     done: bool = False
     attempts: int = 0
@@ -286,7 +284,7 @@ class Checkpoint:
             raise ValueError(str(exc)) from exc
         if cp.shard != shard:
             raise ValueError(f"it is the checkpoint of shard {cp.shard}, not {shard}")
-        if min(cp.written, cp.size, cp.pages, cp.attempts, cp.at_day, cp.before) < 0:
+        if min(cp.written, cp.size, cp.pages, cp.attempts) < 0:
             raise ValueError("negative counts")
         return cp
 

@@ -389,6 +389,18 @@ def check_options(
         raise ValidationError(shard_ids, f"shard_ids names shard {repeated[0]} more than once")
 
 
+#: The most cursors a harvest runs at once unless told (``concurrency=``): the event loop
+#: decodes every page, so beyond a few cursors a generous pool (Plus, an unmetered simulator)
+#: brings memory (a page each) and no speed (``benchmarks/ceiling.py``).
+MAX_DEFAULT_CURSORS = 8
+
+
+def default_cursors(client: Crossref) -> int:
+    """Cursors at once by default: the list pool's concurrency, at most
+    :data:`MAX_DEFAULT_CURSORS` (3 for a ``mailto`` in 2026)."""
+    return max(1, min(client.session.concurrency("list") or 3, MAX_DEFAULT_CURSORS))
+
+
 def _endpoint(client: Crossref) -> str:
     """The API root as the state records it: never with credentials in it."""
     parts = urlsplit(client.base_url)
@@ -412,11 +424,10 @@ class _ShardRun:
 
 @dataclass
 class _Batch:
-    """A page's records to write, and the shard's last day and its count once written."""
+    """A page's records to write, and the shard's last day once they are written."""
 
     fresh: list[msgspec.Raw]
     last_day: str | None
-    at_day: int
 
 
 @dataclass
@@ -633,7 +644,7 @@ class Harvester:
         self._prepare_state()
         await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
-        workers = self.concurrency or max(1, self.client.session.concurrency("list") or 3)
+        workers = self.concurrency or default_cursors(self.client)
         if not self.known_days or self.shard_ids is not None:
             workers = min(workers, len(queue))  # no splits: a cursor per shard at most
         await run_concurrently(self._worker_for(queue) for _ in range(workers))
@@ -884,8 +895,8 @@ class Harvester:
         The page is the first of the whole query's cursor, oldest first, so it holds shard 0's
         first records (and, when the plan has more shards, maybe some of the next one's, which
         are left to it). A single shard's walk goes on with the page's own cursor. Otherwise the
-        window narrowed: a new cursor starts at the last day written, and ``expected`` becomes
-        the records written before that day plus what the new cursor announces.
+        window narrowed: a count of the new window gives ``expected`` (a record the page lost
+        is still missed), and a new cursor starts at the last day written.
         """
         take, self.opening_page = self.opening_page, None
         shard, cp = run.shard, run.cp
@@ -901,9 +912,8 @@ class Harvester:
                 return cp.written == cp.expected
             run.cursor = page.next_cursor
             return None
-        cp.expected = None
         await self._write(run, page.items, window=shard)
-        cp.before = cp.written - cp.at_day
+        cp.expected, cp.recount = None, True
         await anyio.to_thread.run_sync(self._save, cp, shard)
         return None
 
@@ -937,6 +947,8 @@ class Harvester:
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor, run.cursor = run.cursor or "*", None
             try:
+                if cp.recount:
+                    await self._recount(run)
                 while True:
                     outcome = Outcome(
                         stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
@@ -958,11 +970,11 @@ class Harvester:
                         # The window was cut short while this page was on its way: keep its
                         # own days, then a new cursor walks what is left of the window.
                         await self._write(run, page.items, window=run.shard)
-                        cp.expected, cp.before, run.split = None, cp.written - cp.at_day, False
+                        cp.expected, cp.recount, run.split = None, True, False
                         await anyio.to_thread.run_sync(self._save, cp, run.shard)
                         break
                     if cp.expected is None:
-                        cp.expected = cp.before + page.total_results
+                        cp.expected = page.total_results
                     batch = self._select(run, page.items)
                     if batch.fresh:
                         restarts = 0
@@ -1048,7 +1060,7 @@ class Harvester:
         the shard stands once they are written."""
         cp, seen = run.cp, run.seen
         fresh: list[msgspec.Raw] = []
-        last_day, at_day = cp.resume_from, cp.at_day
+        last_day = cp.resume_from
         for raw in items:
             record = _key_decoder.decode(raw)
             key = doi_key(record.DOI or "")
@@ -1059,12 +1071,9 @@ class Harvester:
                 continue
             seen.add(key)
             fresh.append(self._valid_utf8(raw, record.DOI))
-            # Records come oldest first: a later day starts a new count.
             if day is not None and (last_day is None or day > last_day):
-                last_day, at_day = day, 0
-            if day is not None and day == last_day:
-                at_day += 1
-        return _Batch(fresh, last_day, at_day)
+                last_day = day  # records come oldest first
+        return _Batch(fresh, last_day)
 
     async def _persist(self, run: _ShardRun, batch: _Batch) -> None:
         """Hand a batch to the sink and the part, then checkpoint (never cancelled halfway:
@@ -1083,12 +1092,23 @@ class Harvester:
                 raise output_error(exc, part.path, "a shard's part") from exc
         cp.written += len(fresh)
         cp.pages += 1
-        cp.resume_from, cp.at_day = batch.last_day, batch.at_day
+        cp.resume_from = batch.last_day
         await anyio.to_thread.run_sync(self._save, cp, shard)
         self._counters.by_shard[shard.id] = cp.written
         self._counters.pages += 1
         self._report_progress()
         self._moving()
+
+    async def _recount(self, run: _ShardRun) -> None:
+        """``expected`` from a count of the shard's whole window (``rows=0``): its new
+        cursor starts at the last day written and announces only what is left."""
+        cp = run.cp
+        params = [(k, v) for k, v in self.plan.page_params(run.shard) if k != "rows"]
+        counted = await self.client.session.page(
+            self.plan.path, "work-list", [*params, ("rows", "0")], msgspec.Raw
+        )
+        cp.expected, cp.recount = counted.total_results, False
+        await anyio.to_thread.run_sync(self._save, cp, run.shard)
 
     async def _fetch_beside(
         self,
@@ -1361,7 +1381,7 @@ async def harvest(
             the_plan = start
             if the_plan is None and shard_ids is None:
                 # Shard ids only mean something in a plan made by counts, the same every time.
-                workers = concurrency or max(1, client.session.concurrency("list") or 3)
+                workers = concurrency or default_cursors(client)
                 opening = Opening(
                     client.session,
                     base.path,
