@@ -792,10 +792,15 @@ class Harvester:
         inside = known[bisect.bisect_right(known, low) : bisect.bisect_right(known, high)]
         cut = inside[len(inside) // 2] if len(inside) >= 2 else low + (high - low) // 2
         left = (best.cp.expected or 0) - best.cp.written
-        shard = Shard(max(s.id for s in self.plan.shards) + 1, cut, victim.end, left // 2)
-        kept = dataclasses.replace(victim, end=cut - dt.timedelta(days=1))
-        if kept.count is not None:
-            kept = dataclasses.replace(kept, count=max(0, kept.count - left // 2))
+        # The estimated counts move with the days, so that they still add up to the total
+        # (a saved plan whose counts do not is refused on resume).
+        moved = min(left // 2, victim.count or 0)
+        shard = Shard(max(s.id for s in self.plan.shards) + 1, cut, victim.end, moved)
+        kept = dataclasses.replace(
+            victim,
+            end=cut - dt.timedelta(days=1),
+            count=None if victim.count is None else victim.count - moved,
+        )
         shards = tuple(kept if s.id == victim.id else s for s in self.plan.shards)
         self.plan = dataclasses.replace(self.plan, shards=(*shards, shard))
         self.shards = self._chosen(self.plan)
