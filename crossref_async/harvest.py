@@ -420,6 +420,7 @@ class _ShardRun:
     seen: set[str]
     cursor: str | None = None  # where the walk goes on (the opening page's next cursor)
     split: bool = False  # the window was cut short by a split; not yet seen by the walk
+    selected: str | None = None  # the last day of the records picked to write (maybe not yet)
 
 
 @dataclass
@@ -782,7 +783,9 @@ class Harvester:
         if best is None or (best.cp.expected or 0) - best.cp.written < 2 * self.rows:
             return None
         victim = best.shard
-        after = period_start(best.cp.resume_from) if best.cp.resume_from else victim.start
+        # After every record picked to write, written or still on its way to the disk.
+        last = max(filter(None, (best.cp.resume_from, best.selected)), default=None)
+        after = period_start(last) if last else victim.start
         low = (after or newest) + dt.timedelta(days=1)
         high = victim.end or newest
         if low >= high:
@@ -1078,6 +1081,7 @@ class Harvester:
             fresh.append(self._valid_utf8(raw, record.DOI))
             if day is not None and (last_day is None or day > last_day):
                 last_day = day  # records come oldest first
+        run.selected = last_day
         return _Batch(fresh, last_day)
 
     async def _persist(self, run: _ShardRun, batch: _Batch) -> None:
