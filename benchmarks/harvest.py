@@ -76,6 +76,12 @@ FAULTS = Faults(latency=0.2, jitter=0.1, per_row=0.00105)
 CLIENTS = ("crossref-async", "habanero", "httpx cursor loop")
 RSS_BUDGET_MB = 50.0
 SHARDS = 0
+#: ``--query filtered``: the same records through a filter that selects all of them (a
+#: journal's output, a member's year: the harvests people run are filtered). Crossref
+#: announces a filtered sample's total as the query's, so a filtered harvest plans from its
+#: sample alone; a bare ``/works`` (the whole of Crossref, in real life) counts first.
+FILTERS = {"all": None, "filtered": ("from-deposit-date", "1900-01-01")}
+QUERY = "all"
 #: The issue's efficiency targets for crossref-async: records -> share of the bound.
 EFFICIENCY_TARGETS = {10_000: 0.85, 200_000: 0.95}
 
@@ -194,8 +200,11 @@ def run_crossref_async(url: str, records: int, out: Path, shards: int) -> dict[s
         async with Crossref(mailto=MAILTO, base_url=url) as cr:
             # 0: the library's own choice; else about `shards` shards.
             target = max(1, -(-records // shards)) if shards > 0 else None
+            query = cr.works
+            if (chosen := FILTERS[QUERY]) is not None:
+                query = query.filter(**{chosen[0].replace("-", "_"): chosen[1]})
             report = await harvest(
-                cr, cr.works, out=out, target=target, rows=ROWS, on_progress=on_progress
+                cr, query, out=out, target=target, rows=ROWS, on_progress=on_progress
             )
         return {
             "harvester_records": report.records,
@@ -216,7 +225,9 @@ def run_habanero(url: str, records: int, out: Path, shards: int) -> dict[str, An
     hab = habanero_client(url)
     if hab is None:
         raise RuntimeError("habanero is not installed")
-    result = hab.works(cursor="*", cursor_max=records, limit=ROWS)
+    chosen = FILTERS[QUERY]
+    filters = {chosen[0].replace("-", "_"): chosen[1]} if chosen else None
+    result = hab.works(cursor="*", cursor_max=records, limit=ROWS, filter=filters)
     pages = result if isinstance(result, list) else [result]
     first: float | None = None
     with open(out, "w") as f:
@@ -235,6 +246,8 @@ def run_httpx_loop(url: str, records: int, out: Path, shards: int) -> dict[str, 
     with httpx.Client(base_url=url, timeout=60.0) as http, open(out, "w") as f:
         while True:
             params = {"rows": str(ROWS), "cursor": cursor, "mailto": MAILTO}
+            if (chosen := FILTERS[QUERY]) is not None:
+                params["filter"] = ":".join(chosen)
             response = http.get("/works", params=params)
             response.raise_for_status()
             message = json.loads(response.content)["message"]
@@ -486,6 +499,7 @@ def measure(
     out = workdir / f"{client.replace(' ', '-')}-{records}.jsonl"
     command = [sys.executable, __file__, "--child", client, "--url", url]
     command += ["--records", str(records), "--out", str(out), "--shards", str(shards)]
+    command += ["--query", QUERY]
     try:
         proc = subprocess.run(
             command, capture_output=True, text=True, timeout=120 + records / 100, check=False
@@ -680,6 +694,12 @@ def _sizes(text: str) -> tuple[int, ...]:
     return tuple(int(s.replace("_", "").replace(",", "")) for s in text.split(",") if s.strip())
 
 
+def _set_query(name: str) -> None:
+    """The query every client harvests in this process (the children get it on argv)."""
+    global QUERY
+    QUERY = name
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_sizes, default=SIZES, help="comma-separated records")
@@ -696,6 +716,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--shards", type=int, default=SHARDS, help="crossref-async's shards (0: its default)"
     )
+    parser.add_argument(
+        "--query", choices=sorted(FILTERS), default="all", help="all /works, or filtered"
+    )
     parser.add_argument("--latency", type=float, default=FAULTS.latency, help="seconds")
     parser.add_argument("--jitter", type=float, default=FAULTS.jitter, help="seconds")
     parser.add_argument("--per-row", type=float, default=FAULTS.per_row, help="seconds a row")
@@ -707,6 +730,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--records", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    _set_query(args.query)
     faults = Faults(latency=args.latency, jitter=args.jitter, per_row=args.per_row)
     if args.serve is not None:
         serve_child(args.serve, args.port, faults)
@@ -734,6 +758,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"simulator: {PRESET}, latency {faults.latency:g} s + up to {faults.jitter:g} s jitter"
         f" + {faults.per_row * 1000:g} ms a row, {'cold' if args.cli_server else 'warm'} cache"
     )
+    chosen = FILTERS[args.query]
+    print("query: /works" + (f"?filter={':'.join(chosen)}" if chosen else " (every record)"))
     print(describe_bound(bound, faults))
     ceilings = {size: ceiling(size, faults) for size in sizes}
     print(
@@ -747,6 +773,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "faults": asdict(faults),
         "rows": ROWS,
         "shards": args.shards,
+        "query": args.query,
         "server": "fake-server (cold)" if args.cli_server else "warm cache",
         "bound": asdict(bound),
         "ceilings": ceilings,

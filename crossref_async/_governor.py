@@ -220,8 +220,9 @@ class Ticket:
 class PoolBudget:
     """Rate pacing plus an adaptive concurrency window for one Crossref pool."""
 
-    #: Starts are spaced a little wider than the budget allows, so that jitter between our
-    #: clock and the server's never lets one window hold more than the limit.
+    #: The window is counted a little wider than the interval (and a cut rate's spacing a
+    #: little longer), so that jitter between our clock and the server's never lets one
+    #: window hold more than the limit.
     MARGIN = 0.02
     LATENCY_RISE = 2.0  # smoothed latency this many times the baseline means "going up"
     LATENCY_FLOOR = 0.25  # ...and at least this many seconds above it (ignores tiny noise)
@@ -308,9 +309,14 @@ class PoolBudget:
             self._starts and self._starts[0][0] <= horizon and not (unsent and self._starts[0][1])
         ):
             self._starts.popleft()
-        # Spacing from the latest start, even one older than the window: after a rate cut
-        # the spacing can be longer than the window.
-        t = max(self.paused_until, self._latest + spacing)
+        # At the full rate the window log alone governs: it is the rule Crossref enforces, so
+        # a fresh pool may start its whole window at once (a harvest's opening requests go
+        # together, and a start freed by a returning page is not held back behind the one
+        # before it). After a rate cut, starts are spaced from the latest, even one older than
+        # the window: the cut spacing can be longer than the window.
+        t = self.paused_until
+        if self.factor < 1.0:
+            t = max(t, self._latest + spacing)
         if len(self._starts) >= limit:
             # Only a log as long as the limit can fill a window; sorting it is then cheap
             # (Crossref's limits are tens a second), and never done for an unmetered pool.
@@ -319,6 +325,34 @@ class PoolBudget:
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
         return t
+
+    def start_offsets(self, n: int) -> list[float]:
+        """Seconds from now until each of ``n`` requests asked for now could start, by the
+        budget's window log, spacing and pause (not its concurrency: how long the requests in
+        flight take is unknown). A harvest gives a cursor that must wait less to do.
+
+        >>> budget = PoolBudget("p", Advertised(3, 1.0, 3), lambda: 10.0)
+        >>> budget.start_offsets(4)
+        [0.0, 0.0, 0.0, 1.02]
+        """
+        now = self._clock()
+        window = self.advertised.interval * (1.0 + self.MARGIN)
+        spacing = (1.0 + self.MARGIN) / self.rate
+        limit = self.window_limit
+        unsent = self._sends_reported
+        times = sorted(max(s, now) if unsent and pending else s for s, pending in self._starts)
+        latest = self._latest
+        offsets: list[float] = []
+        for _ in range(n):
+            t = max(now, self.paused_until)
+            if self.factor < 1.0:
+                t = max(t, latest + spacing)
+            if len(times) >= limit:
+                t = max(t, times[-limit] + window)
+            times.append(t)
+            latest = max(latest, t)
+            offsets.append(round(t - now, 6))
+        return offsets
 
     # -- acquire / release ------------------------------------------------------------------
 
@@ -348,6 +382,7 @@ class PoolBudget:
     async def acquire(self) -> Ticket:
         """Wait for a slot in the concurrency window and a start time within the rate."""
         await self._enter_window()
+        waited = False
         try:
             while True:
                 now = self._clock()
@@ -356,6 +391,7 @@ class PoolBudget:
                 if start <= now:
                     break
                 await anyio.sleep(start - now)
+                waited = True
         except BaseException:
             self.in_flight -= 1
             self._wake()
@@ -364,7 +400,8 @@ class PoolBudget:
         # time keeps that lateness from adding up into a lower rate. The lateness forgiven is
         # at most half the safety margin, so no window of the server's holds an extra request.
         entry = [-math.inf, 1.0]
-        self._move_later(entry, max(start, now - self.MARGIN * self.advertised.interval / 2))
+        late = now - self.MARGIN * self.advertised.interval / 2
+        self._move_later(entry, max(start, late) if waited else now)
         self._starts.append(entry)
         self.requests += 1
         return Ticket(self, entry)
@@ -606,6 +643,11 @@ class Governor:
         1
         """
         return self._by_kind[kind].concurrency
+
+    def start_offsets(self, kind: RequestKind, n: int) -> list[float]:
+        """Seconds from now until each of ``n`` requests of ``kind`` asked for now could
+        start (see :meth:`PoolBudget.start_offsets`)."""
+        return self._by_kind[kind].start_offsets(n)
 
     def count_retry(self, kind: RequestKind) -> None:
         """Count one retry of a request of this kind (shown as :attr:`PoolStats.retries`).

@@ -187,6 +187,11 @@ class Session:
         """The requests of ``kind`` the budget lets run at once now (None: pacing is off)."""
         return self.governor.concurrency(kind) if self.governor is not None else None
 
+    def start_offsets(self, kind: RequestKind, n: int) -> list[float]:
+        """Seconds from now until each of ``n`` requests of ``kind`` asked for now could
+        start, by the budget's rate (all zero when pacing is off)."""
+        return self.governor.start_offsets(kind, n) if self.governor is not None else [0.0] * n
+
     def paused(self) -> Pause | None:
         """Why and how long requests are held back now (an open breaker), if they are."""
         return self.governor.paused() if self.governor is not None else None

@@ -523,12 +523,16 @@ async def plan_shards(
 
 
 def cut_at_sample(
-    days: Sequence[dt.date], parts: int, total: int
+    days: Sequence[dt.date],
+    parts: int,
+    total: int,
+    weights: Sequence[float] | None = None,
 ) -> tuple[list[dt.date], list[int]]:
-    """Where to cut a window into ``parts`` shards of about equal size, from the created days
-    of a random sample of its records, and the estimated records in each shard (summing to
-    ``total``). A cut day starts a shard; cuts are distinct and after the sample's first day,
-    so there may be fewer shards than asked for (a sample all on one day gives one).
+    """Where to cut a window into ``parts`` shards of about equal size (or of sizes in
+    proportion to ``weights``, one per shard), from the created days of a random sample of its
+    records, and the estimated records in each shard (summing to ``total``). A cut day starts
+    a shard; cuts are distinct and after the sample's first day, so there may be fewer shards
+    than asked for (a sample all on one day gives one).
 
     >>> days = [dt.date(2020, 1, d) for d in range(1, 31)]
     >>> cuts, counts = cut_at_sample(days, 3, 3000)
@@ -536,16 +540,23 @@ def cut_at_sample(
     (['2020-01-11', '2020-01-21'], [1000, 1000, 1000])
     >>> cut_at_sample([dt.date(2020, 1, 1)] * 50, 4, 5000)
     ([], [5000])
+    >>> cut_at_sample(days, 3, 3000, weights=[2, 2, 1])[1]
+    [1200, 1200, 600]
     """
     ordered = sorted(days)
     if not ordered or parts <= 1:
         return [], [total]
+    if weights is None:
+        weights = [1.0] * parts
+    if len(weights) != parts or any(w <= 0 for w in weights):
+        raise ValueError(f"weights must be {parts} positive numbers, not {list(weights)!r}")
     cuts: list[dt.date] = []
     start = 0  # where the current shard's share of the sample begins
     while len(cuts) < parts - 1:
-        # The next cut where the rest of the sample divides evenly among the shards left; on
-        # a day boundary (a day is never split), whichever side of the day is nearer.
-        want = start + (len(ordered) - start) / (parts - len(cuts))
+        # The next cut where the rest of the sample divides among the shards left by their
+        # weights; on a day boundary (a day is never split), whichever side is nearer.
+        left = weights[len(cuts) :]
+        want = start + (len(ordered) - start) * left[0] / sum(left)
         at = min(len(ordered) - 1, math.ceil(want))
         before = bisect.bisect_left(ordered, ordered[at])
         after = bisect.bisect_right(ordered, ordered[at])

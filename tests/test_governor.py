@@ -373,3 +373,25 @@ def test_a_governor_made_outside_a_loop_runs_on_the_loops_clock() -> None:
     anyio.run(use, backend="trio", backend_options={"clock": MockClock(autojump_threshold=0)})
     # Out of the loop again: the snapshot still works (there is no pause without a loop).
     assert gov.stats()["polite-single"].paused_for == 0.0
+
+
+@on_mock_clock
+async def test_a_fresh_window_starts_at_once_and_the_next_waits_for_the_window() -> None:
+    # 3 a second and 3 at once: a harvest's opening pages go together, not a third of a
+    # second apart; the fourth start waits until the first has left the window.
+    budget = PoolBudget("p", Advertised(3, 1.0, 3), anyio.current_time)
+    budget.learned = True
+    assert budget.start_offsets(4) == [0.0, 0.0, 0.0, 1.02]
+    starts = await run_requests(budget, 6, latency=0.05, answer=headers(3, "1s", 3))
+    assert starts[:3] == [starts[0]] * 3
+    assert max_in_window(starts, 1.0) <= 3
+    assert starts[3] - starts[0] >= 1.02
+
+
+@on_mock_clock
+async def test_start_offsets_see_the_window_already_used() -> None:
+    budget = PoolBudget("p", Advertised(3, 1.0, 3), anyio.current_time)
+    budget.learned = True
+    await run_requests(budget, 1, latency=0.3, answer=headers(3, "1s", 3))
+    # One start 0.3 s ago: two more now, the next when it leaves the window.
+    assert budget.start_offsets(3) == pytest.approx([0.0, 0.0, 0.72])

@@ -18,7 +18,7 @@ from crossref_async._opening import Opening
 from crossref_async._shards import Plan, Shard, cut_at_sample
 from crossref_async._sinks import Checkpoint, read_records
 from crossref_async.harvest import Harvester, harvest
-from crossref_async.models import Page
+from crossref_async.models import Page, WorkKey
 from crossref_async.testing import FakeCrossref
 
 MAILTO = "tests@example.org"
@@ -69,14 +69,15 @@ async def test_a_filtered_harvest_opens_with_a_sample_and_sends_no_count(
     assert sorted(dois) == sorted(want) and len(dois) == len(set(dois))
     assert report.verified and report.records == len(want)
     kinds = [kind(p) for p in requests(fake)]
-    # The sample first; then pages of records, and a count only for a window that narrowed
-    # after pages from a wider one (shard 0 after the opening page, a split shard): no edge.
+    # The sample first, and it alone plans: then pages of records, and a count only for a
+    # window that narrowed after pages from a wider one (a split shard): no edge.
     assert kinds[0] == "sample" and set(kinds[1:]) <= {"page", "count"}
     assert kinds.count("count") <= report.shards
-    # The opening page: the whole query's first, its records shard 0's first.
-    assert {"filter": "type:journal-article", "cursor": "*"}.items() <= next(
-        p for p in requests(fake) if p.get("filter") == "type:journal-article" and "cursor" in p
-    ).items()
+    if report.shards > 1:
+        # No page of the whole query: every shard's cursor walks its own window from its
+        # first page, so no window ever narrows after the opening.
+        pages = [p for p in requests(fake) if kind(p) == "page"]
+        assert all("created-date" in p["filter"] for p in pages)
 
 
 async def test_a_bare_harvest_counts_once_because_its_sample_cannot_tell(tmp_path: Path) -> None:
@@ -98,13 +99,12 @@ async def test_the_first_page_is_shard_zeros_and_its_records_past_the_cut_are_le
 ) -> None:
     # 3 shards of ~200 records and pages of 300: the opening page holds shard 0's records and
     # some of shard 1's; each is written once, by the shard whose days hold it.
-    fake = FakeCrossref(works=1000, seed=7, limits="fast-50")
+    # (A bare /works: a filtered harvest is planned by its sample before any page goes.)
+    fake = FakeCrossref(works=700, seed=7, limits="fast-50")
     out = tmp_path / "w.jsonl"
     async with client(fake) as cr:
-        report = await harvest(
-            cr, cr.works.filter(type="journal-article"), out=out, concurrency=3, rows=300
-        )
-    want = expected_dois(fake, [("type", "journal-article")])
+        report = await harvest(cr, cr.works, out=out, concurrency=3, rows=300)
+    want = expected_dois(fake)
     assert report.shards >= 2 and report.verified
     assert sorted(written(out)) == sorted(want)
     pages = [p for p in requests(fake) if kind(p) == "page"]
@@ -142,6 +142,51 @@ async def test_a_failed_opening_page_leaves_shard_zero_to_its_own_cursor() -> No
         await opening.plan()  # the sample failed: the harvest fails as a planner would
     await opening.fetch_first()
     assert await opening.first_page() is None
+
+
+class _SampleSession:
+    """A session that answers the sample with 100 records, one a day from 2020-01-01, and
+    whose budget holds the third request asked for back by ``wait`` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+    async def page(self, *args: object, **kw: object) -> Page[WorkKey]:
+        days = [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(100)]
+        body = [
+            {"DOI": f"10.5555/{i}", "created": {"date-parts": [[d.year, d.month, d.day]]}}
+            for i, d in enumerate(days)
+        ]
+        items = tuple(msgspec.json.decode(msgspec.json.encode(r), type=WorkKey) for r in body)
+        return Page(items=items, total_results=3000)
+
+    def start_offsets(self, kind: str, n: int) -> list[float]:
+        return [0.0, 0.0, self.wait, self.wait][:n]
+
+
+@pytest.mark.parametrize("wait", [0.0, 1.02])
+async def test_a_cursor_the_budget_holds_back_gets_a_smaller_shard(wait: float) -> None:
+    opening = Opening(
+        _SampleSession(wait),  # type: ignore[arg-type]
+        "/works",
+        (("filter", "type:journal-article"),),
+        None,
+        None,
+        rows=1000,
+        workers=3,
+        fallback=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+    plan = await opening.plan()
+    counts = [s.count or 0 for s in plan.shards]
+    assert sum(counts) == 3000 and len(counts) == 3
+    if wait == 0.0:
+        assert max(counts) - min(counts) <= 60  # equal, to the sample's day
+    else:
+        # A second's wait is about 770 records of a 1.3 s page: the third shard is that
+        # much smaller, the others share it, and all three would end together.
+        assert counts[2] < counts[0] - 400 and counts[2] < counts[1] - 400
+    days = [(s.start, s.end) for s in plan.shards]
+    assert days[0][0] is None and days[-1][1] is None  # every created day in some shard
 
 
 # -- cutting at the sample ------------------------------------------------------------------
@@ -257,9 +302,9 @@ async def test_a_record_lost_from_the_opening_page_is_noticed_and_fetched(
     lossy = _LosingTheOpening(fake.transport())
     out = tmp_path / "w.jsonl"
     async with Crossref(mailto=MAILTO, transport=lossy, retry=FAST_RETRY) as cr:
-        query = cr.works.filter(type="journal-article")
-        report = await harvest(cr, query, out=out, rows=100, concurrency=cursors)
-    want = expected_dois(fake, [("type", "journal-article")])
+        # A bare /works: only its opening page is fetched before the plan.
+        report = await harvest(cr, cr.works, out=out, rows=100, concurrency=cursors)
+    want = expected_dois(fake)
     assert lossy.dropped and lossy.dropped[0] in want
     assert report.verified
     dois = written(out)
