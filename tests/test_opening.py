@@ -120,6 +120,20 @@ async def test_shard_ids_with_a_query_plan_by_counts_the_same_every_time(tmp_pat
     assert "sample" not in {kind(p) for p in requests(fake)}
 
 
+def filtered_opening(session: object, *, rows: int) -> Opening:
+    """The opening of a filtered harvest on 3 cursors, over a stand-in session."""
+    return Opening(
+        session,  # type: ignore[arg-type]
+        "/works",
+        (("filter", "type:journal-article"),),
+        None,
+        None,
+        rows=rows,
+        workers=3,
+        fallback=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+
+
 class _FailingSession:
     """A session whose pages fail: the opening page's failure is not the harvest's."""
 
@@ -128,16 +142,7 @@ class _FailingSession:
 
 
 async def test_a_failed_opening_page_leaves_shard_zero_to_its_own_cursor() -> None:
-    opening = Opening(
-        _FailingSession(),  # type: ignore[arg-type]
-        "/works",
-        (("filter", "type:book"),),
-        None,
-        None,
-        rows=100,
-        workers=3,
-        fallback=lambda: None,  # type: ignore[arg-type,return-value]
-    )
+    opening = filtered_opening(_FailingSession(), rows=100)
     with pytest.raises(CrossrefError):
         await opening.plan()  # the sample failed: the harvest fails as a planner would
     await opening.fetch_first()
@@ -166,16 +171,7 @@ class _SampleSession:
 
 @pytest.mark.parametrize("wait", [0.0, 1.02])
 async def test_a_cursor_the_budget_holds_back_gets_a_smaller_shard(wait: float) -> None:
-    opening = Opening(
-        _SampleSession(wait),  # type: ignore[arg-type]
-        "/works",
-        (("filter", "type:journal-article"),),
-        None,
-        None,
-        rows=1000,
-        workers=3,
-        fallback=lambda: None,  # type: ignore[arg-type,return-value]
-    )
+    opening = filtered_opening(_SampleSession(wait), rows=1000)
     plan = await opening.plan()
     counts = [s.count or 0 for s in plan.shards]
     assert sum(counts) == 3000 and len(counts) == 3
