@@ -246,7 +246,11 @@ class PoolBudget:
         # Whether this transport reports when headers go out (httpcore does; an in-process
         # ASGI transport does not): only then does a request not yet sent count as arriving.
         self._sends_reported = False
-        self._latest = -math.inf  # the latest start in the log (starts only ever move later)
+        # When the next start is due at the budget's spacing: a spacing after the latest start
+        # (starts only ever move later), or after the one before that if that ends later.
+        self._due = -math.inf
+        self._due_spacing = math.inf  # the spacing _due was counted in
+        self._latest = -math.inf  # the latest start in the log
         self.paused_until = -math.inf
         self._episode_until = -math.inf
         self._consecutive_429 = 0
@@ -276,6 +280,11 @@ class PoolBudget:
         return self.advertised.rate * self.factor / self.advertised.interval
 
     @property
+    def spacing(self) -> float:
+        """Seconds between starts at the rate allowed now, with the safety margin."""
+        return (1.0 + self.MARGIN) / self.rate
+
+    @property
     def window_limit(self) -> int:
         """Starts allowed in any window of one interval now."""
         return max(1, math.floor(self.advertised.rate * self.factor))
@@ -297,7 +306,7 @@ class PoolBudget:
 
     def _earliest_start(self, now: float) -> float:
         """The earliest start the budget allows (possibly in the past)."""
-        spacing = (1.0 + self.MARGIN) / self.rate
+        spacing = self.spacing
         window = self.advertised.interval * (1.0 + self.MARGIN)
         limit = self.window_limit
         horizon = now - window
@@ -309,14 +318,14 @@ class PoolBudget:
             self._starts and self._starts[0][0] <= horizon and not (unsent and self._starts[0][1])
         ):
             self._starts.popleft()
-        # At the full rate the window log alone governs: it is the rule Crossref enforces, so
-        # a fresh pool may start its whole window at once (a harvest's opening requests go
-        # together, and a start freed by a returning page is not held back behind the one
-        # before it). After a rate cut, starts are spaced from the latest, even one older than
-        # the window: the cut spacing can be longer than the window.
-        t = self.paused_until
-        if self.factor < 1.0:
-            t = max(t, self._latest + spacing)
+        # Spacing with a burst tolerance (GCRA): a start is due one spacing after the one
+        # before, but may come up to ``tolerance`` spacings early, so a fresh pool starts as
+        # many requests as may run at once together (a harvest's opening pages), and a start
+        # freed by a returning page is not held back behind the one before it; the window log
+        # still caps every window at the limit. After a 429 (a limit that changed under us:
+        # the server's window may hold more than ours), starts are spaced strictly, even
+        # from one older than the window: a cut rate's spacing can be longer.
+        t = max(self.paused_until, self._current_due() - self._tolerance(now) * spacing)
         if len(self._starts) >= limit:
             # Only a log as long as the limit can fill a window; sorting it is then cheap
             # (Crossref's limits are tens a second), and never done for an unmetered pool.
@@ -325,6 +334,31 @@ class PoolBudget:
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
         return t
+
+    def _current_due(self) -> float:
+        """When the next start is due, in the spacing allowed now: a re-rated pool (its first
+        answer, a 429's cut, a recovery step) rescales what is due after its latest start."""
+        spacing = self.spacing
+        if spacing != self._due_spacing and self._due > self._latest:
+            self._due = self._latest + (self._due - self._latest) * spacing / self._due_spacing
+        self._due_spacing = spacing
+        return self._due
+
+    #: Intervals after a 429 episode during which starts stay spaced.
+    QUIET_INTERVALS = 10
+
+    def _smoothing(self, now: float) -> bool:
+        """Whether starts are spaced evenly now: under a cut rate, or soon after a 429."""
+        quiet = self._episode_until + self.QUIET_INTERVALS * self.advertised.interval
+        return self.factor < 1.0 or now < quiet
+
+    def _tolerance(self, now: float) -> int:
+        """How many spacings early a start may come now (see :meth:`_earliest_start`)."""
+        if self._smoothing(now):
+            return 0
+        # The pool's concurrency, not what the probe rule allows before the first answer: the
+        # tolerance shapes the rate, and the probe rule already holds the other requests back.
+        return max(0, min(self.concurrency, self.window_limit) - 1)
 
     def start_offsets(self, n: int) -> list[float]:
         """Seconds from now until each of ``n`` requests asked for now could start, by the
@@ -337,20 +371,18 @@ class PoolBudget:
         """
         now = self._clock()
         window = self.advertised.interval * (1.0 + self.MARGIN)
-        spacing = (1.0 + self.MARGIN) / self.rate
+        spacing = self.spacing
         limit = self.window_limit
         unsent = self._sends_reported
         times = sorted(max(s, now) if unsent and pending else s for s, pending in self._starts)
-        latest = self._latest
+        due = self._current_due()
         offsets: list[float] = []
         for _ in range(n):
-            t = max(now, self.paused_until)
-            if self.factor < 1.0:
-                t = max(t, latest + spacing)
+            t = max(now, self.paused_until, due - self._tolerance(now) * spacing)
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
             times.append(t)
-            latest = max(latest, t)
+            due = max(due, t) + spacing
             offsets.append(round(t - now, 6))
         return offsets
 
@@ -399,9 +431,13 @@ class PoolBudget:
         # A sleep ends a little late (timer granularity); counting the start at its scheduled
         # time keeps that lateness from adding up into a lower rate. The lateness forgiven is
         # at most half the safety margin, so no window of the server's holds an extra request.
-        entry = [-math.inf, 1.0]
         late = now - self.MARGIN * self.advertised.interval / 2
-        self._move_later(entry, max(start, late) if waited else now)
+        at = max(start, late) if waited else now
+        entry = [at, 1.0]
+        # The next start is due a spacing after this one, or after the one due before it
+        # (the burst tolerance is used up one spacing at a time).
+        self._due = max(self._current_due(), at) + self.spacing
+        self._latest = max(self._latest, at)
         self._starts.append(entry)
         self.requests += 1
         return Ticket(self, entry)
@@ -421,9 +457,10 @@ class PoolBudget:
         self._sends_reported = True
 
     def _move_later(self, entry: list[float], when: float) -> None:
-        # Starts only ever move later, and the latest of them sets the spacing.
+        # Starts only ever move later, and the latest of them sets when the next is due.
         entry[0] = max(entry[0], when)
         self._latest = max(self._latest, entry[0])
+        self._due = max(self._current_due(), entry[0] + self.spacing)
 
     def abandon(self, ticket: Ticket) -> None:
         """Free a cancelled request's slot; it counts for nothing else (not towards latency,
