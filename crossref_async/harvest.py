@@ -88,7 +88,6 @@ from ._publish import (
     finished_contents,
     manifest_for,
     output_error,
-    part_keys,
     publish,
 )
 from ._retry import Outcome
@@ -109,6 +108,7 @@ from ._sinks import (
     sha256_of,
 )
 from ._tasks import run_beside, run_concurrently
+from ._written import WrittenKeys
 from .models import WorkKey, decoder
 
 if TYPE_CHECKING:
@@ -322,6 +322,17 @@ class Report:
 _key_decoder = decoder(WorkKey)
 
 
+def _written_in(part: PartFile) -> WrittenKeys:
+    """The DOI keys (and created days) of the records in a part."""
+    keys = WrittenKeys()
+    if part.size:
+        for line in read_records(part.path):
+            record = _key_decoder.decode(line)
+            if record.DOI:
+                keys.add(doi_key(record.DOI), record.created.day if record.created else None)
+    return keys
+
+
 #: The output names a harvest writes, by how they end (any case): JSONL, gzipped or zstd.
 OUTPUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 
@@ -417,7 +428,7 @@ class _ShardRun:
     shard: Shard
     part: PartFile | None
     cp: Checkpoint
-    seen: set[str]
+    seen: WrittenKeys
     cursor: str | None = None  # where the walk goes on (the opening page's next cursor)
     split: bool = False  # the window was cut short by a split; not yet seen by the walk
     selected: str | None = None  # the last day of the records picked to write (maybe not yet)
@@ -855,7 +866,7 @@ class Harvester:
                 # Continue where the last checkpoint left off (after a crash or a kill):
                 # anything written after it is cut off, and the DOIs in the part are known.
                 await anyio.to_thread.run_sync(self._cut_back, part, cp.size)
-                seen = await anyio.to_thread.run_sync(part_keys, part)
+                seen = await anyio.to_thread.run_sync(_written_in, part)
             else:
                 # A redo whatever the failed attempt wrote (nothing, too): it is one more walk.
                 if attempt > 0 or cp.written:
@@ -863,7 +874,7 @@ class Harvester:
                 cp = Checkpoint(shard.id, attempts=cp.attempts + 1)
                 if part is not None:
                     await anyio.to_thread.run_sync(self._cut_back, part, 0)
-                seen = set()
+                seen = WrittenKeys()
             self._counters.by_shard[shard.id] = cp.written
             run = _ShardRun(shard, part, cp, seen)
             self._running[shard.id] = run
@@ -1075,9 +1086,8 @@ class Harvester:
             day = record.created.day if record.created else None
             if window is not None and not _inside(window, day):
                 continue
-            if key in seen:
+            if not seen.add(key, day):
                 continue
-            seen.add(key)
             fresh.append(self._valid_utf8(raw, record.DOI))
             if day is not None and (last_day is None or day > last_day):
                 last_day = day  # records come oldest first
