@@ -482,11 +482,13 @@ class PoolBudget:
         """Account for a finished request: re-rate, back off on 429, adapt concurrency."""
         self.in_flight -= 1
         now = self._clock()
+        unsent = ticket is not None and ticket.entry[1] > 0.0  # never reported as sent
         if ticket is not None:
             ticket.entry[1] = 0.0  # over: it arrived (or never will)
-        if ticket is not None and status is not None and not self.learned:
-            # The probe's arrival time is unknown (a new connection, a busy event loop): it
-            # was at latest when its answer came, so later starts keep their distance from that.
+        if ticket is not None and status is not None and not self.learned and unsent:
+            # The probe's arrival time is unknown when the transport did not report its send
+            # (a new connection, a busy event loop): it was at latest when its answer came, so
+            # later starts keep their distance from that. A reported send is its arrival.
             self._move_later(ticket.entry, now)
         old_rate = self.advertised.rate / self.advertised.interval
         if headers:

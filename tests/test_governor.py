@@ -395,3 +395,21 @@ async def test_start_offsets_see_the_window_already_used() -> None:
     await run_requests(budget, 1, latency=0.3, answer=headers(3, "1s", 3))
     # One start 0.3 s ago: two more now, the next when it leaves the window.
     assert budget.start_offsets(3) == pytest.approx([0.0, 0.0, 0.72])
+
+
+@on_mock_clock
+@pytest.mark.parametrize(("reported", "fourth"), [(True, 1.02), (False, 1.42)])
+async def test_a_probe_reported_sent_keeps_its_start_and_one_not_moves_to_its_answer(
+    reported: bool, fourth: float
+) -> None:
+    # The probe (the pool's first request, alone until answered) takes 0.4 s. When the
+    # transport reported its send, that is when the server counted it; when not, it may
+    # have arrived as late as its answer, and the window is counted from there.
+    budget = PoolBudget("p", Advertised(3, 1.0, 3), anyio.current_time)
+    probe = await budget.acquire()
+    if reported:
+        probe.sent()
+    await anyio.sleep(0.4)
+    budget.release(status=200, latency=0.4, headers=headers(3, "1s", 3), ticket=probe)
+    assert budget.learned
+    assert budget.start_offsets(3) == pytest.approx([0.0, 0.0, fourth - 0.4])
