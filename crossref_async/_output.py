@@ -54,7 +54,7 @@ class UniqueKeys:
     ``duplicates`` keeps a few of the keys seen twice, for messages.
     """
 
-    def __init__(self, *, memory: int = 250_000, buckets: int = 64) -> None:
+    def __init__(self, *, memory: int = 50_000, buckets: int = 64) -> None:
         self.memory = memory
         self.buckets = buckets
         self.duplicates: list[str] = []
@@ -167,7 +167,7 @@ class Contents:
 
 
 def inspect(
-    path: Path, *, compression: Compression | Literal[False] = False, memory: int = 250_000
+    path: Path, *, compression: Compression | Literal[False] = False, memory: int = 50_000
 ) -> Contents:
     """Read a whole output back: records, distinct DOIs, invalid lines, and its SHA-256.
 

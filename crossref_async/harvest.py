@@ -58,10 +58,11 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import msgspec
 
@@ -321,6 +322,49 @@ class Report:
 
 _key_decoder = decoder(WorkKey)
 
+_T = TypeVar("_T")
+
+
+async def _beside(
+    background: Callable[[], Awaitable[_T]],
+    foreground: Callable[[], Awaitable[None]],
+    *,
+    stop: bool,
+) -> _T:
+    """Await ``foreground()`` while ``background()`` runs (started first, so that it queues
+    first for the budget); returns what ``background()`` returned. A failure is raised once
+    both have ended, the foreground's first; with ``stop``, a failing foreground cancels
+    the background."""
+    results: list[_T] = []
+    failures: list[Exception] = []
+
+    async def run_background() -> None:
+        try:
+            results.append(await background())
+        except Exception as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_background)
+        await anyio.lowlevel.checkpoint()
+        try:
+            await foreground()
+        except Exception as exc:
+            failures.insert(0, exc)
+            if stop:
+                tg.cancel_scope.cancel()
+    if failures:
+        raise failures[0]
+    return results[0]
+
+
+#: Pages a harvest holds in memory at once (on their way, or fetched and not yet written),
+#: across all its cursors. Memory then stays flat whatever the harvest's size (about this
+#: many 1000-record pages, 5 MB each for full records). More buys nothing: the polite pool
+#: fills with 3 pages on their way and 3 being written, and beyond that the client's CPU is
+#: the limit, not the wait for pages.
+PAGES_IN_MEMORY = 8
+
 
 def _written_in(part: PartFile) -> WrittenKeys:
     """The DOI keys (and created days) of the records in a part."""
@@ -432,6 +476,7 @@ class _ShardRun:
     cursor: str | None = None  # where the walk goes on (the opening page's next cursor)
     split: bool = False  # the window was cut short by a split; not yet seen by the walk
     selected: str | None = None  # the last day of the records picked to write (maybe not yet)
+    held: int = 0  # pages of the harvest's room in memory this pass holds (fetched, unwritten)
 
 
 @dataclass
@@ -440,6 +485,7 @@ class _Batch:
 
     fresh: list[msgspec.Raw]
     last_day: str | None
+    held: bool = False  # its page holds a place in the harvest's room (given back once written)
 
 
 @dataclass
@@ -511,6 +557,11 @@ class Harvester:
     _moved: anyio.Event = field(default_factory=anyio.Event, init=False, repr=False)
     _active: int = field(default=0, init=False, repr=False)  # shards being run
     _plan_saved: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
+    # Pages fetched or on their way and not yet written, across every cursor: memory stays
+    # bounded whatever the harvest's size and however many cursors run (see PAGES_IN_MEMORY).
+    _room: anyio.Semaphore = field(
+        default_factory=lambda: anyio.Semaphore(PAGES_IN_MEMORY), init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.out is None and self.sink is None:
@@ -883,6 +934,7 @@ class Harvester:
                 verified = ended if ended is not None else await self._pages(run)
             finally:
                 del self._running[shard.id]
+                self._give_back(run, run.held)
             shard = run.shard  # its window may have been cut short by a split
             if verified:
                 cp.done = True
@@ -915,11 +967,15 @@ class Harvester:
         first records (and, when the plan has more shards, maybe some of the next one's, which
         are left to it). A single shard's walk goes on with the page's own cursor. Otherwise the
         window narrowed: a count of the new window gives ``expected`` (a record the page lost
-        is still missed), and a new cursor starts at the last day written.
+        is still missed), taken beside the first page of a new cursor that starts at the last
+        day written.
         """
-        take, self.opening_page = self.opening_page, None
         shard, cp = run.shard, run.cp
-        if take is None or shard.id != self.plan.shards[0].id or cp.pages or cp.written:
+        # Shard 0's own run takes it, whichever shard's run gets here first.
+        if self.opening_page is None or shard.id != self.plan.shards[0].id:
+            return None
+        take, self.opening_page = self.opening_page, None
+        if cp.pages or cp.written:
             return None
         page = await take()
         if page is None:
@@ -963,24 +1019,26 @@ class Harvester:
                 # A new cursor starts from the last day written: write it first.
                 await self._persist(run, pending)
                 pending = None
+            self._give_back(run, run.held)  # a page dropped with a failed cursor
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor, run.cursor = run.cursor or "*", None
             try:
-                if cp.recount:
-                    await self._recount(run)
                 while True:
                     outcome = Outcome(
                         stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
                     )
                     params = [*base, ("cursor", cursor)]
                     batch, pending = pending, None
-                    page = await self._fetch_beside(
+                    fetch: Callable[[], Awaitable[Page[msgspec.Raw]]] = functools.partial(
+                        self._held_page,
                         run,
-                        batch,
                         functools.partial(
                             session.page, self.plan.path, "work-list", params, msgspec.Raw, outcome
                         ),
                     )
+                    if cp.recount:
+                        fetch = functools.partial(self._recounted, run, fetch)
+                    page = await self._fetch_beside(run, batch, fetch)
                     last_page = loop_time()
                     if self._paused is not None:
                         self._paused = None
@@ -988,13 +1046,14 @@ class Harvester:
                     if run.split:
                         # The window was cut short while this page was on its way: keep its
                         # own days, then a new cursor walks what is left of the window.
-                        await self._write(run, page.items, window=run.shard)
+                        await self._write(run, page.items, window=run.shard, held=True)
                         cp.expected, cp.recount, run.split = None, True, False
                         await anyio.to_thread.run_sync(self._save, cp, run.shard)
                         break
                     if cp.expected is None:
                         cp.expected = page.total_results
                     batch = self._select(run, page.items)
+                    batch.held = True
                     if batch.fresh:
                         restarts = 0
                     written = cp.written + len(batch.fresh)
@@ -1063,12 +1122,18 @@ class Harvester:
         await anyio.sleep(wait)
 
     async def _write(
-        self, run: _ShardRun, items: Sequence[msgspec.Raw], *, window: Shard | None = None
+        self,
+        run: _ShardRun,
+        items: Sequence[msgspec.Raw],
+        *,
+        window: Shard | None = None,
+        held: bool = False,
     ) -> int:
         """Write a page's new records and checkpoint; returns how many were new. With
         ``window``, records created outside it are left out (the page came from a wider
-        window: another shard takes them)."""
+        window: another shard takes them). ``held``: the page holds a place in the room."""
         batch = self._select(run, items, window)
+        batch.held = held
         await self._persist(run, batch)
         return len(batch.fresh)
 
@@ -1097,8 +1162,31 @@ class Harvester:
     async def _persist(self, run: _ShardRun, batch: _Batch) -> None:
         """Hand a batch to the sink and the part, then checkpoint (never cancelled halfway:
         a part and its checkpoint must agree)."""
-        with anyio.CancelScope(shield=True):
-            await self._persist_batch(run, batch)
+        try:
+            with anyio.CancelScope(shield=True):
+                await self._persist_batch(run, batch)
+        finally:
+            if batch.held:
+                batch.held = False
+                self._give_back(run, 1)
+
+    async def _held_page(
+        self, run: _ShardRun, fetch: Callable[[], Awaitable[Page[msgspec.Raw]]]
+    ) -> Page[msgspec.Raw]:
+        """``fetch()`` once the room has a place for its page; the place is the page's
+        until its records are written (:meth:`_persist`)."""
+        await self._room.acquire()
+        run.held += 1
+        try:
+            return await fetch()
+        except BaseException:
+            self._give_back(run, 1)
+            raise
+
+    def _give_back(self, run: _ShardRun, pages: int) -> None:
+        for _ in range(min(pages, run.held)):
+            run.held -= 1
+            self._room.release()
 
     async def _persist_batch(self, run: _ShardRun, batch: _Batch) -> None:
         shard, part, cp, fresh = run.shard, run.part, run.cp, batch.fresh
@@ -1129,6 +1217,15 @@ class Harvester:
         cp.expected, cp.recount = counted.total_results, False
         await anyio.to_thread.run_sync(self._save, cp, run.shard)
 
+    async def _recounted(
+        self, run: _ShardRun, fetch: Callable[[], Awaitable[Page[msgspec.Raw]]]
+    ) -> Page[msgspec.Raw]:
+        """``fetch()`` a new cursor's first page with the count of the shard's whole window
+        (:meth:`_recount`) beside it, not before it: the cursor does not wait for the count.
+        The page is asked for first; both must succeed (a failure is raised, the page
+        dropped, and a new cursor counts again)."""
+        return await _beside(fetch, functools.partial(self._recount, run), stop=False)
+
     async def _fetch_beside(
         self,
         run: _ShardRun,
@@ -1140,25 +1237,7 @@ class Harvester:
         the fetch does; a write that fails stops the fetch and is raised."""
         if batch is None:
             return await fetch()
-        pages: list[Page[msgspec.Raw]] = []
-        failures: list[Exception] = []
-        async with anyio.create_task_group() as tg:
-
-            async def get() -> None:
-                try:
-                    pages.append(await fetch())
-                except Exception as exc:
-                    failures.append(exc)
-
-            tg.start_soon(get)
-            try:
-                await self._persist(run, batch)
-            except Exception as exc:
-                failures.insert(0, exc)
-                tg.cancel_scope.cancel()
-        if failures:
-            raise failures[0]
-        return pages[0]
+        return await _beside(fetch, functools.partial(self._persist, run, batch), stop=True)
 
     def _valid_utf8(self, raw: msgspec.Raw, doi: str | None) -> msgspec.Raw:
         # JSON text must be UTF-8, and msgspec does not check the bytes of fields it skips.

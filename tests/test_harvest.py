@@ -13,10 +13,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
+import httpx
 import msgspec
 import pytest
 from _cli import run_cli
 
+import crossref_async.harvest as harvest_module
 from crossref_async import (
     Breaker,
     Crossref,
@@ -451,3 +455,44 @@ async def test_reading_back_and_state(tmp_path: Path) -> None:
     assert len(works) == report.records == 300
     assert all(w.DOI for w in works)
     assert read_state(state) is not None
+
+
+class _CountsPages(httpx.AsyncBaseTransport):
+    """Counts the cursor pages asked for, to compare with the pages a sink has taken."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.asked = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "cursor" in request.url.params:
+            self.asked += 1
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("room", [3, 100])
+async def test_pages_in_memory_are_bounded_across_cursors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    monkeypatch.setattr(harvest_module, "PAGES_IN_MEMORY", room)
+    fake = FakeCrossref(works=3000, seed=3, limits="unmetered")
+    transport = _CountsPages(fake.transport())
+    taken = 0
+    most = 0
+
+    async def sink(shard_id: int, records: Sequence[msgspec.Raw]) -> None:
+        nonlocal taken, most
+        most = max(most, transport.asked - taken)  # asked for or fetched, not yet written
+        for _ in range(20):  # a slow writer: the other cursors run ahead if they may
+            await anyio.lowlevel.checkpoint()
+        taken += 1
+
+    async with Crossref(mailto=MAILTO, transport=transport, retry=FAST_RETRY) as cr:
+        report = await harvest(
+            cr, cr.works, out=tmp_path / "w.jsonl", sink=sink, target=200, rows=100, concurrency=8
+        )
+    assert report.records == 3000 and report.verified
+    if room == 3:
+        assert most <= room + 1  # shard 0's opening page is fetched before the room exists
+    else:
+        assert most > 4  # without a bound, cursors run ahead of the writer: the test can fail

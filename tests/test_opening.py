@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 import httpx
 import msgspec
 import pytest
@@ -312,3 +313,41 @@ async def test_a_record_lost_from_the_opening_page_is_noticed_and_fetched(
     # With several shards shard 0's window is counted whole after the opening page, so the
     # missing record fails its verification and the shard is walked again, or a split has
     # handed its day to a new cursor that fetches it: either way nothing is missing.
+
+
+class _CountsAfterTheirPage(httpx.AsyncBaseTransport):
+    """Answers the count of a shard's window (``rows=0`` within created-date bounds) only
+    once a cursor of that window has asked for a page: a cursor that waits for its count
+    before paging would wait for ever (the hang guard turns that into a failure)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.paged: dict[str, anyio.Event] = {}
+        self.held = 0
+
+    def _paged(self, window: str) -> anyio.Event:
+        return self.paged.setdefault(window, anyio.Event())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        bounds = [f for f in params.get("filter", "").split(",") if "created-date" in f]
+        window = next((f for f in bounds if f.startswith("until-")), None)
+        if window is not None and "cursor" in params:
+            self._paged(window).set()
+        elif window is not None and params.get("rows") == "0":
+            self.held += 1
+            await self._paged(window).wait()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_narrowed_window_is_counted_beside_its_cursors_first_page(tmp_path: Path) -> None:
+    fake = FakeCrossref(works=2000, seed=12, limits="fast-50")
+    transport = _CountsAfterTheirPage(fake.transport())
+    out = tmp_path / "w.jsonl"
+    async with Crossref(mailto=MAILTO, transport=transport, retry=FAST_RETRY) as cr:
+        with anyio.fail_after(60):  # a hang guard: nothing here is timed
+            report = await harvest(cr, cr.works, out=out, rows=100, concurrency=3)
+    assert transport.held >= 1  # shard 0's window was counted after its opening page
+    assert report.verified
+    dois = written(out)
+    assert sorted(dois) == sorted(expected_dois(fake)) and len(dois) == len(set(dois))
