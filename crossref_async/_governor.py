@@ -451,7 +451,9 @@ class PoolBudget:
         Later starts keep their distance from that moment, less the lateness forgiven at the
         start (half the margin), so ordinary scheduling delays do not lower the rate.
         """
-        lateness = self.MARGIN * self.advertised.interval / 2
+        # None for the probe: its answer may shorten the interval, and so the margin, that
+        # its lateness would have been forgiven in.
+        lateness = self.MARGIN * self.advertised.interval / 2 if self.learned else 0.0
         self._move_later(entry, self._clock() - lateness)
         entry[1] = 0.0
         self._sends_reported = True

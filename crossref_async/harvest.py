@@ -346,7 +346,8 @@ async def _beside(
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_background)
-        await anyio.lowlevel.checkpoint()
+        with anyio.CancelScope(shield=True):  # a cancellation may not skip the foreground
+            await anyio.lowlevel.checkpoint()
         try:
             await foreground()
         except Exception as exc:
@@ -1068,6 +1069,9 @@ class Harvester:
                     pending = batch
                     cursor = page.next_cursor or cursor
             except CrossrefError as exc:
+                # The pages this cursor dropped free their places now, not after the wait.
+                kept = 1 if pending is not None and pending.held else 0  # written at the top
+                self._give_back(run, run.held - kept)
                 if not (
                     isinstance(exc, CircuitOpenError)
                     or _lost_cursor(exc, cursor)

@@ -413,3 +413,19 @@ async def test_a_probe_reported_sent_keeps_its_start_and_one_not_moves_to_its_an
     budget.release(status=200, latency=0.4, headers=headers(3, "1s", 3), ticket=probe)
     assert budget.learned
     assert budget.start_offsets(3) == pytest.approx([0.0, 0.0, fourth - 0.4])
+
+
+@on_mock_clock
+async def test_a_probe_whose_answer_shortens_the_interval_is_counted_from_its_send() -> None:
+    # The defaults say 5 per 0.5 s; the server says 5 per 0.2 s. The probe went out late (a
+    # slow handshake): no window of 0.2 s at the server may see it and five more.
+    budget = PoolBudget("p", Advertised(5, 0.5, 5), anyio.current_time)
+    probe = await budget.acquire()
+    await anyio.sleep(0.28)
+    probe.sent()
+    sent_at = anyio.current_time()
+    await anyio.sleep(0.1)
+    budget.release(status=200, latency=0.38, headers=headers(5, "0.2s", 5), ticket=probe)
+    now = anyio.current_time()
+    fifth = now + budget.start_offsets(5)[-1]
+    assert fifth - sent_at >= 0.2
