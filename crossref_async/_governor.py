@@ -376,9 +376,10 @@ class PoolBudget:
         unsent = self._sends_reported
         times = sorted(max(s, now) if unsent and pending else s for s, pending in self._starts)
         due = self._current_due()
+        early = self._tolerance(now) * spacing
         offsets: list[float] = []
         for _ in range(n):
-            t = max(now, self.paused_until, due - self._tolerance(now) * spacing)
+            t = max(now, self.paused_until, due - early)
             if len(times) >= limit:
                 t = max(t, times[-limit] + window)
             times.append(t)

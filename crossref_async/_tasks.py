@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio import CancelScope
 
-__all__ = ["run_beside", "run_concurrently"]
+__all__ = ["run_alongside", "run_beside", "run_concurrently"]
 
 T = TypeVar("T")
 
@@ -65,3 +66,41 @@ async def run_beside(
     if failures:
         raise failures[0]
     return results[0] if results else None
+
+
+async def run_alongside(
+    background: Callable[[], Awaitable[T]],
+    foreground: Callable[[], Awaitable[None]],
+    *,
+    stop: bool,
+) -> T:
+    """Await ``foreground()`` while ``background()`` runs, and return what ``background()``
+    returned (a page fetched while the last one is written, or a count taken beside a page).
+
+    ``background`` is started first, so that it queues first (for the budget), and the
+    foreground always starts: a cancellation arriving at the hand-over does not skip it.
+    A failure is raised, as itself, once both have ended, the foreground's first; with
+    ``stop``, a failing foreground cancels the background.
+    """
+    results: list[T] = []
+    failures: list[Exception] = []
+
+    async def run_background() -> None:
+        try:
+            results.append(await background())
+        except Exception as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_background)
+        with CancelScope(shield=True):
+            await anyio.lowlevel.checkpoint()
+        try:
+            await foreground()
+        except Exception as exc:
+            failures.insert(0, exc)
+            if stop:
+                tg.cancel_scope.cancel()
+    if failures:
+        raise failures[0]
+    return results[0]

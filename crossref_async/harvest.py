@@ -58,11 +58,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
-import anyio.lowlevel
 import anyio.to_thread
 import msgspec
 
@@ -108,7 +107,7 @@ from ._sinks import (
     read_records,
     sha256_of,
 )
-from ._tasks import run_beside, run_concurrently
+from ._tasks import run_alongside, run_beside, run_concurrently
 from ._written import WrittenKeys
 from .models import WorkKey, decoder
 
@@ -321,43 +320,6 @@ class Report:
 
 
 _key_decoder = decoder(WorkKey)
-
-_T = TypeVar("_T")
-
-
-async def _beside(
-    background: Callable[[], Awaitable[_T]],
-    foreground: Callable[[], Awaitable[None]],
-    *,
-    stop: bool,
-) -> _T:
-    """Await ``foreground()`` while ``background()`` runs (started first, so that it queues
-    first for the budget); returns what ``background()`` returned. A failure is raised once
-    both have ended, the foreground's first; with ``stop``, a failing foreground cancels
-    the background."""
-    results: list[_T] = []
-    failures: list[Exception] = []
-
-    async def run_background() -> None:
-        try:
-            results.append(await background())
-        except Exception as exc:
-            failures.append(exc)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(run_background)
-        with anyio.CancelScope(shield=True):  # a cancellation may not skip the foreground
-            await anyio.lowlevel.checkpoint()
-        try:
-            await foreground()
-        except Exception as exc:
-            failures.insert(0, exc)
-            if stop:
-                tg.cancel_scope.cancel()
-    if failures:
-        raise failures[0]
-    return results[0]
-
 
 #: Pages a harvest holds in memory at once (on their way, or fetched and not yet written),
 #: across all its cursors. Memory then stays flat whatever the harvest's size (about this
@@ -1020,7 +982,6 @@ class Harvester:
                 # A new cursor starts from the last day written: write it first.
                 await self._persist(run, pending)
                 pending = None
-            self._give_back(run, run.held)  # a page dropped with a failed cursor
             base = self.plan.page_params(shard, cp.resume_from, rows=self.rows)
             cursor, run.cursor = run.cursor or "*", None
             try:
@@ -1228,7 +1189,7 @@ class Harvester:
         (:meth:`_recount`) beside it, not before it: the cursor does not wait for the count.
         The page is asked for first; both must succeed (a failure is raised, the page
         dropped, and a new cursor counts again)."""
-        return await _beside(fetch, functools.partial(self._recount, run), stop=False)
+        return await run_alongside(fetch, functools.partial(self._recount, run), stop=False)
 
     async def _fetch_beside(
         self,
@@ -1241,7 +1202,7 @@ class Harvester:
         the fetch does; a write that fails stops the fetch and is raised."""
         if batch is None:
             return await fetch()
-        return await _beside(fetch, functools.partial(self._persist, run, batch), stop=True)
+        return await run_alongside(fetch, functools.partial(self._persist, run, batch), stop=True)
 
     def _valid_utf8(self, raw: msgspec.Raw, doi: str | None) -> msgspec.Raw:
         # JSON text must be UTF-8, and msgspec does not check the bytes of fields it skips.
