@@ -92,13 +92,19 @@ class Opening:
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         return Plan(self.path, self.params, (Shard(0, self.lower, self.upper),), 0, created)
 
+    @property
+    def fetches_first(self) -> bool:
+        """Whether the opening fetches a first page of the whole query (a bare ``/works``):
+        a filtered or queried harvest is planned by its sample alone."""
+        return not _sample_tells_total(self.params)
+
     async def fetch_first(self) -> None:
         """For a bare ``/works``, fetch the whole window's first page (oldest first, a new
         cursor) once the count has answered: until an answer states the budget, the governor
         lets one request through at a time, and a count answers in a fraction of a page's
         time. A filtered or queried harvest has no such page: its sample alone plans it."""
         await self._answered.wait()
-        if _sample_tells_total(self.params):
+        if not self.fetches_first:
             # The sample alone planned the harvest, before any page could go: shard 0 starts
             # a cursor of its own window, like every other shard (no count to narrow it).
             self._arrived.set()

@@ -31,7 +31,15 @@ from ._errors import HarvestStateError
 from ._params import check_whole, doi_key
 from ._sinks import Compression, read_records
 
-__all__ = ["Contents", "Manifest", "UniqueKeys", "fsync_dir", "inspect", "manifest_path"]
+__all__ = [
+    "Contents",
+    "Manifest",
+    "Tally",
+    "UniqueKeys",
+    "fsync_dir",
+    "inspect",
+    "manifest_path",
+]
 
 MANIFEST_FORMAT = 1
 _SAMPLE = 5
@@ -166,6 +174,60 @@ class Contents:
         return text
 
 
+@dataclass
+class Tally:
+    """The lines of one or more files read back in turn: records, invalid lines (with a few
+    line numbers, counted across every file read), distinct DOIs, and the first damage."""
+
+    keys: UniqueKeys = field(default_factory=UniqueKeys)
+    records: int = 0
+    invalid: int = 0
+    bad_lines: list[int] = field(default_factory=list)
+    damaged: str | None = None
+
+    def read(self, lines: Iterator[bytes]) -> None:
+        """Count every line of ``lines``; a stream that breaks off is noted as damaged."""
+        try:
+            for line in lines:
+                self.records += 1
+                doi = _doi_of(line)
+                if doi is None:
+                    self.invalid += 1
+                    if len(self.bad_lines) < _SAMPLE:
+                        self.bad_lines.append(self.records)
+                    continue
+                self.keys.add(doi_key(doi))
+        except (OSError, EOFError, ValueError) as exc:
+            # A damaged compressed stream (a CRC error, a cut-off frame) or a failing disk.
+            self.note_damage(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] != "zstandard":
+                raise
+            self.note_damage(f"zstd: {exc}")
+
+    def note_damage(self, what: str) -> None:
+        """Keep the first damage seen."""
+        if self.damaged is None:
+            self.damaged = what
+
+    def contents(self, size: int, sha256: str) -> Contents:
+        """What was read, for a file of ``size`` bytes (counts the DOIs and frees the keys)."""
+        try:
+            unique = self.keys.count()
+        finally:
+            self.keys.close()
+        return Contents(
+            records=self.records,
+            unique=unique,
+            invalid=self.invalid,
+            bytes=size,
+            sha256=sha256,
+            duplicates=tuple(self.keys.duplicates),
+            invalid_lines=tuple(self.bad_lines),
+            damaged=self.damaged,
+        )
+
+
 def inspect(
     path: Path, *, compression: Compression | Literal[False] = False, memory: int = 50_000
 ) -> Contents:
@@ -174,42 +236,9 @@ def inspect(
     The compression is known from the file name unless given.
     """
     digest = hashlib.sha256()
-    keys = UniqueKeys(memory=memory)
-    records = invalid = 0
-    bad_lines: list[int] = []
-    damaged: str | None = None
-    lines = read_records(path, digest=digest, compression=compression)
-    try:
-        for number, line in enumerate(lines, start=1):
-            records += 1
-            doi = _doi_of(line)
-            if doi is None:
-                invalid += 1
-                if len(bad_lines) < _SAMPLE:
-                    bad_lines.append(number)
-                continue
-            keys.add(doi_key(doi))
-    except (OSError, EOFError, ValueError) as exc:
-        # A damaged compressed stream (a CRC error, a cut-off frame) or a failing disk.
-        damaged = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:
-        if type(exc).__module__.split(".")[0] != "zstandard":
-            raise
-        damaged = f"zstd: {exc}"
-    try:
-        unique = keys.count()
-    finally:
-        keys.close()
-    return Contents(
-        records=records,
-        unique=unique,
-        invalid=invalid,
-        bytes=path.stat().st_size,
-        sha256=digest.hexdigest(),
-        duplicates=tuple(keys.duplicates),
-        invalid_lines=tuple(bad_lines),
-        damaged=damaged,
-    )
+    tally = Tally(UniqueKeys(memory=memory))
+    tally.read(read_records(path, digest=digest, compression=compression))
+    return tally.contents(path.stat().st_size, digest.hexdigest())
 
 
 def _doi_of(line: bytes) -> str | None:

@@ -8,8 +8,9 @@ checkpoint per shard), a lock ``works.jsonl.gz.lock``, and when done a manifest
 Publishing joins the done parts (each checked against the SHA-256 its checkpoint recorded)
 into a temporary file, merging in the earlier output for an incremental update, syncs it,
 reads it back from disk, and only if it holds exactly what was expected renames it over the
-output. The rules for an output that already exists live here too: whose manifest it has,
-and what a run may do with it.
+output; parts joined while the harvest ran (:mod:`crossref_async._joining`) were read back
+as they were joined. The rules for an output that already exists live here too: whose
+manifest it has, and what a run may do with it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import BinaryIO
 import msgspec
 
 from ._errors import HarvestStateError, OutputError, VerificationError
+from ._joining import Joiner
 from ._output import Contents, Manifest, dois_in, fsync_dir, inspect, manifest_path, now_iso
 from ._shards import Plan, Shard, canonical_params, without_index_date
 from ._sinks import Checkpoint, Compression, PartFile, compress, encode_lines, read_records
@@ -72,6 +74,15 @@ class Layout:
         name = f"{shard.name}{_SUFFIXES[self.compression]}"
         return PartFile(self.state_dir / name, self.compression)
 
+    @property
+    def tmp(self) -> Path:
+        """Where the output is joined before it replaces ``out``."""
+        return self.out.with_name(self.out.name + ".tmp")
+
+    def merges(self, update: bool) -> bool:
+        """Whether publishing merges into an earlier output (an update of one that exists)."""
+        return update and self.out.exists()
+
     def checkpoint_path(self, shard: Shard) -> Path:
         return self.state_dir / f"{shard.name}.json"
 
@@ -114,18 +125,23 @@ def publish(
     endpoint: str,
     update: bool,
     keep_parts: bool,
+    joined: Joiner | None = None,
 ) -> Published:
     """Join the parts of every done shard into the output, read it back, and publish it.
 
     Shards of the plan that are not done yet (another job's ``--shard``, or a run that
     stopped) keep their state, and the state folder stays until every shard is done. An
     ``update`` (an incremental run into an existing output) replaces the output only once
-    every shard is done.
+    every shard is done. ``joined`` holds the parts already joined while the harvest ran
+    (:mod:`crossref_async._joining`): the other done shards' parts are added to it.
     """
     out = layout.out
     done = [s for s in the_plan.shards if layout.checkpoint(s).done]
     complete = len(done) == len(the_plan.shards)
-    merging = update and out.exists()
+    merging = layout.merges(update)
+    if joined is not None and (merging or not joined.shards <= {s.id for s in done}):
+        joined.discard()  # not this output's parts alone: joined again from the start
+        joined = None
     if merging and not complete:
         # An update replaces the earlier output only once, whole: until every shard is done,
         # the earlier output stays as it was and the new records wait in the parts.
@@ -133,18 +149,23 @@ def publish(
             "%d of %d shards done; %s is updated once all are", len(done), len(the_plan.shards), out
         )
         return Published(None, complete=False)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = layout.tmp
     try:
-        kept, replaced, expected = _join(layout, done, tmp, merging)
-        contents = inspect(tmp, compression=layout.compression)
+        if joined is not None:
+            kept = replaced = 0
+            expected = _join_rest(layout, done, joined)
+            contents = joined.finish()
+        else:
+            kept, replaced, expected = _join(layout, done, tmp, merging)
+            contents = inspect(tmp, compression=layout.compression)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp, joined)
         raise output_error(exc, tmp, "the output") from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp, joined)
         raise
     if not contents.sound or contents.records != expected:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp, joined)
         raise _mismatch(
             f"the joined output, read back from disk, holds {contents.describe()}; "
             f"{expected:,} records were expected. {out} was not replaced, and the shard "
@@ -183,6 +204,49 @@ def part_keys(part: PartFile) -> set[str]:
     return set(dois_in(read_records(part.path))) if part.size else set()
 
 
+def _drop(tmp: Path, joined: Joiner | None) -> None:
+    if joined is not None:
+        joined.discard()
+    tmp.unlink(missing_ok=True)
+
+
+def _join_rest(layout: Layout, done: list[Shard], joined: Joiner) -> int:
+    """Add the done shards' parts not joined yet to ``joined``, and check that every part
+    is what its shard verified; returns the records expected in all."""
+    expected = 0
+    for shard in done:
+        part, cp = layout.part(shard), layout.checkpoint(shard)
+        expected += cp.written
+        if shard.id not in joined:
+            _check_present(layout, shard, part, cp)
+            joined.add(shard.id, part.path)
+        _check_unchanged(layout, shard, part, cp, joined.digest(shard.id))
+    return expected
+
+
+def _check_present(layout: Layout, shard: Shard, part: PartFile, cp: Checkpoint) -> None:
+    if cp.written and not part.path.exists():
+        raise _mismatch(
+            f"the part of shard {shard.label} is missing ({part.path})",
+            layout.out,
+            None,
+            cp.written,
+        )
+
+
+def _check_unchanged(
+    layout: Layout, shard: Shard, part: PartFile, cp: Checkpoint, sha256: str
+) -> None:
+    if cp.sha256 is not None and sha256 != cp.sha256:
+        raise _mismatch(
+            f"the part of shard {shard.label} ({part.path}) changed after it was "
+            "verified; run the harvest again with resume to redo that shard",
+            layout.out,
+            None,
+            cp.written,
+        )
+
+
 def _join(layout: Layout, done: list[Shard], tmp: Path, merging: bool) -> tuple[int, int, int]:
     """Write the output to ``tmp``: the earlier output's records not seen again (when
     merging), then every done part, each checked against its checkpoint's SHA-256.
@@ -196,28 +260,15 @@ def _join(layout: Layout, done: list[Shard], tmp: Path, merging: bool) -> tuple[
         for shard in done:
             part, cp = layout.part(shard), layout.checkpoint(shard)
             expected += cp.written
+            _check_present(layout, shard, part, cp)
             if not part.path.exists():
-                if cp.written:
-                    raise _mismatch(
-                        f"the part of shard {shard.label} is missing ({part.path})",
-                        layout.out,
-                        None,
-                        cp.written,
-                    )
                 continue
             digest = hashlib.sha256()
             with open(part.path, "rb") as src:
                 while chunk := src.read(1 << 20):
                     digest.update(chunk)
                     dst.write(chunk)
-            if cp.sha256 is not None and digest.hexdigest() != cp.sha256:
-                raise _mismatch(
-                    f"the part of shard {shard.label} ({part.path}) changed after it was "
-                    "verified; run the harvest again with resume to redo that shard",
-                    layout.out,
-                    None,
-                    cp.written,
-                )
+            _check_unchanged(layout, shard, part, cp, digest.hexdigest())
         if layout.compression and dst.tell() == 0:
             # Nothing matched: still a valid (empty) compressed file, which gzip -t accepts.
             dst.write(compress(b"", layout.compression))

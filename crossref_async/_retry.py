@@ -188,6 +188,15 @@ class Outcome:
     #: A time (the loop's clock) past which the call neither retries nor waits for an open
     #: circuit (a harvest's outage bound), on top of the policy's ``max_time``.
     deadline: float | None = None
+    #: Called once, when the budget first admits one of the call's attempts (it is sent
+    #: next): a caller that orders the starts of several calls lets the next one ask then.
+    on_admitted: Callable[[], None] | None = None
+
+    def admitted(self) -> None:
+        """The budget admitted an attempt: tell ``on_admitted``, the first time only."""
+        notify, self.on_admitted = self.on_admitted, None
+        if notify is not None:
+            notify()
 
 
 class _StopAfter(stop_base):

@@ -242,6 +242,7 @@ class Session:
                     kind, ticket, status=None, latency=0.0, headers=None, cancelled=True
                 )
                 raise
+        outcome.admitted()
         started = anyio.current_time()
         answer: Answer | None = None
         cancelled = False

@@ -7,14 +7,14 @@ raised on its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable
 from typing import TypeVar
 
 import anyio
 import anyio.lowlevel
 from anyio import CancelScope
 
-__all__ = ["run_alongside", "run_beside", "run_concurrently"]
+__all__ = ["Turns", "run_alongside", "run_beside", "run_concurrently"]
 
 T = TypeVar("T")
 
@@ -104,3 +104,27 @@ async def run_alongside(
     if failures:
         raise failures[0]
     return results[0]
+
+
+class Turns:
+    """Starts taken in a fixed order: a key's :meth:`wait` returns once the key before it has
+    taken its turn (:meth:`taken`, idempotent), so that concurrent tasks ask for something
+    (a place in the budget) in the order planned for them, whichever gets ready first. A key
+    not in the order never waits; a task that gives up must still call :meth:`taken`."""
+
+    def __init__(self, keys: Iterable[Hashable]) -> None:
+        self._order = list(keys)
+        self._taken = {key: anyio.Event() for key in self._order}
+
+    async def wait(self, key: Hashable) -> None:
+        """Return once every key before ``key`` has taken its turn."""
+        if key in self._taken:
+            position = self._order.index(key)
+            if position > 0:
+                await self._taken[self._order[position - 1]].wait()
+
+    def taken(self, key: Hashable) -> None:
+        """``key`` took its turn (or gave it up): the next key may go."""
+        event = self._taken.get(key)
+        if event is not None:
+            event.set()

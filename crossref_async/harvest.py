@@ -51,6 +51,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -64,6 +65,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import anyio.to_thread
 import msgspec
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._clock import loop_time
 from ._errors import (
@@ -76,6 +78,7 @@ from ._errors import (
     OutputError,
     ValidationError,
 )
+from ._joining import Joiner
 from ._lock import OutputLock
 from ._opening import Opening
 from ._output import Contents, fsync_dir, now_iso
@@ -107,7 +110,7 @@ from ._sinks import (
     read_records,
     sha256_of,
 )
-from ._tasks import run_alongside, run_beside, run_concurrently
+from ._tasks import Turns, run_alongside, run_beside, run_concurrently
 from ._written import WrittenKeys
 from .models import WorkKey, decoder
 
@@ -442,6 +445,16 @@ class _ShardRun:
     held: int = 0  # pages of the harvest's room in memory this pass holds (fetched, unwritten)
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A shard whose walk verified (or, ``earlier``, that was done in an earlier run)."""
+
+    shard: Shard
+    cp: Checkpoint
+    part: PartFile | None
+    earlier: bool = False
+
+
 @dataclass
 class _Batch:
     """A page's records to write, and the shard's last day once they are written."""
@@ -541,6 +554,9 @@ class Harvester:
         self.compression: Compression = compression_for(self.out) if self.out else None
         self.layout = Layout(self.out, self.compression) if self.out is not None else None
         self.shards: tuple[Shard, ...] = self._chosen(self.plan)
+        self._turns = Turns(())
+        self._joiner: Joiner | None = None
+        self._walked: MemoryObjectSendStream[_Done] | None = None
 
     def _chosen(self, the_plan: Plan) -> tuple[Shard, ...]:
         # None means every shard (check_options refuses an empty list).
@@ -670,11 +686,25 @@ class Harvester:
         self._prepare_state()
         await anyio.to_thread.run_sync(self._check_done_parts)
         queue = list(self.shards)
+        self._turns = Turns(s.id for s in queue)
         workers = self.concurrency or default_cursors(self.client)
         if not self.known_days or self.shard_ids is not None:
             workers = min(workers, len(queue))  # no splits: a cursor per shard at most
-        await run_concurrently(self._worker_for(queue) for _ in range(workers))
-        published = await anyio.to_thread.run_sync(self._finish)
+        if self.layout is not None and not self.layout.merges(self.newest_wins):
+            self._joiner = Joiner(self.layout.tmp, self.compression)
+        send, receive = anyio.create_memory_object_stream[_Done](math.inf)
+        self._walked = send
+
+        async def cursors() -> None:
+            with send:  # once every cursor has ended, the settling ends too
+                await run_concurrently(self._worker_for(queue) for _ in range(workers))
+
+        try:
+            await run_concurrently([cursors, functools.partial(self._settle_each, receive)])
+            published = await anyio.to_thread.run_sync(self._finish)
+        finally:
+            if self._joiner is not None:
+                self._joiner.discard()  # published (renamed away) or abandoned
         self._complete = published.complete or all(
             s.id in self._counters.verified for s in self.plan.shards
         )
@@ -762,6 +792,7 @@ class Harvester:
                 try:
                     await self._run_shard(shard)
                 finally:
+                    self._turns.taken(shard.id)
                     self._active -= 1
                     self._moving()
 
@@ -874,6 +905,7 @@ class Harvester:
             self._counters.verified.add(shard.id)
             self._counters.shards_done += 1
             self._report_progress()
+            self._hand_over(_Done(shard, cp, part, earlier=True))
             return
         for attempt in range(self.max_redo + 1):
             if part is not None and (attempt == 0 and part.size >= cp.size):
@@ -893,6 +925,9 @@ class Harvester:
             run = _ShardRun(shard, part, cp, seen)
             self._running[shard.id] = run
             try:
+                # The shards' sizes were cut for their cursors starting in plan order (a later
+                # start, a smaller shard): each first request waits for the one before.
+                await self._turns.wait(shard.id)
                 ended = await self._opening(run)
                 verified = ended if ended is not None else await self._pages(run)
             finally:
@@ -900,14 +935,8 @@ class Harvester:
                 self._give_back(run, run.held)
             shard = run.shard  # its window may have been cut short by a split
             if verified:
-                cp.done = True
-                self._counters.expected[shard.id] = cp.expected or 0
-                self._counters.verified.add(shard.id)
-                if part is not None:
-                    cp.sha256 = await anyio.to_thread.run_sync(sha256_of, part.path)
-                await anyio.to_thread.run_sync(self._save, cp, shard)
-                self._counters.shards_done += 1
-                self._report_progress()
+                # Settled beside the cursors (:meth:`_settle`): this one takes the next shard.
+                self._hand_over(_Done(shard, cp, part))
                 return
             logger.warning(
                 "shard %s failed verification (%d written, %s expected); redoing it",
@@ -921,6 +950,40 @@ class Harvester:
             expected=cp.expected or 0,
             received=cp.written,
         )
+
+    def _hand_over(self, done: _Done) -> None:
+        if self._walked is None:
+            raise RuntimeError("shards are run by run_locked(), which settles them")
+        self._walked.send_nowait(done)
+
+    async def _settle_each(self, walked: MemoryObjectReceiveStream[_Done]) -> None:
+        """Settle each shard whose walk verified, one at a time, as the cursors go on."""
+        async with walked:
+            async for done in walked:
+                await self._settle(done)
+
+    async def _settle(self, done: _Done) -> None:
+        """A verified shard's part joins the output (read back, every line decoded), and
+        the shard is checkpointed done with the SHA-256 of its part. A part done in an
+        earlier run (its SHA-256 checked at the start) only joins the output."""
+        shard, cp, part = done.shard, done.cp, done.part
+        if part is not None:
+            add: Callable[[], str] = (
+                functools.partial(self._joiner.add, shard.id, part.path)
+                if self._joiner is not None
+                else functools.partial(sha256_of, part.path)
+            )
+            sha256 = await anyio.to_thread.run_sync(add)
+            if not done.earlier:
+                cp.sha256 = sha256
+        if done.earlier:
+            return
+        cp.done = True
+        self._counters.expected[shard.id] = cp.expected or 0
+        self._counters.verified.add(shard.id)
+        await anyio.to_thread.run_sync(self._save, cp, shard)
+        self._counters.shards_done += 1
+        self._report_progress()
 
     async def _opening(self, run: _ShardRun) -> bool | None:
         """Shard 0's opening page, if it has one: True or False when the walk ended with it
@@ -940,6 +1003,7 @@ class Harvester:
         take, self.opening_page = self.opening_page, None
         if cp.pages or cp.written:
             return None
+        self._turns.taken(shard.id)  # its first page is already on its way
         page = await take()
         if page is None:
             return None
@@ -987,7 +1051,9 @@ class Harvester:
             try:
                 while True:
                     outcome = Outcome(
-                        stop_on_ambiguous=cursor != "*", deadline=last_page + self.max_outage
+                        stop_on_ambiguous=cursor != "*",
+                        deadline=last_page + self.max_outage,
+                        on_admitted=functools.partial(self._turns.taken, shard.id),
                     )
                     params = [*base, ("cursor", cursor)]
                     batch, pending = pending, None
@@ -1231,6 +1297,7 @@ class Harvester:
             endpoint=_endpoint(self.client),
             update=self.newest_wins,
             keep_parts=self.keep_parts,
+            joined=self._joiner,
         )
 
 
@@ -1478,7 +1545,7 @@ async def harvest(
                 on_progress=on_progress,
                 overwrite=overwrite,
                 max_outage=max_outage,
-                opening_page=opening.first_page if opening else None,
+                opening_page=opening.first_page if opening and opening.fetches_first else None,
                 known_days=opening.days if opening else (),
             )
             return await harvester.run_locked(), harvester.complete

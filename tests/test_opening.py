@@ -7,17 +7,22 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import httpx
 import msgspec
 import pytest
 
+import crossref_async.harvest as harvest_module
 from crossref_async import Crossref, CrossrefError, RetryPolicy
 from crossref_async._opening import Opening
 from crossref_async._shards import Plan, Shard, cut_at_sample
 from crossref_async._sinks import Checkpoint, read_records
+from crossref_async._tasks import Turns
 from crossref_async.harvest import Harvester, harvest
 from crossref_async.models import Page, WorkKey
 from crossref_async.testing import FakeCrossref
@@ -351,3 +356,67 @@ async def test_a_narrowed_window_is_counted_beside_its_cursors_first_page(tmp_pa
     assert report.verified
     dois = written(out)
     assert sorted(dois) == sorted(expected_dois(fake)) and len(dois) == len(set(dois))
+
+
+# -- the cursors start in plan order -----------------------------------------------------------
+
+
+async def test_turns_are_taken_in_order_whoever_is_ready_first() -> None:
+    turns = Turns([0, 1, 2])
+    order: list[object] = []
+
+    async def start(key: object, delay: int) -> None:
+        for _ in range(delay):
+            await anyio.lowlevel.checkpoint()
+        await turns.wait(key)
+        order.append(key)
+        turns.taken(key)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(start, 2, 0)
+        tg.start_soon(start, 1, 0)
+        tg.start_soon(start, "other", 0)  # not in the order: never waits
+        tg.start_soon(start, 0, 20)
+    assert order == ["other", 0, 1, 2]
+
+
+async def test_shards_start_in_plan_order_though_shard_zero_is_ready_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shards' sizes are cut for their start order (a later start, a smaller shard): the
+    # first request of each waits for the one before, whichever shard got ready first.
+    real_run_sync = anyio.to_thread.run_sync
+    others_ready = [0]
+
+    async def run_sync(func: Any, *args: Any, **kw: Any) -> Any:
+        if func is not harvest_module._written_in:
+            return await real_run_sync(func, *args, **kw)
+        if not args[0].path.name.startswith("shard-0000"):
+            result = await real_run_sync(func, *args, **kw)
+            others_ready[0] += 1
+            return result
+        # Shard 0 gets ready last: after the others, and then some.
+        for _ in range(100_000):
+            if others_ready[0] >= 2:
+                break
+            await anyio.lowlevel.checkpoint()
+        for _ in range(200):
+            await anyio.lowlevel.checkpoint()
+        return await real_run_sync(func, *args, **kw)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    fake = FakeCrossref(works=3000, seed=43, limits="fast-50")
+    out = tmp_path / "articles.jsonl"
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works.filter(type="journal-article"), out=out, rows=200)
+    assert report.verified and report.shards >= 3  # 3 planned, and any splits at the end
+    firsts = [p for p in requests(fake) if kind(p) == "page" and p["cursor"] == "*"]
+    starts = [_window_start(p) for p in firsts[:3]]
+    assert starts[0] is None and starts[1:] == sorted(starts[1:])  # shard 0 first, then 1, 2
+
+
+def _window_start(params: dict[str, str]) -> str | None:
+    for f in params["filter"].split(","):
+        if f.startswith("from-created-date:"):
+            return f.split(":", 1)[1]
+    return None
