@@ -1050,10 +1050,11 @@ class Harvester:
             cursor, run.cursor = run.cursor or "*", None
             try:
                 while True:
+                    admitted = anyio.Event()
                     outcome = Outcome(
                         stop_on_ambiguous=cursor != "*",
                         deadline=last_page + self.max_outage,
-                        on_admitted=functools.partial(self._turns.taken, shard.id),
+                        on_admitted=functools.partial(self._admitted, shard.id, admitted),
                     )
                     params = [*base, ("cursor", cursor)]
                     batch, pending = pending, None
@@ -1065,7 +1066,7 @@ class Harvester:
                         ),
                     )
                     if cp.recount:
-                        fetch = functools.partial(self._recounted, run, fetch)
+                        fetch = functools.partial(self._recounted, run, fetch, admitted)
                     page = await self._fetch_beside(run, batch, fetch)
                     last_page = loop_time()
                     if self._paused is not None:
@@ -1248,14 +1249,35 @@ class Harvester:
         cp.expected, cp.recount = counted.total_results, False
         await anyio.to_thread.run_sync(self._save, cp, run.shard)
 
+    def _admitted(self, shard_id: int, admitted: anyio.Event) -> None:
+        """A page's request was admitted by the budget: the next shard may start, and a
+        count waiting to go beside it may go."""
+        self._turns.taken(shard_id)
+        admitted.set()
+
     async def _recounted(
-        self, run: _ShardRun, fetch: Callable[[], Awaitable[Page[msgspec.Raw]]]
+        self,
+        run: _ShardRun,
+        fetch: Callable[[], Awaitable[Page[msgspec.Raw]]],
+        admitted: anyio.Event,
     ) -> Page[msgspec.Raw]:
         """``fetch()`` a new cursor's first page with the count of the shard's whole window
         (:meth:`_recount`) beside it, not before it: the cursor does not wait for the count.
-        The page is asked for first; both must succeed (a failure is raised, the page
+        The count asks for the budget once the page was admitted (``admitted``), so that the
+        page has the earlier place; both must succeed (a failure is raised, the page
         dropped, and a new cursor counts again)."""
-        return await run_alongside(fetch, functools.partial(self._recount, run), stop=False)
+
+        async def page() -> Page[msgspec.Raw]:
+            try:
+                return await fetch()
+            finally:
+                admitted.set()  # a page that failed before it was sent lets the count go
+
+        async def count() -> None:
+            await admitted.wait()
+            await self._recount(run)
+
+        return await run_alongside(page, count, stop=False)
 
     async def _fetch_beside(
         self,

@@ -358,6 +358,31 @@ async def test_a_narrowed_window_is_counted_beside_its_cursors_first_page(tmp_pa
     assert sorted(dois) == sorted(expected_dois(fake)) and len(dois) == len(set(dois))
 
 
+async def test_a_narrowed_windows_count_is_asked_for_after_its_page(tmp_path: Path) -> None:
+    # The page has the earlier place in the budget: the cursor's walk is what the harvest
+    # waits for, the count only has to arrive before the walk ends.
+    fake = FakeCrossref(works=2000, seed=12, limits="fast-50")
+    out = tmp_path / "w.jsonl"
+    async with client(fake) as cr:
+        report = await harvest(cr, cr.works, out=out, rows=100, concurrency=3)
+    assert report.verified
+    sent = requests(fake)
+    counts = [
+        i
+        for i, p in enumerate(sent)
+        if kind(p) == "count" and "until-created-date" in p.get("filter", "")
+    ]
+    assert counts  # shard 0's window narrowed after the opening page
+    for i in counts:
+        window = next(f for f in sent[i]["filter"].split(",") if f.startswith("until-"))
+        page = next(
+            j
+            for j, p in enumerate(sent)
+            if kind(p) == "page" and p["cursor"] == "*" and window in p.get("filter", "")
+        )
+        assert page < i
+
+
 # -- the cursors start in plan order -----------------------------------------------------------
 
 
