@@ -6,7 +6,8 @@ another, once per output (``.jsonl``, ``.jsonl.gz``, ``.jsonl.zst``) and size. T
 process reports its wall time, CPU time (user + system, every thread, from
 ``resource.getrusage``), peak RSS (``VmHWM``), how long its event loop was blocked (a task
 that sleeps 5 ms at a time and adds up how late it wakes), and how long the final join and
-read-back took (from the last shard done to ``harvest()`` returning).
+read-back took after the last record was written (to ``harvest()`` returning; parts join the
+output as their shards end, so this is the last parts' share and the publishing).
 
 Beside it, the server's own ceiling: a plain httpx loop (in a process of its own too) that
 fetches the same 1000-row cursor pages with 1..N concurrent cursors and throws them away. If
@@ -229,8 +230,13 @@ def harvest_child(url: str, out: Path, concurrency: int | None) -> dict[str, Any
     lag = LoopLag()
     marks: dict[str, float] = {}
 
+    written = [0]
+
     def on_progress(progress: Progress) -> None:
-        if progress.shards and progress.shards_done == progress.shards and "fetched" not in marks:
+        # The last record written: parts already join the output as their shards end, so
+        # what follows is joining the last parts and publishing.
+        if progress.records > written[0]:
+            written[0] = progress.records
             marks["fetched"] = time.perf_counter()
             marks["fetched_cpu"] = _cpu()
             marks["fetched_blocked"] = lag.blocked
