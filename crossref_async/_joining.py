@@ -17,15 +17,38 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ._output import Contents, Tally, UniqueKeys
 from ._sinks import Compression, Digest, compress, read_records
 
-__all__ = ["Joiner"]
+__all__ = ["Joined", "Joiner"]
 
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Joined:
+    """One part as it was joined: its SHA-256 as read, its lines, and whether they were
+    sound (every line a record with a DOI, the part readable to its end, the bytes written
+    read back the same). Repeats across parts are only known once all are joined."""
+
+    sha256: str
+    records: int
+    invalid: int
+    sound: bool
+    problem: str | None = None
+
+
+class _WriteFailed(Exception):
+    """A write to the output failed: not damage of the part being read, so carried past the
+    line reader's handling of damage, and raised as the ``OSError`` it was."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Copy:
@@ -40,7 +63,10 @@ class _Copy:
     def update(self, data: bytes | memoryview) -> None:
         self._part.update(data)
         self._whole.update(data)
-        self._out.write(data)
+        try:
+            self._out.write(data)
+        except OSError as exc:
+            raise _WriteFailed(exc) from exc
 
 
 class Joiner:
@@ -72,19 +98,34 @@ class Joiner:
         """The SHA-256 of a shard's part as it was read and copied."""
         return self._digests[shard]
 
-    def add(self, shard: int, part: Path) -> str:
+    def add(self, shard: int, part: Path) -> Joined:
         """Append ``part`` (the part of ``shard``), counting its lines, then read the bytes
-        back from the output; returns the part's SHA-256. A missing part adds nothing."""
+        back from the output. A missing part adds nothing (and has no lines). A failure to
+        write the output is raised as the ``OSError`` it is."""
         with self._lock:
+            tally = self._tally
+            records, invalid, damaged = tally.records, tally.invalid, tally.damaged
             out = self._open()
             start = out.tell()
             digest = hashlib.sha256()
-            if part.exists():
-                copy = _Copy(digest, self._whole, out)
-                self._tally.read(read_records(part, digest=copy, compression=self.compression))
+            try:
+                if part.exists():
+                    copy = _Copy(digest, self._whole, out)
+                    tally.read(read_records(part, digest=copy, compression=self.compression))
+            except _WriteFailed as exc:
+                raise exc.error from None
             self._check_written(out, start, digest.hexdigest(), f"the part of shard {shard}")
             self._digests[shard] = digest.hexdigest()
-            return self._digests[shard]
+            problem = tally.damaged if tally.damaged != damaged else None
+            if problem is None and tally.invalid > invalid:
+                problem = f"{tally.invalid - invalid:,} lines that are not a record with a DOI"
+            return Joined(
+                digest.hexdigest(),
+                records=tally.records - records,
+                invalid=tally.invalid - invalid,
+                sound=problem is None,
+                problem=problem,
+            )
 
     def finish(self) -> Contents:
         """Sync the output and tell what it holds (the DOIs counted across every part)."""

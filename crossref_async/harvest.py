@@ -15,14 +15,15 @@ keeps a cursor's position on its side, so a reused or retried cursor can skip a 
 One harvest at a time writes an output: the output (and an incremental run's state file) is
 locked before anything is read or sent, and a second harvest on it is refused with
 :class:`~crossref_async.OutputLockedError`. The lock dies with its process, so a killed run
-never blocks its resume. When every shard is done, the parts are joined into a temporary file
-that is read back from disk (records, distinct DOIs, every line valid JSON) and compared with
-what the shards verified before it replaces the output; a finished output gets a manifest
-beside it (``<out>.manifest.json``: endpoint, query, records, SHA-256). An existing output is
-never replaced unless asked (``overwrite=True``): ``resume=True`` on a finished harvest
-verifies the file against its manifest and sends nothing, and an incremental run
-(``since=``, ``state_file=``) updates the output of the same query in place, the newest copy
-of each record winning.
+never blocks its resume. As each shard is done, its part joins a temporary file beside the
+output while the other cursors go on, and is read back from disk (records, distinct DOIs
+across every part, every line valid JSON; :mod:`crossref_async._joining`); what the file
+holds is compared with what the shards verified before it replaces the output; a finished
+output gets a manifest beside it (``<out>.manifest.json``: endpoint, query, records,
+SHA-256). An existing output is never replaced unless asked (``overwrite=True``):
+``resume=True`` on a finished harvest verifies the file against its manifest and sends
+nothing, and an incremental run (``since=``, ``state_file=``) updates the output of the same
+query in place, the newest copy of each record winning.
 
 A ``sink`` callback receives each record at least once: records delivered just before a
 crash, or in a shard that had to be redone, may be delivered again.
@@ -59,7 +60,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -77,8 +78,9 @@ from ._errors import (
     NotFoundError,
     OutputError,
     ValidationError,
+    VerificationError,
 )
-from ._joining import Joiner
+from ._joining import Joined, Joiner
 from ._lock import OutputLock
 from ._opening import Opening
 from ._output import Contents, fsync_dir, now_iso
@@ -966,24 +968,53 @@ class Harvester:
         """A verified shard's part joins the output (read back, every line decoded), and
         the shard is checkpointed done with the SHA-256 of its part. A part done in an
         earlier run (its SHA-256 checked at the start) only joins the output."""
-        shard, cp, part = done.shard, done.cp, done.part
-        if part is not None:
-            add: Callable[[], str] = (
-                functools.partial(self._joiner.add, shard.id, part.path)
-                if self._joiner is not None
-                else functools.partial(sha256_of, part.path)
-            )
-            sha256 = await anyio.to_thread.run_sync(add)
-            if not done.earlier:
-                cp.sha256 = sha256
+        shard, cp, part, joiner = done.shard, done.cp, done.part, self._joiner
         if done.earlier:
+            if part is not None and joiner is not None:
+                await self._join(joiner, shard, part)
             return
+        if part is not None:
+            if cp.written and not part.path.exists():
+                await self._unsettled(shard, cp, f"its part {part.path} is missing", None)
+            if joiner is None:
+                cp.sha256 = await anyio.to_thread.run_sync(sha256_of, part.path)
+            else:
+                joined = await self._join(joiner, shard, part)
+                if not joined.sound or joined.records != cp.written:
+                    read = f"{joined.records:,} records ({joined.problem or 'all sound'})"
+                    await self._unsettled(
+                        shard, cp, f"its part {part.path}, read back, holds {read}", joined
+                    )
+                cp.sha256 = joined.sha256
         cp.done = True
         self._counters.expected[shard.id] = cp.expected or 0
         self._counters.verified.add(shard.id)
         await anyio.to_thread.run_sync(self._save, cp, shard)
         self._counters.shards_done += 1
         self._report_progress()
+
+    async def _join(self, joiner: Joiner, shard: Shard, part: PartFile) -> Joined:
+        try:
+            return await anyio.to_thread.run_sync(joiner.add, shard.id, part.path)
+        except OSError as exc:
+            raise output_error(exc, joiner.tmp, "the output") from exc
+
+    async def _unsettled(
+        self, shard: Shard, cp: Checkpoint, why: str, joined: Joined | None
+    ) -> NoReturn:
+        """A verified shard whose part does not read back as written: the harvest stops, and
+        the shard starts over when it is resumed (the other shards keep their progress)."""
+        fresh = Checkpoint(shard.id, attempts=cp.attempts + 1)
+        await anyio.to_thread.run_sync(self._save, fresh, shard)
+        raise VerificationError(
+            f"shard {shard.label} verified {cp.written:,} records, but {why}; the output was "
+            "not written. Run the harvest again with resume to redo that shard",
+            path=str(self.out),
+            records=joined.records if joined else 0,
+            unique=joined.records if joined else 0,  # repeats: known once every part joined
+            invalid=joined.invalid if joined else 0,
+            expected=cp.written,
+        )
 
     async def _opening(self, run: _ShardRun) -> bool | None:
         """Shard 0's opening page, if it has one: True or False when the walk ended with it
@@ -1262,10 +1293,12 @@ class Harvester:
         admitted: anyio.Event,
     ) -> Page[msgspec.Raw]:
         """``fetch()`` a new cursor's first page with the count of the shard's whole window
-        (:meth:`_recount`) beside it, not before it: the cursor does not wait for the count.
-        The count asks for the budget once the page was admitted (``admitted``), so that the
-        page has the earlier place; both must succeed (a failure is raised, the page
-        dropped, and a new cursor counts again)."""
+        (:meth:`_recount`) beside it, not before it: the page is not sent later for the
+        count. The count asks for the budget once the page was admitted (``admitted``), so
+        that the page has the earlier place, and the page's records are taken once both
+        have answered (a count answers in a fraction of a page's time, unless the budget
+        holds it back). Both must succeed (a failure is raised, the page dropped, and a new
+        cursor counts again)."""
 
         async def page() -> Page[msgspec.Raw]:
             try:

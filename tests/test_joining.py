@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
-from crossref_async import Crossref, OutputError, RetryPolicy
-from crossref_async._joining import Joiner, _Copy
+from crossref_async import Crossref, OutputError, RetryPolicy, VerificationError
+from crossref_async._joining import Joined, Joiner, _Copy
 from crossref_async._output import inspect
 from crossref_async._sinks import Compression, PartFile, read_records
 from crossref_async.harvest import harvest
@@ -44,8 +46,10 @@ def test_the_joined_output_is_its_parts_read_back_and_counted(
     b = part(tmp_path, "b", compression, records(50, 25))
     tmp = tmp_path / f"works{SUFFIX[compression]}.tmp"
     joiner = Joiner(tmp, compression, memory=10)  # the DOIs spill to disk
-    assert joiner.add(7, b) == inspect(b, compression=compression).sha256
-    joiner.add(3, a)
+    joined = joiner.add(7, b)
+    assert joined.sha256 == inspect(b, compression=compression).sha256
+    assert (joined.records, joined.invalid, joined.sound) == (25, 0, True)
+    assert joiner.add(3, a).records == 50
     contents = joiner.finish()
     assert tmp.read_bytes() == b.read_bytes() + a.read_bytes()  # in the order they were added
     assert (contents.records, contents.unique, contents.invalid, contents.sound) == (
@@ -72,8 +76,9 @@ def test_a_damaged_part_and_a_bad_line_are_noticed_with_their_line(tmp_path: Pat
     cut = part(tmp_path, "b", "gzip", records(10, 400))
     cut.write_bytes(cut.read_bytes()[:-20])  # a cut-off gzip member
     joiner = Joiner(tmp_path / "w.jsonl.gz.tmp", "gzip")
-    joiner.add(0, good)
-    joiner.add(1, cut)
+    assert joiner.add(0, good).sound
+    joined = joiner.add(1, cut)
+    assert not joined.sound and joined.problem is not None
     contents = joiner.finish()
     assert contents.damaged is not None and not contents.sound
 
@@ -81,7 +86,8 @@ def test_a_damaged_part_and_a_bad_line_are_noticed_with_their_line(tmp_path: Pat
     plain.write_bytes(b'{"DOI": "10.5555/1"}\n{"DOI": \n')
     joiner = Joiner(tmp_path / "w.jsonl.tmp", None)
     joiner.add(0, part(tmp_path, "d", None, records(5, 3)))
-    joiner.add(1, plain)
+    joined = joiner.add(1, plain)
+    assert (joined.records, joined.invalid, joined.sound) == (2, 1, False)
     contents = joiner.finish()
     assert (contents.records, contents.invalid, contents.invalid_lines) == (5, 1, (5,))
 
@@ -99,7 +105,7 @@ def test_bytes_that_read_back_differently_are_damage(
 
     monkeypatch.setattr(_Copy, "update", flip_on_the_way_out)
     joiner = Joiner(tmp_path / "w.jsonl.tmp", None)
-    joiner.add(0, part(tmp_path, "a", None, records(0, 3)))
+    assert not joiner.add(0, part(tmp_path, "a", None, records(0, 3))).sound
     contents = joiner.finish()
     assert contents.damaged is not None and "read back" in contents.damaged
     monkeypatch.setattr(_Copy, "update", real)
@@ -130,25 +136,46 @@ def client(fake: FakeCrossref) -> Crossref:
     return Crossref(mailto=MAILTO, transport=fake.transport(), retry=retry)
 
 
+class _Counting(httpx.AsyncBaseTransport):
+    """Counts the requests sent, for a thread to wait on."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent = 0
+        self.changed = threading.Condition()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with self.changed:
+            self.sent += 1
+            self.changed.notify_all()
+        return await self.inner.handle_async_request(request)
+
+
 async def test_parts_join_the_output_while_other_shards_are_harvested(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeCrossref(works=900, seed=41, limits="fast-50")
-    requests_at_join: list[int] = []
+    transport = _Counting(fake.transport())
+    overlapped: list[bool] = []
     real_add = Joiner.add
 
-    def add(self: Joiner, shard: int, path: Path) -> str:
-        requests_at_join.append(fake.stats.total_requests)
+    def add(self: Joiner, shard: int, path: Path) -> Joined:
+        if not overlapped:
+            # The first part waits (in its thread) until another request is sent: that
+            # happens only if the cursors go on while parts are joined. (The timeout is a
+            # hang guard, nothing here is timed.)
+            with transport.changed:
+                before = transport.sent
+                overlapped.append(transport.changed.wait_for(lambda: transport.sent > before, 30))
         return real_add(self, shard, path)
 
     monkeypatch.setattr(Joiner, "add", add)
     out = tmp_path / "works.jsonl.gz"
-    async with client(fake) as cr:
+    retry = RetryPolicy(attempts=4, backoff=0.005, max_backoff=0.02)
+    async with Crossref(mailto=MAILTO, transport=transport, retry=retry) as cr:
         report = await harvest(cr, cr.works, out=out, rows=50, target=150, concurrency=1)
     assert report.verified and report.shards >= 4
-    assert len(requests_at_join) == report.shards
-    # The first shards' parts joined while later shards still had pages to fetch.
-    assert requests_at_join[0] < fake.stats.total_requests
+    assert overlapped == [True]
     dois = [json.loads(line)["DOI"] for line in read_records(out)]
     assert len(dois) == len(set(dois)) == 900
     assert not (tmp_path / "works.jsonl.gz.tmp").exists()
@@ -158,8 +185,9 @@ async def test_a_harvest_that_fails_leaves_no_joined_output_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = FakeCrossref(works=600, seed=42, limits="fast-50")
-    real_append = PartFile.append
+    real_append, real_add = PartFile.append, Joiner.add
     calls = [0]
+    joined: list[int] = []
 
     def append(self: PartFile, page: list[msgspec.Raw]) -> int:
         calls[0] += 1
@@ -167,11 +195,17 @@ async def test_a_harvest_that_fails_leaves_no_joined_output_behind(
             raise OSError(28, "No space left on device")
         return real_append(self, page)
 
+    def add(self: Joiner, shard: int, path: Path) -> Joined:
+        joined.append(shard)
+        return real_add(self, shard, path)
+
     monkeypatch.setattr(PartFile, "append", append)
+    monkeypatch.setattr(Joiner, "add", add)
     out = tmp_path / "works.jsonl"
     async with client(fake) as cr:
         with pytest.raises(OutputError, match="No space left"):
             await harvest(cr, cr.works, out=out, rows=50, target=150, concurrency=1)
+        assert joined  # a part had joined the output when the harvest failed
         assert not (tmp_path / "works.jsonl.tmp").exists() and not out.exists()
         monkeypatch.setattr(PartFile, "append", real_append)
         report = await harvest(cr, cr.works, out=out, rows=50, target=150, resume=True)
@@ -179,3 +213,53 @@ async def test_a_harvest_that_fails_leaves_no_joined_output_behind(
     assert report.verified and report.records == 600
     dois = [json.loads(line)["DOI"] for line in read_records(out)]
     assert len(dois) == len(set(dois)) == 600
+
+
+async def test_a_failed_write_to_the_output_is_an_output_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeCrossref(works=300, seed=44, limits="fast-50")
+    real_init = _Copy.__init__
+
+    class Full:
+        def write(self, data: object) -> int:
+            raise OSError(28, "No space left on device")
+
+    def init(self: _Copy, part: object, whole: object, out: object) -> None:
+        real_init(self, part, whole, Full())  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Copy, "__init__", init)
+    out = tmp_path / "works.jsonl"
+    async with client(fake) as cr:
+        with pytest.raises(OutputError, match=r"works\.jsonl\.tmp.*No space left") as info:
+            await harvest(cr, cr.works, out=out, rows=50, target=150)
+        assert "resume" in str(info.value)
+        monkeypatch.setattr(_Copy, "__init__", real_init)
+        report = await harvest(cr, cr.works, out=out, rows=50, target=150, resume=True)
+    assert report.verified and report.records == 300
+    assert not (tmp_path / "works.jsonl.tmp").exists()
+
+
+async def test_a_part_that_changed_before_it_joined_stops_the_harvest_and_is_redone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeCrossref(works=450, seed=45, limits="fast-50")
+    real_add = Joiner.add
+
+    def add(self: Joiner, shard: int, path: Path) -> Joined:
+        with open(path, "ab") as fh:
+            fh.write(b"not a record\n")  # between the shard's verification and its join
+        return real_add(self, shard, path)
+
+    monkeypatch.setattr(Joiner, "add", add)
+    out = tmp_path / "works.jsonl"
+    async with client(fake) as cr:
+        with pytest.raises(VerificationError, match="read back, holds") as info:
+            await harvest(cr, cr.works, out=out, rows=50, target=150, concurrency=1)
+        assert info.value.invalid == 1 and "resume" in str(info.value)
+        assert not out.exists()
+        monkeypatch.setattr(Joiner, "add", real_add)
+        report = await harvest(cr, cr.works, out=out, rows=50, target=150, resume=True)
+    assert report.verified and report.records == 450 and report.pages >= 1  # walked again
+    dois = [json.loads(line)["DOI"] for line in read_records(out)]
+    assert len(dois) == len(set(dois)) == 450

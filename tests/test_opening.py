@@ -22,7 +22,6 @@ from crossref_async import Crossref, CrossrefError, RetryPolicy
 from crossref_async._opening import Opening
 from crossref_async._shards import Plan, Shard, cut_at_sample
 from crossref_async._sinks import Checkpoint, read_records
-from crossref_async._tasks import Turns
 from crossref_async.harvest import Harvester, harvest
 from crossref_async.models import Page, WorkKey
 from crossref_async.testing import FakeCrossref
@@ -360,7 +359,7 @@ async def test_a_narrowed_window_is_counted_beside_its_cursors_first_page(tmp_pa
 
 async def test_a_narrowed_windows_count_is_asked_for_after_its_page(tmp_path: Path) -> None:
     # The page has the earlier place in the budget: the cursor's walk is what the harvest
-    # waits for, the count only has to arrive before the walk ends.
+    # waits for, and a count answers in a fraction of a page's time.
     fake = FakeCrossref(works=2000, seed=12, limits="fast-50")
     out = tmp_path / "w.jsonl"
     async with client(fake) as cr:
@@ -384,25 +383,6 @@ async def test_a_narrowed_windows_count_is_asked_for_after_its_page(tmp_path: Pa
 
 
 # -- the cursors start in plan order -----------------------------------------------------------
-
-
-async def test_turns_are_taken_in_order_whoever_is_ready_first() -> None:
-    turns = Turns([0, 1, 2])
-    order: list[object] = []
-
-    async def start(key: object, delay: int) -> None:
-        for _ in range(delay):
-            await anyio.lowlevel.checkpoint()
-        await turns.wait(key)
-        order.append(key)
-        turns.taken(key)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(start, 2, 0)
-        tg.start_soon(start, 1, 0)
-        tg.start_soon(start, "other", 0)  # not in the order: never waits
-        tg.start_soon(start, 0, 20)
-    assert order == ["other", 0, 1, 2]
 
 
 async def test_shards_start_in_plan_order_though_shard_zero_is_ready_last(
