@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -52,40 +51,16 @@ class _WriteFailed(Exception):
         self.error = error
 
 
-class _Pace:
-    """Holds a thread to a share of one core: after each piece of work, it sleeps for as long
-    as the share asks (``share=0.5``: as long as the work took), until :meth:`hurry`."""
-
-    def __init__(self, share: float) -> None:
-        self._rest = (1.0 - share) / share
-        self._hurried = share >= 1.0
-        self._mark = time.perf_counter()
-
-    def hurry(self) -> None:
-        self._hurried = True
-
-    def start(self) -> None:
-        self._mark = time.perf_counter()
-
-    def breathe(self) -> None:
-        if self._hurried:
-            return
-        time.sleep((time.perf_counter() - self._mark) * self._rest)
-        self._mark = time.perf_counter()
-
-
 class _Copy:
     """A digest that also writes what it is shown: the part's hash, the output's hash and the
     output itself see the same bytes, in the order they were read."""
 
-    def __init__(self, part: Digest, whole: Digest, out: BinaryIO, pace: _Pace) -> None:
+    def __init__(self, part: Digest, whole: Digest, out: BinaryIO) -> None:
         self._part = part
         self._whole = whole
         self._out = out
-        self._pace = pace
 
     def update(self, data: bytes | memoryview) -> None:
-        self._pace.breathe()
         self._part.update(data)
         self._whole.update(data)
         try:
@@ -100,25 +75,11 @@ class Joiner:
     :meth:`add` (from a worker thread; one at a time, in any order) appends a part and
     returns its SHA-256 as read; :meth:`finish` syncs the file and tells what it holds, as
     :func:`~crossref_async._output.inspect` would have; :meth:`discard` removes it.
-
-    ``share`` is the share of one core the joining may take until :meth:`hurry` (the
-    harvest's cursors still running: their event loop, and a server on the same machine,
-    keep the rest); then it takes what it needs.
     """
 
-    def __init__(
-        self,
-        tmp: Path,
-        compression: Compression,
-        *,
-        memory: int = 50_000,
-        share: float = 1.0,
-    ) -> None:
-        if not 0.0 < share <= 1.0:
-            raise ValueError(f"share must be in (0, 1], not {share!r}")
+    def __init__(self, tmp: Path, compression: Compression, *, memory: int = 50_000) -> None:
         self.tmp = tmp
         self.compression = compression
-        self._pace = _Pace(share)
         self._tally = Tally(UniqueKeys(memory=memory))
         self._whole = hashlib.sha256()
         self._digests: dict[int, str] = {}
@@ -149,8 +110,7 @@ class Joiner:
             digest = hashlib.sha256()
             try:
                 if part.exists():
-                    self._pace.start()
-                    copy = _Copy(digest, self._whole, out, self._pace)
+                    copy = _Copy(digest, self._whole, out)
                     tally.read(read_records(part, digest=copy, compression=self.compression))
             except _WriteFailed as exc:
                 raise exc.error from None
@@ -166,10 +126,6 @@ class Joiner:
                 sound=problem is None,
                 problem=problem,
             )
-
-    def hurry(self) -> None:
-        """Join at full speed from now on (nothing else is waiting for the core)."""
-        self._pace.hurry()
 
     def finish(self) -> Contents:
         """Sync the output and tell what it holds (the DOIs counted across every part)."""

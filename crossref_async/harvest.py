@@ -332,11 +332,6 @@ _key_decoder = decoder(WorkKey)
 #: fills with 3 pages on their way and 3 being written, and beyond that the client's CPU is
 #: the limit, not the wait for pages.
 PAGES_IN_MEMORY = 8
-#: The share of one core that joining a done shard's part into the output takes while other
-#: cursors run (:mod:`crossref_async._joining`). Joining at full speed beside them starved
-#: the event loop (and a simulator on the same 2 cores) in bursts: a later burst of sends
-#: then met a server's window at its edge, and 2 of 4 runs of 200,000 records had a 429.
-JOIN_SHARE = 0.5
 
 
 def _written_in(part: PartFile) -> WrittenKeys:
@@ -698,15 +693,13 @@ class Harvester:
         if not self.known_days or self.shard_ids is not None:
             workers = min(workers, len(queue))  # no splits: a cursor per shard at most
         if self.layout is not None and not self.layout.merges(self.newest_wins):
-            self._joiner = Joiner(self.layout.tmp, self.compression, share=JOIN_SHARE)
+            self._joiner = Joiner(self.layout.tmp, self.compression)
         send, receive = anyio.create_memory_object_stream[_Done](math.inf)
         self._walked = send
 
         async def cursors() -> None:
             with send:  # once every cursor has ended, the settling ends too
                 await run_concurrently(self._worker_for(queue) for _ in range(workers))
-            if self._joiner is not None:
-                self._joiner.hurry()  # the last parts are all that is left to wait for
 
         try:
             await run_concurrently([cursors, functools.partial(self._settle_each, receive)])

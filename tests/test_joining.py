@@ -111,26 +111,6 @@ def test_bytes_that_read_back_differently_are_damage(
     monkeypatch.setattr(_Copy, "update", real)
 
 
-def test_joining_keeps_to_its_share_of_a_core_until_hurried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    naps: list[float] = []
-    clock = iter(range(0, 10_000, 2))  # every piece of work takes 2 "seconds"
-    monkeypatch.setattr("crossref_async._joining.time.perf_counter", lambda: float(next(clock)))
-    monkeypatch.setattr("crossref_async._joining.time.sleep", naps.append)
-    big = part(tmp_path, "a", None, records(0, 400))
-    joiner = Joiner(tmp_path / "w.jsonl.tmp", None, share=0.5)
-    joiner.add(0, big)
-    assert naps and set(naps) == {2.0}  # as long as the work took: half a core
-    naps.clear()
-    joiner.hurry()
-    joiner.add(1, part(tmp_path, "b", None, records(400, 400)))
-    assert naps == []
-    assert joiner.finish().records == 800
-    with pytest.raises(ValueError, match="share"):
-        Joiner(tmp_path / "x.tmp", None, share=0)
-
-
 def test_discarding_removes_the_file(tmp_path: Path) -> None:
     tmp = tmp_path / "w.jsonl.tmp"
     joiner = Joiner(tmp, None)
@@ -245,8 +225,8 @@ async def test_a_failed_write_to_the_output_is_an_output_error_naming_it(
         def write(self, data: object) -> int:
             raise OSError(28, "No space left on device")
 
-    def init(self: _Copy, part: object, whole: object, out: object, pace: object) -> None:
-        real_init(self, part, whole, Full(), pace)  # type: ignore[arg-type]
+    def init(self: _Copy, part: object, whole: object, out: object) -> None:
+        real_init(self, part, whole, Full())  # type: ignore[arg-type]
 
     monkeypatch.setattr(_Copy, "__init__", init)
     out = tmp_path / "works.jsonl"
