@@ -224,6 +224,12 @@ class PoolBudget:
     #: little longer), so that jitter between our clock and the server's never lets one
     #: window hold more than the limit.
     MARGIN = 0.02
+    #: Seconds the window log is counted wider still where that costs little: in a pool
+    #: whose concurrency, not its rate, bounds it (its requests take long), the window caps
+    #: only bursts. A server counts a request when it reads it, which can be well after it
+    #: was sent: a busy server, the network. The simulator, building another page, once
+    #: counted a request 121 ms late, and its window then held one more than the client's.
+    EDGE = 0.2
     LATENCY_RISE = 2.0  # smoothed latency this many times the baseline means "going up"
     LATENCY_FLOOR = 0.25  # ...and at least this many seconds above it (ignores tiny noise)
     RATE_CUT = 0.5
@@ -304,10 +310,19 @@ class PoolBudget:
             self.factor = min(1.0, self.factor + 0.2 * steps)
             self._last_recovery += steps * self.advertised.interval
 
+    def _window(self) -> float:
+        """The width the window log is counted in: the interval, with the margin, and with
+        :attr:`EDGE` once answers show the pool bounded by its concurrency."""
+        window = self.advertised.interval * (1.0 + self.MARGIN)
+        slowest = max(self._smoothed.values(), default=0.0)
+        if slowest > 0 and self.concurrency < self.rate * slowest:
+            window += self.EDGE
+        return window
+
     def _earliest_start(self, now: float) -> float:
         """The earliest start the budget allows (possibly in the past)."""
         spacing = self.spacing
-        window = self.advertised.interval * (1.0 + self.MARGIN)
+        window = self._window()
         limit = self.window_limit
         horizon = now - window
         unsent = self._sends_reported
@@ -370,7 +385,7 @@ class PoolBudget:
         [0.0, 0.0, 0.0, 1.02]
         """
         now = self._clock()
-        window = self.advertised.interval * (1.0 + self.MARGIN)
+        window = self._window()
         spacing = self.spacing
         limit = self.window_limit
         unsent = self._sends_reported

@@ -389,6 +389,24 @@ async def test_a_fresh_window_starts_at_once_and_the_next_waits_for_the_window()
 
 
 @on_mock_clock
+@pytest.mark.parametrize(
+    ("latency", "offsets"), [(0.3, [0.0, 0.72, 1.02]), (1.3, [0.0, 0.0, 1.22])]
+)
+async def test_a_pool_bounded_by_its_concurrency_counts_its_window_wider(
+    latency: float, offsets: list[float]
+) -> None:
+    # 3 a second and 3 at once. Answers in 0.3 s: the rate bounds the pool, and the window
+    # keeps its margin alone. Answers in 1.3 s: 3 at once allow only 2.3 a second, the
+    # window caps bursts only, and it is counted 0.2 s wider (a server counts a request
+    # when it reads it, which may be later than it was sent).
+    budget = PoolBudget("p", Advertised(3, 1.0, 3), anyio.current_time)
+    budget.learned = True
+    await run_requests(budget, 1, latency=latency, answer=headers(3, "1s", 3))
+    await budget.acquire()  # one start now, and the first one `latency` ago
+    assert budget.start_offsets(3) == pytest.approx(offsets)
+
+
+@on_mock_clock
 async def test_start_offsets_see_the_window_already_used() -> None:
     budget = PoolBudget("p", Advertised(3, 1.0, 3), anyio.current_time)
     budget.learned = True
