@@ -971,7 +971,7 @@ class Harvester:
         shard, cp, part, joiner = done.shard, done.cp, done.part, self._joiner
         if done.earlier:
             if part is not None and joiner is not None:
-                await self._join(joiner, shard, part)
+                await self._join_part(joiner, shard, part)
             return
         if part is not None:
             if cp.written and not part.path.exists():
@@ -979,7 +979,7 @@ class Harvester:
             if joiner is None:
                 cp.sha256 = await anyio.to_thread.run_sync(sha256_of, part.path)
             else:
-                joined = await self._join(joiner, shard, part)
+                joined = await self._join_part(joiner, shard, part)
                 if not joined.sound or joined.records != cp.written:
                     read = f"{joined.records:,} records ({joined.problem or 'all sound'})"
                     await self._unsettled(
@@ -993,7 +993,8 @@ class Harvester:
         self._counters.shards_done += 1
         self._report_progress()
 
-    async def _join(self, joiner: Joiner, shard: Shard, part: PartFile) -> Joined:
+    async def _join_part(self, joiner: Joiner, shard: Shard, part: PartFile) -> Joined:
+        """Add a done shard's part to the joined output; a failed write is an OutputError."""
         try:
             return await anyio.to_thread.run_sync(joiner.add, shard.id, part.path)
         except OSError as exc:
